@@ -1,0 +1,62 @@
+"""JSON encoding shared by every backend.
+
+orjson is used because JSON work dominates the heavy reads (a 5 KB workflow snapshot: ``json.loads`` 26 µs vs
+orjson 11 µs, shared/bench/floor.md §6). Output is compact, UTF-8, with datetimes as JS ISO strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from ._time import js_iso
+
+__all__ = ("dumps", "dumps_bytes", "loads", "loads_lenient", "loads_twice")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return js_iso(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(by_alias=True, mode="json", exclude_none=True)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# OPT_PASSTHROUGH_DATETIME routes datetimes to _default so they get JS's millisecond ``Z`` form.
+_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def dumps_bytes(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=_OPTS)
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, default=_default, option=_OPTS).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
+
+
+def loads_lenient(text: Any) -> Any:
+    """Decode JSON text; a value that is not JSON text comes back unchanged (spec §4.2)."""
+    if isinstance(text, str | bytes):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return text
+    return text
+
+
+def loads_twice(value: Any) -> Any:
+    """Undo the reference's double encoding: a decoded JSON *string* holding JSON is decoded again."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value

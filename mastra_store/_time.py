@@ -1,0 +1,58 @@
+"""Time helpers: every datetime that leaves the library is aware UTC, truncated to milliseconds (JS ``Date``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ("from_db", "from_epoch_ms", "js_iso", "naive_utc", "now", "parse_datetime", "to_epoch_ms", "to_utc")
+
+
+def to_utc(value: datetime) -> datetime:
+    """Aware UTC, truncated to ms. A naive datetime is taken to be UTC already."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def now() -> datetime:
+    return to_utc(datetime.now(UTC))
+
+
+def naive_utc(value: datetime) -> datetime:
+    """The form written into the plain ``TIMESTAMP`` columns (wall clock in UTC)."""
+    return to_utc(value).replace(tzinfo=None)
+
+
+def parse_datetime(value: Any) -> datetime:
+    """Accept a datetime, an ISO-8601 string (``Z`` allowed) or epoch milliseconds."""
+    if isinstance(value, datetime):
+        return to_utc(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        return to_utc(datetime.fromisoformat(text))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return from_epoch_ms(value)
+    raise TypeError(f"expected a datetime or an ISO-8601 string, got {type(value).__name__}")
+
+
+def from_db(value: Any) -> datetime | None:
+    """Read a timestamp column: drivers give naive (UTC wall clock), aware, or (SQLite) text."""
+    if value is None:
+        return None
+    return parse_datetime(value)
+
+
+def js_iso(value: datetime) -> str:
+    """JS ``Date.toISOString()``: ``2024-01-01T00:00:00.000Z``."""
+    v = to_utc(value)
+    return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
+
+
+def to_epoch_ms(value: datetime) -> int:
+    return int(to_utc(value).timestamp() * 1000 // 1)
+
+
+def from_epoch_ms(ms: float) -> datetime:
+    return to_utc(datetime.fromtimestamp(ms / 1000, UTC))

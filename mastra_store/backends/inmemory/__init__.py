@@ -1,0 +1,17 @@
+"""In-memory backend."""
+
+from .agents import InMemoryAgents
+from .memory import InMemoryMemory
+from .observability import InMemoryObservability
+from .scores import InMemoryScores
+from .store import InMemoryStore
+from .workflows import InMemoryWorkflows
+
+__all__ = (
+    "InMemoryAgents",
+    "InMemoryMemory",
+    "InMemoryObservability",
+    "InMemoryScores",
+    "InMemoryStore",
+    "InMemoryWorkflows",
+)

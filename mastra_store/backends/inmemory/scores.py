@@ -1,0 +1,19 @@
+"""inmemory implementation of the scores domain (scaffold: to be implemented)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domains.scores import ScoresStorage
+from .state import InMemoryDomain
+
+
+class InMemoryScores(InMemoryDomain, ScoresStorage):
+    async def _get_score(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def _insert_score(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def _list_scores(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError

@@ -1,0 +1,46 @@
+"""Process-local state shared by the in-memory domains of one store."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...domains.base import StorageDomain
+
+__all__ = ("InMemoryDomain", "InMemoryState")
+
+
+@dataclass
+class InMemoryState:
+    """Plain dicts keyed like the SQL primary keys. One lock serialises writers (merges stay atomic)."""
+
+    threads: dict[str, Any] = field(default_factory=dict)
+    messages: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+    workflows: dict[tuple[str, str], Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
+    spans: dict[tuple[str, str], Any] = field(default_factory=dict)
+    agents: dict[str, Any] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+_TABLES = {
+    "memory": ("threads", "messages", "resources"),
+    "workflows": ("workflows",),
+    "scores": ("scores",),
+    "observability": ("spans",),
+    "agents": ("agents",),
+}
+
+
+class InMemoryDomain(StorageDomain):
+    store_token = "INMEMORY"
+
+    def __init__(self, state: InMemoryState | None = None) -> None:
+        self.state = state or InMemoryState()
+
+    async def _clear(self) -> None:
+        async with self.state.lock:
+            for name in _TABLES[self.domain]:
+                getattr(self.state, name).clear()

@@ -1,0 +1,160 @@
+"""PostgreSQL backend (asyncpg): ``PostgresStore`` and the standalone ``…PG`` domain classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import ErrorCategory, MastraError
+from ..records.indexes import CreateIndexOptions
+from .sql.agents import SqlAgents
+from .sql.database import SqlDatabase
+from .sql.engine import make_postgres_engine, postgres_url
+from .sql.memory import SqlMemory
+from .sql.observability import SqlObservability
+from .sql.scores import SqlScores
+from .sql.store import SqlStore
+from .sql.tables import check_identifier
+from .sql.workflows import SqlWorkflows
+
+__all__ = (
+    "AgentsPG",
+    "MemoryPG",
+    "ObservabilityPG",
+    "PostgresStore",
+    "ScoresPG",
+    "WorkflowsPG",
+    "open_postgres_database",
+)
+
+_POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping", "statement_cache_size")
+
+
+def open_postgres_database(
+    owner: str,
+    *,
+    connection_string: str | None = None,
+    host: str | None = None,
+    port: int = 5432,
+    database: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    engine: AsyncEngine | None = None,
+    schema_name: str | None = None,
+    ssl: Any = None,
+    skip_default_indexes: bool = False,
+    auto_migrate: bool = True,
+    **pool: Any,
+) -> SqlDatabase:
+    """Validate the connection options (spec §0.4) and build the database handle (no I/O yet)."""
+
+    def bad(reason: str, field: str) -> MastraError:
+        return MastraError(
+            id="MASTRA_STORAGE_PG_INITIALIZATION_FAILED",
+            category=ErrorCategory.USER,
+            text=f"{owner}: {reason}",
+            details={"field": field},
+        )
+
+    unknown = sorted(set(pool) - set(_POOL_OPTIONS))
+    if unknown:
+        raise bad(f"unknown option {unknown[0]!r}", unknown[0])
+    if schema_name is not None:
+        try:
+            check_identifier(schema_name, "schema name")
+        except ValueError as exc:
+            raise bad(str(exc), "schema_name") from exc
+    if engine is not None:
+        if connection_string or host:
+            raise bad("pass either engine or connection options, not both", "engine")
+        if engine.dialect.name != "postgresql":
+            raise bad(f"engine is for {engine.dialect.name}, not PostgreSQL", "engine")
+        return SqlDatabase(
+            engine,
+            owned=False,
+            schema=schema_name,
+            skip_default_indexes=skip_default_indexes,
+            auto_migrate=auto_migrate,
+        )
+    if connection_string is not None:
+        if not isinstance(connection_string, str) or not connection_string.strip():
+            raise bad("connection_string must be a non-empty string", "connection_string")
+        try:
+            url, connect_args = postgres_url(connection_string)
+        except Exception as exc:
+            raise bad(f"invalid connection_string: {exc}", "connection_string") from exc
+    else:
+        for field, value in (("host", host), ("database", database), ("user", user)):
+            if not isinstance(value, str) or not value.strip():
+                raise bad(
+                    f"{field} is required (or pass connection_string / engine)",
+                    field,
+                )
+        if password is not None and not isinstance(password, str):
+            raise bad("password must be a string", "password")
+        url, connect_args = postgres_url(host=host, port=port, database=database, user=user, password=password)
+    eng = make_postgres_engine(url, connect_args=connect_args, ssl=ssl, **pool)
+    return SqlDatabase(
+        eng, owned=True, schema=schema_name, skip_default_indexes=skip_default_indexes, auto_migrate=auto_migrate
+    )
+
+
+class MemoryPG(SqlMemory):
+    store_token = "PG"
+    open_database = staticmethod(open_postgres_database)
+
+
+class WorkflowsPG(SqlWorkflows):
+    store_token = "PG"
+    open_database = staticmethod(open_postgres_database)
+
+
+class ScoresPG(SqlScores):
+    store_token = "PG"
+    open_database = staticmethod(open_postgres_database)
+
+
+class ObservabilityPG(SqlObservability):
+    store_token = "PG"
+    open_database = staticmethod(open_postgres_database)
+
+
+class AgentsPG(SqlAgents):
+    store_token = "PG"
+    open_database = staticmethod(open_postgres_database)
+
+
+class PostgresStore(SqlStore):
+    """All five domains on PostgreSQL.
+
+    Connect with ``connection_string`` (``postgresql://…``, ``postgres://…``, ``?sslmode=``, or SQLAlchemy's
+    ``postgresql+asyncpg://…``), with ``host``/``port``/``database``/``user``/``password``, or hand over an
+    ``engine`` (which ``close()`` then leaves open). ``schema_name`` puts every table in that schema.
+    Pool options: ``pool_size``, ``max_overflow``, ``pool_timeout``, ``pool_recycle``, ``pool_pre_ping``,
+    ``statement_cache_size`` (0 behind PgBouncer in transaction mode).
+    """
+
+    domain_classes = {
+        "memory": MemoryPG,
+        "workflows": WorkflowsPG,
+        "scores": ScoresPG,
+        "observability": ObservabilityPG,
+        "agents": AgentsPG,
+    }
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        indexes: list[CreateIndexOptions | dict[str, Any]] | None = None,
+        disable_init: bool = False,
+        **options: Any,
+    ) -> None:
+        from ..store import check_store_id
+
+        check_store_id(type(self).__name__, id)
+        db = open_postgres_database(type(self).__name__, **options)
+        super().__init__(id=id, db=db, indexes=indexes)
+        self.disable_init = disable_init
+        self.schema_name = db.schema

@@ -1,0 +1,1 @@
+"""One SQL implementation of every domain, shared by PostgreSQL and SQLite (SQLAlchemy Core)."""

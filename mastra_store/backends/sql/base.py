@@ -1,0 +1,64 @@
+"""What every SQL domain shares: the database handle, lifecycle, and the driver-error classification."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from ...domains.base import StorageDomain
+from .database import SqlDatabase, is_connection_error
+from .tables import DOMAIN_TABLES
+
+__all__ = ("SqlDomain",)
+
+
+class SqlDomain(StorageDomain):
+    """Base of the SQL domain implementations (shared by PostgreSQL and SQLite).
+
+    Standalone use (``MemoryPG(connection_string=...)``) opens and owns a database; inside a store the
+    domains share the store's :class:`SqlDatabase`.
+    """
+
+    #: Set by the dialect packages (``postgres.py``/``sqlite.py``): builds a database from keyword options.
+    open_database: ClassVar[Any] = None
+
+    def __init__(self, db: SqlDatabase | None = None, **options: Any) -> None:
+        if db is None:
+            if type(self).open_database is None:
+                raise TypeError(f"{type(self).__name__} needs a database: use MemoryPG/MemorySqlite or pass db=")
+            db = type(self).open_database(type(self).__name__, **options)
+            self._owns_db = True
+        else:
+            if options:
+                raise TypeError(f"{type(self).__name__}: pass either db= or connection options, not both")
+            self._owns_db = False
+        assert db is not None
+        self.db: SqlDatabase = db
+        self.tables = db.tables
+
+    async def _init(self) -> None:
+        await self.db.ensure_schema()
+
+    async def close(self) -> None:
+        if self._owns_db:
+            await self.db.close()
+        self._initialized = False
+
+    def _is_connection_error(self, exc: BaseException) -> bool:
+        return is_connection_error(exc)
+
+    async def _clear(self) -> None:
+        names = DOMAIN_TABLES[self.domain]
+        tables = [self.tables.by_name(n) for n in names]
+        async with self.db.transaction() as conn:
+            if self.db.is_postgres:
+                await conn.execute(sa.text("TRUNCATE " + ", ".join(_qualified(t) for t in tables) + " CASCADE"))
+            else:
+                for t in tables:
+                    await conn.execute(t.delete())
+
+
+def _qualified(table: sa.Table) -> str:
+    # Names come from our own models (validated identifiers), never from input.
+    return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'

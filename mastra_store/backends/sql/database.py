@@ -1,0 +1,180 @@
+"""One SQL database as the domains see it: an engine, its tables, and how statements run.
+
+Single statements run on an AUTOCOMMIT view of the engine: SQLAlchemy's implicit BEGIN/COMMIT around a lone
+statement costs two extra round trips and halved point-op throughput in shared/bench/floor.md §6.
+Multi-statement writes run in :meth:`SqlDatabase.transaction`. On SQLite that transaction is
+``BEGIN IMMEDIATE`` behind an in-process writer lock, so concurrent writers queue instead of failing with
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .tables import Tables, build_tables
+
+__all__ = ("RawAccess", "SqlDatabase", "is_connection_error")
+
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` means the connection is gone (the pool then discards it and reconnects)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.InterfaceError | sa_exc.DisconnectionError):
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionError | OSError | TimeoutError):
+            return True
+        name = type(seen).__name__
+        if name in ("ConnectionDoesNotExistError", "InterfaceError", "CannotConnectNowError", "ConnectionFailureError"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+        if seen is exc:
+            break
+    return False
+
+
+class SqlDatabase:
+    """Engine + tables + execution helpers shared by every domain of one SQL store.
+
+    Args:
+        engine: the SQLAlchemy async engine.
+        owned: whether :meth:`close` disposes the engine (``False`` for an engine the caller passed in).
+        schema: PostgreSQL schema name (``None`` = the connection's default / SQLite).
+        skip_default_indexes: do not create the default indexes.
+        auto_migrate: bring the schema to head at init (else only verify it).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        owned: bool,
+        schema: str | None = None,
+        skip_default_indexes: bool = False,
+        auto_migrate: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.owned = owned
+        self.dialect: Literal["postgresql", "sqlite"] = engine.dialect.name  # type: ignore[assignment]
+        if self.dialect not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported SQL dialect: {self.dialect}")
+        self.schema = schema
+        self.tables: Tables = build_tables(schema)
+        self.skip_default_indexes = skip_default_indexes
+        self.auto_migrate = auto_migrate
+        # PostgreSQL: reads and lone writes skip BEGIN/COMMIT. SQLite's driver-level autocommit is already on
+        # (engine.py); there the AUTOCOMMIT option would fight the BEGIN IMMEDIATE recipe, so it is not used.
+        self.autocommit: AsyncEngine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else engine
+        )
+        # SQLite has one writer at a time; queueing in-process avoids busy waits on the file lock.
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._schema_ready = False
+        self._schema_lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    # -- execution ------------------------------------------------------------------------------------
+    async def all(self, stmt: sa.Executable, params: Params = None) -> Sequence[Row[Any]]:
+        async with self.autocommit.connect() as conn:
+            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            return result.fetchall()
+
+    async def first(self, stmt: sa.Executable, params: Params = None) -> Row[Any] | None:
+        async with self.autocommit.connect() as conn:
+            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            return result.first()
+
+    async def scalar(self, stmt: sa.Executable, params: Params = None) -> Any:
+        async with self.autocommit.connect() as conn:
+            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            return result.scalar()
+
+    async def execute(self, stmt: sa.Executable, params: Params = None) -> int:
+        """Run one write statement on its own (atomic by itself); returns the row count."""
+        if self._write_lock is not None:
+            async with self.transaction() as conn:
+                result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+                return int(result.rowcount or 0)
+        async with self.autocommit.connect() as conn:
+            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            return int(result.rowcount or 0)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction; commits on success, rolls back on any exception."""
+        if self._write_lock is not None:
+            async with self._write_lock, self.engine.connect() as conn:
+                await conn.execution_options(sqlite_immediate=True)
+                async with conn.begin():
+                    yield conn
+        else:
+            async with self.engine.begin() as conn:
+                yield conn
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    async def ensure_schema(self) -> None:
+        """Bring the schema to the version this library needs, once per process (see ``schema.py``)."""
+        if self._schema_ready:
+            return
+        async with self._schema_lock:
+            if self._schema_ready:
+                return
+            from .schema import ensure_schema
+
+            await ensure_schema(self)
+            self._schema_ready = True
+
+    async def close(self) -> None:
+        if self.owned and not self._closed:
+            await self.engine.dispose()
+        self._closed = True
+        self._schema_ready = False
+
+
+class RawAccess:
+    """``store.db``: bound-parameter SQL for the odd query the API does not cover.
+
+    ``params`` is a dict for ``:name`` placeholders. Values are always bound, never pasted into the text.
+    """
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    async def any(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """All rows as dicts."""
+        rows = await self._db.all(sa.text(sql), dict(params or {}))
+        return [dict(r._mapping) for r in rows]
+
+    async def one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Exactly one row, else ``LookupError``."""
+        rows = await self.any(sql, params)
+        if len(rows) != 1:
+            raise LookupError(f"expected exactly one row, got {len(rows)}")
+        return rows[0]
+
+    async def one_or_none(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        rows = await self.any(sql, params)
+        if len(rows) > 1:
+            raise LookupError(f"expected at most one row, got {len(rows)}")
+        return rows[0] if rows else None
+
+    async def none(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement that returns no rows (in its own transaction)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(sa.text(sql), dict(params or {}))

@@ -1,0 +1,28 @@
+"""sql implementation of the workflows domain (scaffold: to be implemented)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domains.workflows import WorkflowsStorage
+from .base import SqlDomain
+
+
+class SqlWorkflows(SqlDomain, WorkflowsStorage):
+    async def _delete_run(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def _get_run(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def _list_runs(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def _load(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def _persist(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def _update_snapshot(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError

@@ -1,0 +1,117 @@
+"""SQLite backend (aiosqlite), the embedded default: ``SqliteStore`` and the ``…Sqlite`` domain classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import ErrorCategory, MastraError
+from ..records.indexes import CreateIndexOptions
+from .sql.agents import SqlAgents
+from .sql.database import SqlDatabase
+from .sql.engine import make_sqlite_engine, sqlite_url
+from .sql.memory import SqlMemory
+from .sql.observability import SqlObservability
+from .sql.scores import SqlScores
+from .sql.store import SqlStore
+from .sql.workflows import SqlWorkflows
+
+__all__ = (
+    "AgentsSqlite",
+    "MemorySqlite",
+    "ObservabilitySqlite",
+    "ScoresSqlite",
+    "SqliteStore",
+    "WorkflowsSqlite",
+    "open_sqlite_database",
+)
+
+
+def open_sqlite_database(
+    owner: str,
+    *,
+    url: str | None = None,
+    path: str | Path | None = None,
+    engine: AsyncEngine | None = None,
+    busy_timeout_ms: int = 10_000,
+    skip_default_indexes: bool = False,
+    auto_migrate: bool = True,
+) -> SqlDatabase:
+    if engine is not None:
+        if engine.dialect.name != "sqlite":
+            raise MastraError(
+                id="MASTRA_STORAGE_SQLITE_INITIALIZATION_FAILED",
+                category=ErrorCategory.USER,
+                text=f"{owner}: engine is for {engine.dialect.name}, not SQLite",
+                details={"field": "engine"},
+            )
+        return SqlDatabase(engine, owned=False, skip_default_indexes=skip_default_indexes, auto_migrate=auto_migrate)
+    if url is None and path is None:
+        url = "file:./local.db"
+    try:
+        parsed = sqlite_url(url, path=path)
+    except Exception as exc:
+        raise MastraError(
+            id="MASTRA_STORAGE_SQLITE_INITIALIZATION_FAILED",
+            category=ErrorCategory.USER,
+            text=f"{owner}: invalid url: {exc}",
+            details={"field": "url"},
+            cause=exc,
+        ) from exc
+    return SqlDatabase(
+        make_sqlite_engine(parsed, busy_timeout_ms=busy_timeout_ms),
+        owned=True,
+        skip_default_indexes=skip_default_indexes,
+        auto_migrate=auto_migrate,
+    )
+
+
+class MemorySqlite(SqlMemory):
+    store_token = "SQLITE"
+    open_database = staticmethod(open_sqlite_database)
+
+
+class WorkflowsSqlite(SqlWorkflows):
+    store_token = "SQLITE"
+    open_database = staticmethod(open_sqlite_database)
+
+
+class ScoresSqlite(SqlScores):
+    store_token = "SQLITE"
+    open_database = staticmethod(open_sqlite_database)
+
+
+class ObservabilitySqlite(SqlObservability):
+    store_token = "SQLITE"
+    open_database = staticmethod(open_sqlite_database)
+
+
+class AgentsSqlite(SqlAgents):
+    store_token = "SQLITE"
+    open_database = staticmethod(open_sqlite_database)
+
+
+class SqliteStore(SqlStore):
+    """All five domains in one SQLite file (default ``./local.db``); ``url=":memory:"`` for a throwaway DB."""
+
+    domain_classes = {
+        "memory": MemorySqlite,
+        "workflows": WorkflowsSqlite,
+        "scores": ScoresSqlite,
+        "observability": ObservabilitySqlite,
+        "agents": AgentsSqlite,
+    }
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        indexes: list[CreateIndexOptions | dict[str, Any]] | None = None,
+        **options: Any,
+    ) -> None:
+        from ..store import check_store_id
+
+        check_store_id(type(self).__name__, id)
+        super().__init__(id=id, db=open_sqlite_database(type(self).__name__, **options), indexes=indexes)

@@ -1,0 +1,97 @@
+"""The composite facade: each domain routed to its own backend (JS ``MastraStorage({default, domains})``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from .domains import DOMAIN_NAMES, DomainName, StorageDomain
+from .errors import ValidationError
+from .store import BaseStore
+
+__all__ = ("MastraCompositeStore", "MastraStorage")
+
+
+class MastraStorage(BaseStore):
+    """Route every domain to ``domains[name]``, else to ``default``'s domain of that name.
+
+    ``default`` and the values of ``domains`` may be whole stores or standalone domain objects
+    (``MemoryPG(...)``). ``init()`` initialises each distinct backend once, concurrently; ``close()``
+    closes each distinct backend once.
+
+    Example::
+
+        storage = MastraStorage(
+            id="app",
+            default=PostgresStore(id="pg", connection_string=url),
+            domains={"memory": DynamoDBStore(id="ddb", config={...})},
+        )
+    """
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        default: BaseStore | None = None,
+        domains: Mapping[str, BaseStore | StorageDomain | None] | None = None,
+    ) -> None:
+        chosen: dict[DomainName, StorageDomain] = {}
+        owners: dict[int, BaseStore | StorageDomain] = {}
+        domains = dict(domains or {})
+        unknown = sorted(set(domains) - set(DOMAIN_NAMES))
+        if unknown:
+            raise ValidationError(
+                id="MASTRA_STORAGE_COMPOSITE_INVALID_DOMAIN",
+                field=f"domains.{unknown[0]}",
+                reason=f"unknown domain; expected one of {', '.join(DOMAIN_NAMES)}",
+            )
+        for name in DOMAIN_NAMES:
+            source = domains.get(name)
+            domain: StorageDomain | None = None
+            if isinstance(source, BaseStore):
+                domain = source.stores.get(name)
+                owner: BaseStore | StorageDomain | None = source
+            elif isinstance(source, StorageDomain):
+                if source.domain != name:
+                    raise ValidationError(
+                        id="MASTRA_STORAGE_COMPOSITE_INVALID_DOMAIN",
+                        field=f"domains.{name}",
+                        reason=f"got a {source.domain} domain",
+                    )
+                domain, owner = source, source
+            elif source is None and default is not None:
+                domain, owner = default.stores.get(name), default
+            else:
+                owner = None
+            if domain is not None and owner is not None:
+                chosen[name] = domain
+                owners[id(owner)] = owner
+        if not chosen:
+            raise ValueError("MastraStorage: no domain is available from `default` or `domains`.")
+        super().__init__(id=id, stores=chosen)
+        self.default = default
+        self._backends = list(owners.values())
+
+    async def init(self) -> None:
+        if self._initialized:
+            return
+        async with self._init_lock:
+            if self._initialized:
+                return
+            # A whole store initialises its own schema once; standalone domains initialise themselves.
+            await asyncio.gather(*(b.init() for b in self._backends))
+            self._initialized = True
+
+    async def close(self) -> None:
+        """Close each distinct backend once."""
+        for backend in self._backends:
+            await backend.close()
+        self._initialized = False
+
+    @property
+    def backends(self) -> list[Any]:
+        return list(self._backends)
+
+
+MastraCompositeStore = MastraStorage

@@ -1,0 +1,19 @@
+"""Abstract contracts, one per storage domain. Backends implement the ``_``-prefixed primitives."""
+
+from .agents import AgentsStorage
+from .base import DOMAIN_NAMES, DomainName, StorageDomain
+from .memory import MemoryStorage
+from .observability import ObservabilityStorage
+from .scores import ScoresStorage
+from .workflows import WorkflowsStorage
+
+__all__ = (
+    "DOMAIN_NAMES",
+    "AgentsStorage",
+    "DomainName",
+    "MemoryStorage",
+    "ObservabilityStorage",
+    "ScoresStorage",
+    "StorageDomain",
+    "WorkflowsStorage",
+)

@@ -1,0 +1,105 @@
+"""Message encoding and the read-side normalisation of Mastra's ``MessageList`` (spec §4.2-4.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from .. import _json
+from .._time import from_db
+from ..records.memory import MastraDBMessage, MessageContentV2
+
+__all__ = ("content_from_text", "content_to_text", "normalize_messages", "sort_key")
+
+
+def content_to_text(content: MessageContentV2 | str | dict[str, Any]) -> str:
+    """The ``content`` column: JSON text of the content object; a plain string is stored verbatim."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, MessageContentV2):
+        return _json.dumps(content.to_json_dict())
+    return _json.dumps(content)
+
+
+def content_from_text(text: Any) -> MessageContentV2:
+    """Read the ``content`` column into format 2, converting legacy (string / non-format-2) content."""
+    value = _json.loads_lenient(text) if isinstance(text, str | bytes) else text
+    if isinstance(value, dict) and value.get("format") == 2:
+        content = MessageContentV2.model_validate(value)
+        _backfill_tool_args(content)
+        return content
+    if isinstance(value, str):
+        return MessageContentV2(parts=[{"type": "text", "text": value}], content=value)
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        s = value["content"]
+        return MessageContentV2(parts=[{"type": "text", "text": s}], content=s)
+    if isinstance(value, list):  # legacy AI-SDK core content: a list of parts
+        parts = [p for p in value if isinstance(p, dict)]
+        text_parts = [str(p.get("text", "")) for p in parts if p.get("type") == "text"]
+        return MessageContentV2(parts=parts, content="".join(text_parts) or None)
+    raw = text if isinstance(text, str) else _json.dumps(value)
+    return MessageContentV2(parts=[{"type": "text", "text": raw}], content=raw)
+
+
+def _backfill_tool_args(content: MessageContentV2) -> None:
+    """``toolInvocations`` entries with empty ``args`` get them from the matching ``tool-invocation`` part."""
+    if not content.tool_invocations:
+        return
+    by_call = {
+        p["toolInvocation"].get("toolCallId"): p["toolInvocation"].get("args")
+        for p in content.parts
+        if p.get("type") == "tool-invocation" and isinstance(p.get("toolInvocation"), dict)
+    }
+    for inv in content.tool_invocations:
+        if isinstance(inv, dict) and not inv.get("args") and by_call.get(inv.get("toolCallId")):
+            inv["args"] = by_call[inv.get("toolCallId")]
+
+
+def sort_key(message: MastraDBMessage) -> datetime:
+    assert message.created_at is not None
+    return message.created_at
+
+
+def normalize_messages(messages: Iterable[MastraDBMessage]) -> list[MastraDBMessage]:
+    """Collapse duplicate ids (same parts → keep the first; other parts → the later one wins) and sort
+    ascending by ``created_at`` (stable). Unlike the reference, ``system`` messages are kept (spec README §3).
+    """
+    by_id: dict[str, MastraDBMessage] = {}
+    for m in messages:
+        if isinstance(m.content, str):
+            m = m.model_copy(update={"content": content_from_text(m.content)})
+        if m.created_at is None:
+            continue
+        prev = by_id.get(m.id)
+        if (
+            prev is not None
+            and isinstance(prev.content, MessageContentV2)
+            and prev.content.parts == (m.content.parts if isinstance(m.content, MessageContentV2) else None)
+        ):
+            continue
+        by_id[m.id] = m
+    return sorted(by_id.values(), key=lambda m: (sort_key(m), m.id))
+
+
+def message_from_row(
+    *,
+    id: str,
+    content: Any,
+    role: str,
+    type: str | None,
+    created_at: Any,
+    thread_id: str | None,
+    resource_id: str | None,
+    keep_v2_type: bool = False,
+) -> MastraDBMessage:
+    """Row → message (spec §4.2): ``type`` is left out when it is the default ``'v2'``."""
+    return MastraDBMessage(
+        id=id,
+        role=role,  # type: ignore[arg-type]
+        created_at=from_db(created_at),
+        thread_id=thread_id,
+        resource_id=resource_id,
+        type=type if (type is not None and (keep_v2_type or type != "v2")) else None,
+        content=content_from_text(content),
+    )

@@ -1,0 +1,103 @@
+"""The shared base of every storage domain: lifecycle, error ids and the driver-error fence."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Self
+
+from ..errors import ErrorCategory, MastraError, StorageUnavailableError, storage_error_id
+
+__all__ = ("DOMAIN_NAMES", "DomainName", "StorageDomain")
+
+DomainName = Literal["memory", "workflows", "scores", "observability", "agents"]
+DOMAIN_NAMES: tuple[DomainName, ...] = ("memory", "workflows", "scores", "observability", "agents")
+
+
+class StorageDomain(ABC):
+    """One domain of one backend.
+
+    Public methods live in the domain contracts (``MemoryStorage`` …): they validate input, then call the
+    backend's ``_``-prefixed primitives inside :meth:`_guard`, so no driver exception ever leaves a public call.
+    """
+
+    domain: ClassVar[DomainName]
+    #: ``<STORE>`` token of error ids (``PG``, ``SQLITE``, ``INMEMORY``, ``DYNAMODB``).
+    store_token: ClassVar[str] = "STORE"
+
+    _initialized: bool = False
+    _init_lock: asyncio.Lock | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    async def init(self) -> None:
+        """Prepare the backend (tables, indexes, connections). Idempotent and safe to call concurrently."""
+        if self._initialized:
+            return
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        async with self._init_lock:
+            if self._initialized:
+                return
+            async with self._guard("INIT"):
+                await self._init()
+            self._initialized = True
+
+    async def _init(self) -> None:  # noqa: B027 - optional hook
+        """Backend hook for :meth:`init`."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what this domain owns. Domains sharing a store's connection leave it to the store."""
+
+    async def dangerously_clear_all(self) -> None:
+        """Delete every row this domain owns. Meant for tests."""
+        async with self._guard("CLEAR_TABLE"):
+            await self._clear()
+
+    @abstractmethod
+    async def _clear(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        await self.init()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- errors ----------------------------------------------------------------------------------------
+    def _error_id(self, operation: str, status: str) -> str:
+        return storage_error_id(self.store_token, operation, status)
+
+    def _user_error(self, operation: str, status: str, text: str, **details: Any) -> MastraError:
+        return MastraError(
+            id=self._error_id(operation, status), category=ErrorCategory.USER, text=text, details=details
+        )
+
+    def _is_connection_error(self, exc: BaseException) -> bool:
+        """Backends refine this; the default knows the builtin network errors."""
+        return isinstance(exc, ConnectionError | TimeoutError)
+
+    @asynccontextmanager
+    async def _guard(self, operation: str, status: str = "FAILED", **details: Any) -> AsyncIterator[None]:
+        """Turn any non-Mastra exception into a :class:`MastraError` with a stable id."""
+        try:
+            yield
+        except MastraError:
+            raise
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            error_id = self._error_id(operation, status)
+            if self._is_connection_error(exc):
+                raise StorageUnavailableError(
+                    id=error_id,
+                    category=ErrorCategory.THIRD_PARTY,
+                    text=f"{operation.lower()} failed: connection to the {self.store_token} backend lost: {exc}",
+                    details={**details, "connection": "lost"},
+                    cause=exc,
+                ) from exc
+            raise MastraError(id=error_id, category=ErrorCategory.THIRD_PARTY, details=details, cause=exc) from exc

@@ -1,0 +1,155 @@
+"""The scores contract: eval results (spec §2.3)."""
+
+from __future__ import annotations
+
+import uuid
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .._time import now as utc_now
+from ..errors import ErrorCategory, MastraError, ValidationError
+from ..records.scores import ListScoresResponse, SaveScorePayload, SaveScoreResult, ScoreRowData
+from ..types import (
+    PaginationInfo,
+    StoragePagination,
+    calculate_pagination,
+    normalize_per_page,
+)
+from ._validate import coerce, require_str
+from .base import DomainName, StorageDomain
+
+__all__ = ("ScoreQuery", "ScoresStorage")
+
+
+@dataclass(slots=True)
+class ScoreQuery:
+    """Equality filters by column name (``scorerId``, ``runId``, ``entityId``, ``entityType``, ``source``,
+    ``traceId``, ``spanId``), newest first with ``id`` as the tie-break."""
+
+    filters: dict[str, str]
+    offset: int
+    limit: int
+
+
+class ScoresStorage(StorageDomain):
+    domain: ClassVar[DomainName] = "scores"
+
+    async def save_score(self, *, score: SaveScorePayload | dict[str, Any]) -> SaveScoreResult:
+        """Validate and insert a new score with a fresh id."""
+        op = "SAVE_SCORE"
+        raw = score.model_dump(by_alias=True, exclude_unset=True) if isinstance(score, SaveScorePayload) else score
+        if isinstance(raw, dict):
+            raw = {
+                k: v for k, v in raw.items() if k not in ("id", "createdAt", "updatedAt", "created_at", "updated_at")
+            }
+        try:
+            payload = coerce(SaveScorePayload, raw, field="score", error_id=self._error_id(op, "VALIDATION_FAILED"))
+        except ValidationError as exc:
+            src = raw if isinstance(raw, dict) else {}
+            scorer = src.get("scorer")
+            exc.details.update(
+                scorer=scorer.get("id", "unknown") if isinstance(scorer, dict) else "unknown",
+                entityId=src.get("entityId", src.get("entity_id")),
+                entityType=src.get("entityType", src.get("entity_type")),
+                traceId=src.get("traceId", src.get("trace_id")),
+                spanId=src.get("spanId", src.get("span_id")),
+            )
+            raise
+        now = utc_now()
+        data = payload.model_dump(exclude_unset=True)
+        data.pop("structured_output", None)
+        row = ScoreRowData(**data, id=str(uuid.uuid4()), created_at=now, updated_at=now)
+        async with self._guard(op, scorerId=payload.scorer_id, runId=payload.run_id):
+            await self._insert_score(row)
+        return SaveScoreResult(score=row)
+
+    async def get_score_by_id(self, *, id: str) -> ScoreRowData | None:
+        op = "GET_SCORE_BY_ID"
+        require_str(id, field="id", error_id=self._error_id(op, "INVALID_ARGS"))
+        async with self._guard(op, id=id):
+            return await self._get_score(id)
+
+    async def list_scores_by_scorer_id(
+        self,
+        *,
+        scorer_id: str,
+        pagination: StoragePagination | dict[str, Any] | None = None,
+        entity_id: str | None = None,
+        entity_type: str | None = None,
+        source: str | None = None,
+    ) -> ListScoresResponse:
+        op = "GET_SCORES_BY_SCORER_ID"
+        flt = {"scorerId": self._str(op, "scorer_id", scorer_id)}
+        for col, name, value in (
+            ("entityId", "entity_id", entity_id),
+            ("entityType", "entity_type", entity_type),
+            ("source", "source", source),
+        ):
+            if value is not None:
+                flt[col] = self._str(op, name, value)
+        return await self._list(op, flt, pagination)
+
+    async def list_scores_by_run_id(
+        self, *, run_id: str, pagination: StoragePagination | dict[str, Any] | None = None
+    ) -> ListScoresResponse:
+        op = "GET_SCORES_BY_RUN_ID"
+        return await self._list(op, {"runId": self._str(op, "run_id", run_id)}, pagination)
+
+    async def list_scores_by_entity_id(
+        self,
+        *,
+        entity_id: str,
+        entity_type: str,
+        pagination: StoragePagination | dict[str, Any] | None = None,
+    ) -> ListScoresResponse:
+        op = "GET_SCORES_BY_ENTITY_ID"
+        flt = {
+            "entityId": self._str(op, "entity_id", entity_id),
+            "entityType": self._str(op, "entity_type", entity_type),
+        }
+        return await self._list(op, flt, pagination)
+
+    async def list_scores_by_span(
+        self, *, trace_id: str, span_id: str, pagination: StoragePagination | dict[str, Any] | None = None
+    ) -> ListScoresResponse:
+        op = "GET_SCORES_BY_SPAN"
+        flt = {"traceId": self._str(op, "trace_id", trace_id), "spanId": self._str(op, "span_id", span_id)}
+        return await self._list(op, flt, pagination)
+
+    def _str(self, op: str, field: str, value: Any) -> str:
+        return require_str(value, field=field, error_id=self._error_id(op, "INVALID_ARGS"))
+
+    async def _list(
+        self, op: str, filters: dict[str, str], pagination: StoragePagination | dict[str, Any] | None
+    ) -> ListScoresResponse:
+        pg = coerce(
+            StoragePagination, pagination or {}, field="pagination", error_id=self._error_id(op, "INVALID_ARGS")
+        )
+        if pg.page < 0:
+            raise MastraError(
+                id=self._error_id(op, "INVALID_PAGE"),
+                category=ErrorCategory.USER,
+                text="page must be >= 0",
+                details={"field": "pagination.page", "page": pg.page},
+            )
+        normalized = normalize_per_page(pg.per_page, 100)
+        offset, per_page_out = calculate_pagination(pg.page, pg.per_page, normalized)
+        async with self._guard(op, **filters):
+            scores, total = await self._list_scores(ScoreQuery(filters, offset, normalized))
+        if total == 0:
+            info = PaginationInfo(total=0, page=pg.page, per_page=per_page_out, has_more=False)
+            return ListScoresResponse(pagination=info, scores=[])
+        end = total if per_page_out is False else offset + normalized
+        info = PaginationInfo(total=total, page=pg.page, per_page=per_page_out, has_more=end < total)
+        return ListScoresResponse(pagination=info, scores=scores)
+
+    # backend primitives -------------------------------------------------------------------------------
+    @abstractmethod
+    async def _insert_score(self, score: ScoreRowData) -> None: ...
+
+    @abstractmethod
+    async def _get_score(self, score_id: str) -> ScoreRowData | None: ...
+
+    @abstractmethod
+    async def _list_scores(self, q: ScoreQuery) -> tuple[list[ScoreRowData], int]: ...

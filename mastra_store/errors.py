@@ -1,0 +1,122 @@
+"""Errors raised by every public call of mastra_store.
+
+One exception type, :class:`MastraError`, mirrors Mastra's error object (``id``, ``domain``, ``category``,
+``details``, ``cause``). A few subclasses let callers catch the common cases by type; their ``id`` still
+follows Mastra's scheme ``MASTRA_STORAGE_<STORE>_<OPERATION>_<STATUS>`` (spec §3.1).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+__all__ = (
+    "ErrorCategory",
+    "ErrorDomain",
+    "MastraError",
+    "NotSupportedError",
+    "SchemaOutOfDateError",
+    "StorageUnavailableError",
+    "ValidationError",
+    "storage_error_id",
+)
+
+
+class ErrorDomain(StrEnum):
+    STORAGE = "STORAGE"
+    MASTRA_OBSERVABILITY = "MASTRA_OBSERVABILITY"
+    AGENT = "AGENT"
+
+
+class ErrorCategory(StrEnum):
+    USER = "USER"
+    SYSTEM = "SYSTEM"
+    THIRD_PARTY = "THIRD_PARTY"
+    UNKNOWN = "UNKNOWN"
+
+
+_NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _upper_snake(part: str) -> str:
+    return _NON_WORD.sub("_", _CAMEL.sub("_", part)).strip("_").upper()
+
+
+def storage_error_id(store: str, operation: str, status: str) -> str:
+    """Build ``MASTRA_STORAGE_<STORE>_<OPERATION>_<STATUS>`` (JS ``createStorageErrorId``)."""
+    return "_".join(("MASTRA_STORAGE", _upper_snake(store), _upper_snake(operation), _upper_snake(status)))
+
+
+class MastraError(Exception):
+    """The one error type of the library.
+
+    Args:
+        id: stable machine-readable id, e.g. ``MASTRA_STORAGE_PG_LIST_MESSAGES_INVALID_PAGE``.
+        domain: :class:`ErrorDomain` value.
+        category: who is to blame: ``USER`` (bad input), ``SYSTEM``, ``THIRD_PARTY`` (the database), ``UNKNOWN``.
+        text: human-readable message; defaults to the cause's message.
+        details: extra context (ids, field names).
+        cause: the underlying exception, if any.
+    """
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        domain: str = ErrorDomain.STORAGE,
+        category: str = ErrorCategory.UNKNOWN,
+        text: str | None = None,
+        details: dict[str, Any] | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        self.id = id
+        self.domain = str(domain)
+        self.category = str(category)
+        self.details: dict[str, Any] = dict(details or {})
+        self.cause = cause
+        if text is None:
+            text = str(cause) if cause is not None and str(cause) else "Unknown error"
+        self.message = text
+        super().__init__(text)
+        if cause is not None:
+            self.__cause__ = cause
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, category={self.category!r}, message={self.message!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form, as Mastra's ``MastraError.toJSON`` gives it."""
+        return {
+            "id": self.id,
+            "domain": self.domain,
+            "category": self.category,
+            "message": self.message,
+            "details": self.details,
+        }
+
+
+class ValidationError(MastraError):
+    """Bad input: category USER; ``details['field']`` names the offending field."""
+
+    def __init__(self, *, id: str, field: str, reason: str, details: dict[str, Any] | None = None) -> None:
+        merged = {"field": field, "reason": reason, **(details or {})}
+        super().__init__(id=id, category=ErrorCategory.USER, text=f"Invalid {field}: {reason}", details=merged)
+        self.field = field
+        self.reason = reason
+
+
+class StorageUnavailableError(MastraError):
+    """The backend could not be reached or the connection was lost mid-call (THIRD_PARTY).
+
+    The store stays usable: the broken connection is discarded and the next call opens a new one.
+    """
+
+
+class SchemaOutOfDateError(MastraError):
+    """The database schema is not at the version this library needs and ``auto_migrate`` is off."""
+
+
+class NotSupportedError(MastraError):
+    """The backend does not offer this feature (category SYSTEM)."""

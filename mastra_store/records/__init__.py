@@ -1,0 +1,73 @@
+"""Typed records (pydantic v2): snake_case fields, Mastra's camelCase names as aliases. No I/O here."""
+
+from .agents import AgentsPage, ScorerConfig, StorageAgent, StorageCreateAgentInput
+from .indexes import CreateIndexOptions, IndexInfo, StorageIndexStats
+from .memory import (
+    CloneThreadOptions,
+    CloneThreadResult,
+    MastraDBMessage,
+    MessageContentV2,
+    MessageFilter,
+    MessageInclude,
+    MessagesPage,
+    MessagesResult,
+    MessageUpdate,
+    StorageResource,
+    StorageThread,
+    ThreadsPage,
+)
+from .observability import (
+    CreateSpanRecord,
+    ListTracesResponse,
+    SpanRecord,
+    SpanResult,
+    SpanUpdate,
+    TraceRecord,
+    TracesFilter,
+    TracesOrderBy,
+    TracesPagination,
+    TracingStrategy,
+    UpdateSpanRecord,
+)
+from .scores import ListScoresResponse, SaveScorePayload, SaveScoreResult, ScoreRowData
+from .workflows import WorkflowRun, WorkflowRuns, WorkflowStateUpdate
+
+__all__ = (
+    "AgentsPage",
+    "CloneThreadOptions",
+    "CloneThreadResult",
+    "CreateIndexOptions",
+    "CreateSpanRecord",
+    "IndexInfo",
+    "ListScoresResponse",
+    "ListTracesResponse",
+    "MastraDBMessage",
+    "MessageContentV2",
+    "MessageFilter",
+    "MessageInclude",
+    "MessageUpdate",
+    "MessagesPage",
+    "MessagesResult",
+    "SaveScorePayload",
+    "SaveScoreResult",
+    "ScoreRowData",
+    "ScorerConfig",
+    "SpanRecord",
+    "SpanResult",
+    "SpanUpdate",
+    "StorageAgent",
+    "StorageCreateAgentInput",
+    "StorageIndexStats",
+    "StorageResource",
+    "StorageThread",
+    "ThreadsPage",
+    "TraceRecord",
+    "TracesFilter",
+    "TracesOrderBy",
+    "TracesPagination",
+    "TracingStrategy",
+    "UpdateSpanRecord",
+    "WorkflowRun",
+    "WorkflowRuns",
+    "WorkflowStateUpdate",
+)

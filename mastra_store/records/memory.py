@@ -1,0 +1,137 @@
+"""Memory records: threads, messages (Mastra's format 2), resources with working memory (spec §2.1, §4)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from ..types import DateRange, PerPage, Record, UtcDateTime
+
+__all__ = (
+    "CloneThreadOptions",
+    "CloneThreadResult",
+    "MastraDBMessage",
+    "MessageContentV2",
+    "MessageFilter",
+    "MessageInclude",
+    "MessageRole",
+    "MessageUpdate",
+    "MessagesPage",
+    "MessagesResult",
+    "StorageResource",
+    "StorageThread",
+    "ThreadsPage",
+)
+
+MessageRole = Literal["user", "assistant", "system", "tool"]
+
+
+class StorageThread(Record):
+    id: str
+    resource_id: str
+    title: str | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class StorageResource(Record):
+    id: str
+    working_memory: str | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class MessageContentV2(Record):
+    """Format-2 message content. Unknown keys are kept verbatim; ``parts`` dicts are opaque (never re-cased)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: Literal[2] = 2
+    parts: list[dict[str, Any]] = Field(default_factory=list)
+    content: str | None = None
+    tool_invocations: list[dict[str, Any]] | None = None
+    reasoning: str | None = None
+    annotations: list[Any] | None = None
+    experimental_attachments: list[Any] | None = Field(default=None, alias="experimental_attachments")
+    metadata: dict[str, Any] | None = None
+    provider_metadata: dict[str, Any] | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Mastra's JSON for the ``content`` column: camelCase, unset optionals left out."""
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class MastraDBMessage(Record):
+    """A stored message (``MastraDBMessage`` / ``MastraMessageV2``)."""
+
+    id: str
+    role: MessageRole
+    created_at: UtcDateTime | None = None
+    thread_id: str | None = None
+    resource_id: str | None = None
+    type: str | None = None
+    content: MessageContentV2 | str
+
+
+class ThreadsPage(Record):
+    threads: list[StorageThread]
+    total: int
+    page: int
+    per_page: PerPage
+    has_more: bool
+
+
+class MessagesPage(Record):
+    messages: list[MastraDBMessage]
+    total: int
+    page: int
+    per_page: PerPage
+    has_more: bool
+
+
+class MessagesResult(Record):
+    messages: list[MastraDBMessage]
+
+
+class MessageInclude(Record):
+    """A context window around one message: the target plus up to N messages before / after it."""
+
+    id: str
+    thread_id: str | None = None
+    with_previous_messages: int = Field(default=0, ge=0)
+    with_next_messages: int = Field(default=0, ge=0)
+
+
+class MessageFilter(Record):
+    date_range: DateRange | None = None
+
+
+class MessageUpdate(Record):
+    """Partial update of one message: ``id`` plus any of the other fields. ``content`` is merged."""
+
+    id: str
+    thread_id: str | None = None
+    resource_id: str | None = None
+    role: MessageRole | None = None
+    type: str | None = None
+    created_at: UtcDateTime | None = None
+    content: dict[str, Any] | None = None
+
+
+class CloneMessageFilter(Record):
+    start_date: UtcDateTime | None = None
+    end_date: UtcDateTime | None = None
+    message_ids: list[str] | None = None
+
+
+class CloneThreadOptions(Record):
+    message_limit: int | None = Field(default=None, ge=0)
+    message_filter: CloneMessageFilter | None = None
+
+
+class CloneThreadResult(Record):
+    thread: StorageThread
+    cloned_messages: list[MastraDBMessage]

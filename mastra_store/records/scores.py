@@ -1,0 +1,114 @@
+"""Eval score records (spec §2.3)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..types import PaginationInfo, Record, UtcDateTime
+
+__all__ = ("ListScoresResponse", "SaveScorePayload", "SaveScoreResult", "ScoreRowData", "ScoreSource")
+
+ScoreSource = Literal["LIVE", "TEST"]
+ScoreEntityType = Literal[
+    "AGENT",
+    "WORKFLOW",
+    "agent_run",
+    "generic",
+    "model_generation",
+    "model_step",
+    "model_chunk",
+    "mcp_tool_call",
+    "processor_run",
+    "tool_call",
+    "workflow_run",
+    "workflow_step",
+    "workflow_conditional",
+    "workflow_conditional_eval",
+    "workflow_parallel",
+    "workflow_loop",
+    "workflow_sleep",
+    "workflow_wait_event",
+]
+
+
+class SaveScorePayload(Record):
+    """What ``save_score`` accepts. ``id``/timestamps are stripped; unknown keys are dropped."""
+
+    scorer_id: str = Field(min_length=1)
+    entity_id: str = Field(min_length=1)
+    run_id: str = Field(min_length=1)
+    score: float
+    scorer: dict[str, Any]
+    source: ScoreSource
+    entity: dict[str, Any]
+    entity_type: ScoreEntityType | None = None
+    input: Any = None
+    output: Any = None
+    additional_context: dict[str, Any] | None = None
+    request_context: dict[str, Any] | None = None
+    extract_step_result: dict[str, Any] | None = None
+    extract_prompt: str | None = None
+    analyze_step_result: dict[str, Any] | None = None
+    analyze_prompt: str | None = None
+    reason: str | None = None
+    reason_prompt: str | None = None
+    metadata: dict[str, Any] | None = None
+    structured_output: bool | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    resource_id: str | None = None
+    thread_id: str | None = None
+    preprocess_step_result: dict[str, Any] | None = None
+    preprocess_prompt: str | None = None
+    generate_score_prompt: str | None = None
+    generate_reason_prompt: str | None = None
+
+
+class ScoreRowData(Record):
+    """A stored score. Fields that are NULL in storage are left unset (absent from ``to_mastra``)."""
+
+    id: str
+    scorer_id: str
+    entity_id: str | None = None
+    run_id: str
+    score: float
+    scorer: Any = None
+    source: str
+    entity: Any = None
+    entity_type: str | None = None
+    input: Any = None
+    output: Any = None
+    additional_context: Any = None
+    request_context: Any = None
+    extract_step_result: Any = None
+    extract_prompt: str | None = None
+    analyze_step_result: Any = None
+    analyze_prompt: str | None = None
+    reason: str | None = None
+    reason_prompt: str | None = None
+    metadata: Any = None
+    structured_output: bool | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    resource_id: str | None = None
+    thread_id: str | None = None
+    preprocess_step_result: Any = None
+    preprocess_prompt: str | None = None
+    generate_score_prompt: str | None = None
+    generate_reason_prompt: str | None = None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    def to_mastra(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json", exclude_unset=True)
+
+
+class SaveScoreResult(Record):
+    score: ScoreRowData
+
+
+class ListScoresResponse(Record):
+    pagination: PaginationInfo
+    scores: list[ScoreRowData]

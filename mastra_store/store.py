@@ -1,0 +1,116 @@
+"""The store object: a bundle of the five domains over one backend (JS ``MastraStorage``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from .domains import (
+    DOMAIN_NAMES,
+    AgentsStorage,
+    DomainName,
+    MemoryStorage,
+    ObservabilityStorage,
+    ScoresStorage,
+    StorageDomain,
+    WorkflowsStorage,
+)
+from .errors import ValidationError
+
+__all__ = ("BaseStore", "check_store_id")
+
+
+def check_store_id(cls_name: str, id: Any) -> str:
+    if not isinstance(id, str) or not id.strip():
+        raise ValueError(f"{cls_name}: id must be provided and cannot be empty.")
+    return id
+
+
+class BaseStore:
+    """Holds one domain object per domain name and drives their lifecycle.
+
+    Subclasses fill :attr:`stores`; ``init()`` runs every distinct domain's ``init()`` concurrently, once.
+    """
+
+    def __init__(self, *, id: str, stores: Mapping[DomainName, StorageDomain | None] | None = None) -> None:
+        self.id = check_store_id(type(self).__name__, id)
+        self.stores: dict[DomainName, StorageDomain] = {k: v for k, v in (stores or {}).items() if v is not None}
+        self._initialized = False
+        self._init_lock = asyncio.Lock()
+
+    async def get_store(self, domain: Any) -> StorageDomain | None:
+        """The domain object, or ``None`` when this store does not provide it."""
+        if domain not in DOMAIN_NAMES:
+            raise ValidationError(
+                id="MASTRA_STORAGE_GET_STORE_INVALID_DOMAIN",
+                field="domain",
+                reason=f"unknown domain {domain!r}; expected one of {', '.join(DOMAIN_NAMES)}",
+            )
+        return self.stores.get(domain)
+
+    # Typed shortcuts: ``store.memory.save_thread(...)``.
+    @property
+    def memory(self) -> MemoryStorage:
+        return self._typed("memory", MemoryStorage)
+
+    @property
+    def workflows(self) -> WorkflowsStorage:
+        return self._typed("workflows", WorkflowsStorage)
+
+    @property
+    def scores(self) -> ScoresStorage:
+        return self._typed("scores", ScoresStorage)
+
+    @property
+    def observability(self) -> ObservabilityStorage:
+        return self._typed("observability", ObservabilityStorage)
+
+    @property
+    def agents(self) -> AgentsStorage:
+        return self._typed("agents", AgentsStorage)
+
+    def _typed(self, name: DomainName, cls: type[Any]) -> Any:
+        domain = self.stores.get(name)
+        if domain is None:
+            raise ValidationError(
+                id="MASTRA_STORAGE_GET_STORE_MISSING_DOMAIN",
+                field="domain",
+                reason=f"{type(self).__name__} {self.id!r} has no {name} domain",
+            )
+        assert isinstance(domain, cls)
+        return domain
+
+    async def init(self) -> None:
+        """Initialise every domain concurrently; idempotent (cached after the first success)."""
+        if self._initialized:
+            return
+        async with self._init_lock:
+            if self._initialized:
+                return
+            await self._before_domains_init()
+            unique = list({id(d): d for d in self.stores.values()}.values())
+            await asyncio.gather(*(d.init() for d in unique))
+            self._initialized = True
+
+    async def _before_domains_init(self) -> None:
+        """Backend hook run once before the domains initialise (e.g. migrate the schema)."""
+
+    async def close(self) -> None:
+        """Release connections the store opened (never an engine or client it was given)."""
+        for domain in {id(d): d for d in self.stores.values()}.values():
+            await domain.close()
+        self._initialized = False
+
+    async def __aenter__(self) -> Self:
+        await self.init()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, domains={sorted(self.stores)})"

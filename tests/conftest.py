@@ -1,0 +1,130 @@
+"""Shared fixtures: real backends only.
+
+``store`` is parametrised over every backend; each test gets a clean store. PostgreSQL tests use a schema of
+their own (one per pytest worker), dropped at the end of the session. Under ``CI=true`` an unreachable
+PostgreSQL is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mastra_store import InMemoryStore, MastraStorage, PostgresStore, SqliteStore
+from mastra_store.store import BaseStore
+
+PG_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_reachable() -> str | None:
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL URL; skips (fails under CI) when the server cannot be reached."""
+    problem = _pg_reachable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_URL} is unreachable under CI=true: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    return PG_URL
+
+
+def _run_sql(url: str, sql: str) -> None:
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+@pytest.fixture(scope="session")
+def pg_schema_factory(pg_url: str) -> Iterator[Callable[[], str]]:
+    """Hands out fresh schema names; every schema handed out is dropped at session end."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        _run_sql(pg_url, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def pg_shared_schema(pg_url: str, pg_schema_factory: Callable[[], str]) -> str:
+    """One migrated schema per pytest worker, reused (cleared) by the conformance tests."""
+    name = pg_schema_factory()
+
+    async def prepare() -> None:
+        async with PostgresStore(id="prepare", connection_string=pg_url, schema_name=name):
+            pass
+
+    asyncio.run(prepare())
+    return name
+
+
+BACKENDS = ["inmemory", "sqlite", "postgres", "composite"]
+
+
+async def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> BaseStore:
+    if kind == "inmemory":
+        return InMemoryStore(id="mem")
+    if kind == "sqlite":
+        return SqliteStore(id="sqlite", path=tmp_path / "store.db")
+    if kind == "postgres":
+        url = request.getfixturevalue("pg_url")
+        schema = request.getfixturevalue("pg_shared_schema")
+        return PostgresStore(id="pg", connection_string=url, schema_name=schema)
+    if kind == "composite":
+        return MastraStorage(
+            id="composite",
+            default=SqliteStore(id="sqlite", path=tmp_path / "composite.db"),
+            domains={"memory": InMemoryStore(id="mem"), "agents": InMemoryStore(id="mem2")},
+        )
+    factory = EXTRA_BACKENDS.get(kind)
+    if factory is None:
+        raise ValueError(kind)
+    return await factory(request, tmp_path)
+
+
+#: Backend packages that need their own servers register factories here (see tests/dynamodb/conftest).
+EXTRA_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Any]] = {}
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BaseStore]:
+    """A clean, initialised store of each backend kind."""
+    s = await make_store(request.param, request, tmp_path)
+    await s.init()
+    for domain in {id(d): d for d in s.stores.values()}.values():
+        await domain.dangerously_clear_all()
+    try:
+        yield s
+    finally:
+        await s.close()
