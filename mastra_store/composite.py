@@ -37,7 +37,7 @@ class MastraStorage(BaseStore):
         domains: Mapping[str, BaseStore | StorageDomain | None] | None = None,
     ) -> None:
         chosen: dict[DomainName, StorageDomain] = {}
-        owners: dict[int, BaseStore | StorageDomain] = {}
+        owners: list[BaseStore | StorageDomain] = []
         domains = dict(domains or {})
         unknown = sorted(set(domains) - set(DOMAIN_NAMES))
         if unknown:
@@ -66,12 +66,13 @@ class MastraStorage(BaseStore):
                 owner = None
             if domain is not None and owner is not None:
                 chosen[name] = domain
-                owners[id(owner)] = owner
+                if not any(o is owner for o in owners):
+                    owners.append(owner)
         if not chosen:
             raise ValueError("MastraStorage: no domain is available from `default` or `domains`.")
         super().__init__(id=id, stores=chosen)
         self.default = default
-        self._backends = list(owners.values())
+        self._backends = owners
 
     async def init(self) -> None:
         if self._initialized:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from .domains import (
     DOMAIN_NAMES,
@@ -20,6 +20,8 @@ from .domains import (
 from .errors import ValidationError
 
 __all__ = ("BaseStore", "check_store_id")
+
+D = TypeVar("D", bound=StorageDomain)
 
 
 def check_store_id(cls_name: str, id: Any) -> str:
@@ -53,25 +55,25 @@ class BaseStore:
     # Typed shortcuts: ``store.memory.save_thread(...)``.
     @property
     def memory(self) -> MemoryStorage:
-        return self._typed("memory", MemoryStorage)
+        return self._typed("memory", MemoryStorage)  # type: ignore[type-abstract]
 
     @property
     def workflows(self) -> WorkflowsStorage:
-        return self._typed("workflows", WorkflowsStorage)
+        return self._typed("workflows", WorkflowsStorage)  # type: ignore[type-abstract]
 
     @property
     def scores(self) -> ScoresStorage:
-        return self._typed("scores", ScoresStorage)
+        return self._typed("scores", ScoresStorage)  # type: ignore[type-abstract]
 
     @property
     def observability(self) -> ObservabilityStorage:
-        return self._typed("observability", ObservabilityStorage)
+        return self._typed("observability", ObservabilityStorage)  # type: ignore[type-abstract]
 
     @property
     def agents(self) -> AgentsStorage:
-        return self._typed("agents", AgentsStorage)
+        return self._typed("agents", AgentsStorage)  # type: ignore[type-abstract]
 
-    def _typed(self, name: DomainName, cls: type[Any]) -> Any:
+    def _typed(self, name: DomainName, cls: type[D]) -> D:
         domain = self.stores.get(name)
         if domain is None:
             raise ValidationError(

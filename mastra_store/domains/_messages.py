@@ -96,7 +96,7 @@ def message_from_row(
     """Row → message (spec §4.2): ``type`` is left out when it is the default ``'v2'``."""
     return MastraDBMessage(
         id=id,
-        role=role,  # type: ignore[arg-type]
+        role=role,
         created_at=from_db(created_at),
         thread_id=thread_id,
         resource_id=resource_id,

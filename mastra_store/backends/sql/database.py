@@ -92,27 +92,27 @@ class SqlDatabase:
     # -- execution ------------------------------------------------------------------------------------
     async def all(self, stmt: sa.Executable, params: Params = None) -> Sequence[Row[Any]]:
         async with self.autocommit.connect() as conn:
-            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            result = await conn.execute(stmt, params)
             return result.fetchall()
 
     async def first(self, stmt: sa.Executable, params: Params = None) -> Row[Any] | None:
         async with self.autocommit.connect() as conn:
-            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            result = await conn.execute(stmt, params)
             return result.first()
 
     async def scalar(self, stmt: sa.Executable, params: Params = None) -> Any:
         async with self.autocommit.connect() as conn:
-            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            result = await conn.execute(stmt, params)
             return result.scalar()
 
     async def execute(self, stmt: sa.Executable, params: Params = None) -> int:
         """Run one write statement on its own (atomic by itself); returns the row count."""
         if self._write_lock is not None:
             async with self.transaction() as conn:
-                result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+                result = await conn.execute(stmt, params)
                 return int(result.rowcount or 0)
         async with self.autocommit.connect() as conn:
-            result = await conn.execute(stmt, params)  # type: ignore[arg-type]
+            result = await conn.execute(stmt, params)
             return int(result.rowcount or 0)
 
     @asynccontextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -222,7 +222,7 @@ def _index(tables: dict[str, sa.Table], d: IndexDef, schema: str | None) -> sa.I
         name, _, order = spec.partition(" ")
         col = t.c[name]
         cols.append(col.desc() if order == "DESC" else col)
-    kw: dict[str, object] = {}
+    kw: dict[str, Any] = {}
     if d.method != "btree":
         kw["postgresql_using"] = d.method
     if d.where:
@@ -411,7 +411,7 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
     )
     if with_indexes:
         for d in DEFAULT_INDEXES:
-            t[d.table].append_constraint(_index(t, d, schema))  # type: ignore[arg-type]
+            t[d.table].append_constraint(_index(t, d, schema))
     return Tables(
         schema=schema,
         metadata=md,
