@@ -11,10 +11,25 @@ from typing import Any, ClassVar, Literal, Self
 
 from ..errors import ErrorCategory, MastraError, StorageUnavailableError, storage_error_id
 
-__all__ = ("DOMAIN_NAMES", "DomainName", "StorageDomain")
+__all__ = ("DOMAIN_NAMES", "DomainName", "StorageDomain", "translate_error")
 
 DomainName = Literal["memory", "workflows", "scores", "observability", "agents"]
 DOMAIN_NAMES: tuple[DomainName, ...] = ("memory", "workflows", "scores", "observability", "agents")
+
+
+def translate_error(
+    exc: Exception, *, error_id: str, operation: str, backend: str, is_connection_error: bool, details: dict[str, Any]
+) -> MastraError:
+    """The :class:`MastraError` a public call raises for a driver exception."""
+    if is_connection_error:
+        return StorageUnavailableError(
+            id=error_id,
+            category=ErrorCategory.THIRD_PARTY,
+            text=f"{operation.lower()} failed: connection to the {backend} backend lost: {exc}",
+            details={**details, "connection": "lost"},
+            cause=exc,
+        )
+    return MastraError(id=error_id, category=ErrorCategory.THIRD_PARTY, details=details, cause=exc)
 
 
 class StorageDomain(ABC):

@@ -19,6 +19,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ...domains.base import translate_error
+from ...errors import storage_error_id
 from .tables import Tables, build_tables
 
 __all__ = ("RawAccess", "SqlDatabase", "is_connection_error")
@@ -151,14 +153,31 @@ class RawAccess:
     """``store.db``: bound-parameter SQL for the odd query the API does not cover.
 
     ``params`` is a dict for ``:name`` placeholders. Values are always bound, never pasted into the text.
+    Driver errors come out as :class:`~mastra_store.errors.MastraError` like everywhere else.
     """
 
-    def __init__(self, db: SqlDatabase) -> None:
+    def __init__(self, db: SqlDatabase, store_token: str) -> None:
         self._db = db
+        self._token = store_token
+
+    @asynccontextmanager
+    async def _fence(self, operation: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except (sa_exc.SQLAlchemyError, OSError) as exc:
+            raise translate_error(
+                exc,
+                error_id=storage_error_id(self._token, operation, "FAILED"),
+                operation=operation,
+                backend=self._token,
+                is_connection_error=is_connection_error(exc),
+                details={},
+            ) from exc
 
     async def any(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """All rows as dicts."""
-        rows = await self._db.all(sa.text(sql), dict(params or {}))
+        async with self._fence("RAW_QUERY"):
+            rows = await self._db.all(sa.text(sql), dict(params or {}))
         return [dict(r._mapping) for r in rows]
 
     async def one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -176,5 +195,5 @@ class RawAccess:
 
     async def none(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns no rows (in its own transaction)."""
-        async with self._db.transaction() as conn:
+        async with self._fence("RAW_QUERY"), self._db.transaction() as conn:
             await conn.execute(sa.text(sql), dict(params or {}))

@@ -30,7 +30,8 @@ class SqlStore(BaseStore):
     @property
     def db(self) -> RawAccess:
         """Raw bound-parameter access: ``any/one/one_or_none/none``."""
-        return RawAccess(self.database)
+        token = next(iter(self.stores.values())).store_token if self.stores else "SQL"
+        return RawAccess(self.database, token)
 
     async def _before_domains_init(self) -> None:
         await self.database.ensure_schema()
