@@ -186,9 +186,15 @@ TABLE_NAMES: Final = (
 )
 
 
+def pg_identifier(name: str) -> str:
+    """PostgreSQL silently truncates identifiers to 63 bytes; the reference's long prefixed names end up
+    truncated on the server, so we truncate the same way (names here are ASCII: bytes == chars)."""
+    return name[:63]
+
+
 def index_name(name: str, schema: str | None) -> str:
     """Default index names carry ``<schema>_`` when the schema is not ``public`` (spec §1.11)."""
-    return name if schema in (None, "public") else f"{schema}_{name}"
+    return pg_identifier(name if schema in (None, "public") else f"{schema}_{name}")
 
 
 def constraint_prefix(schema: str | None) -> str:
@@ -254,7 +260,7 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         _z("createdAt"),
         _z("updatedAt"),
         sa.UniqueConstraint(
-            "workflow_name", "run_id", name=f"{prefix}mastra_workflow_snapshot_workflow_name_run_id_key"
+            "workflow_name", "run_id", name=pg_identifier(f"{prefix}mastra_workflow_snapshot_workflow_name_run_id_key")
         ),
     )
     t["mastra_scorers"] = sa.Table(
@@ -355,7 +361,7 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         _z("endedAt"),
         _z("createdAt"),
         _z("updatedAt"),
-        sa.PrimaryKeyConstraint("traceId", "spanId", name=f"{prefix}mastra_ai_spans_traceid_spanid_pk"),
+        sa.PrimaryKeyConstraint("traceId", "spanId", name=pg_identifier(f"{prefix}mastra_ai_spans_traceid_spanid_pk")),
     )
     t["mastra_traces"] = sa.Table(
         "mastra_traces",
