@@ -1,0 +1,64 @@
+"""One-round-trip pagination and JSON bind types shared by the SQL domains (workflows, scores, agents).
+
+A page and the total count of its filter come back from ONE statement::
+
+    SELECT c.total, p.*
+    FROM (SELECT count(*) AS total FROM t WHERE <filter>) AS c
+    LEFT OUTER JOIN (SELECT <cols> FROM t WHERE <filter> ORDER BY <order> LIMIT :limit OFFSET :offset) AS p ON true
+    ORDER BY <order>
+
+The count is a one-row derived table, so a page past the end (or ``LIMIT 0``) still yields one row carrying
+the total, with NULL page columns. Unlike ``count(*) OVER ()`` it never materialises the filtered rows with
+their wide columns (shared/bench/floor.md, W6c). Works on PostgreSQL and SQLite alike (no LATERAL needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+__all__ = ("JSON_NULLABLE", "LIMIT", "OFFSET", "OrderSpec", "paged_select", "split_page")
+
+#: JSON bind type that writes Python ``None`` as SQL NULL (the column types write JSON ``null``).
+JSON_NULLABLE = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+
+LIMIT = "page_limit"
+OFFSET = "page_offset"
+
+#: ``(column name, descending)`` pairs, most significant first.
+OrderSpec = Sequence[tuple[str, bool]]
+
+
+def paged_select(
+    table: sa.Table,
+    columns: Sequence[sa.ColumnElement[Any]],
+    where: Sequence[sa.ColumnElement[bool]],
+    order: OrderSpec,
+) -> sa.Select[Any]:
+    """Page + total in one statement; bind ``page_limit`` and ``page_offset`` (plus the filter's params).
+
+    ``columns`` must include every column named in ``order``. The first result column is ``total``.
+    """
+    count = sa.select(sa.func.count().label("total")).select_from(table).where(*where).subquery("c")
+    inner_order = [table.c[name].desc() if desc else table.c[name].asc() for name, desc in order]
+    page = (
+        sa.select(*columns)
+        .where(*where)
+        .order_by(*inner_order)
+        .limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
+        .offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
+        .subquery("p")
+    )
+    outer_order = [page.c[name].desc() if desc else page.c[name].asc() for name, desc in order]
+    return sa.select(count.c.total, *page.c).select_from(count.outerjoin(page, sa.true())).order_by(*outer_order)
+
+
+def split_page(rows: Sequence[sa.Row[Any]], key: str) -> tuple[list[sa.Row[Any]], int]:
+    """Split the result of :func:`paged_select`: the page rows (those whose ``key`` is not NULL) and the total."""
+    if not rows:
+        return [], 0
+    total = int(rows[0][0] or 0)
+    return [r for r in rows if r._mapping[key] is not None], total
