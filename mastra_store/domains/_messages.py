@@ -10,7 +10,14 @@ from .. import _json
 from .._time import from_db
 from ..records.memory import MastraDBMessage, MessageContentV2
 
-__all__ = ("content_from_text", "content_to_text", "normalize_messages", "sort_key")
+__all__ = (
+    "content_from_text",
+    "content_to_text",
+    "merge_content",
+    "message_from_row",
+    "normalize_messages",
+    "sort_key",
+)
 
 
 def content_to_text(content: MessageContentV2 | str | dict[str, Any]) -> str:
@@ -103,3 +110,21 @@ def message_from_row(
         type=type if (type is not None and (keep_v2_type or type != "v2")) else None,
         content=content_from_text(content),
     )
+
+
+def merge_content(old: Any, update: dict[str, Any]) -> dict[str, Any]:
+    """``update_messages`` content merge: ``{**old, **update}``, ``metadata`` merged one level deep.
+
+    ``old`` is the stored content (column text, dict or record); legacy non-object content is upgraded to
+    format 2 first.
+    """
+    if isinstance(old, MessageContentV2):
+        base: Any = old.to_json_dict()
+    else:
+        base = _json.loads_lenient(old) if isinstance(old, str | bytes) else old
+        if not isinstance(base, dict):
+            base = content_from_text(old).to_json_dict()
+    merged = {**base, **update}
+    if isinstance(base.get("metadata"), dict) and isinstance(update.get("metadata"), dict):
+        merged["metadata"] = {**base["metadata"], **update["metadata"]}
+    return merged

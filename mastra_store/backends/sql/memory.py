@@ -1,52 +1,598 @@
-"""sql implementation of the memory domain (scaffold: to be implemented)."""
+"""The memory domain on PostgreSQL and SQLite: one implementation on SQLAlchemy Core.
+
+Every operation is one statement or one transaction, and every statement is built once per table set and
+dialect (``_Statements``; the few query shapes of ``list_messages`` are built on first use and cached).
+The dialect branches are few and local: PostgreSQL binds id lists as one array (``= ANY``) and batches
+rows through ``unnest``; SQLite binds expanding ``IN`` lists and multi-row ``VALUES``. The include windows
+of ``list_messages`` are a ``LATERAL`` join on PostgreSQL and a ``ROW_NUMBER`` window on SQLite.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
+from typing import Any, Literal
 
-from ...domains.memory import MemoryStorage
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ... import _json
+from ..._time import from_db, naive_utc, to_utc
+from ...domains._messages import content_to_text, merge_content, message_from_row
+from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
+from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
+from ...types import Unset
 from .base import SqlDomain
+from .tables import TS, TSZ, Tables
+
+__all__ = ("SqlMemory",)
+
+#: The ``mastra_messages`` columns, in the order every message query selects them.
+MSG_COLS: tuple[str, ...] = ("id", "thread_id", "content", "role", "type", "createdAt", "createdAtZ", "resourceId")
+_MSG_TYPES: tuple[Any, ...] = (sa.Text, sa.Text, sa.Text, sa.Text, sa.Text, TS, TSZ, sa.Text)
+#: SQLite binds at most 32766 variables per statement; 8 per message row.
+_SQLITE_ROWS_PER_INSERT = 2000
+#: JSONB/JSON where Python ``None`` means SQL NULL (the column type's default writes JSON ``null``).
+_JSON_OR_NULL = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+
+Mapping_ = Mapping[Any, Any]
+# (has resource filter, start operator, end operator, direction, has includes)
+_Shape = tuple[bool, str | None, str | None, Literal["ASC", "DESC"], bool]
+
+
+def _z(row: Mapping_, name: str) -> datetime:
+    """Prefer the ``…Z`` shadow, fall back to the plain column (spec §1)."""
+    value = from_db(row[f"{name}Z"]) or from_db(row[name])
+    assert value is not None
+    return value
+
+
+def _stamp(name: str, value: datetime) -> dict[str, datetime]:
+    """Both columns of one timestamp: naive UTC into the plain column, aware UTC into the shadow."""
+    return {name: naive_utc(value), f"{name}Z": to_utc(value)}
+
+
+def _thread_meta(text: Any) -> dict[str, Any] | None:
+    value = _json.loads_twice(_json.loads_lenient(text))
+    return value if isinstance(value, dict) else None
+
+
+def _thread(row: Mapping_) -> StorageThread:
+    return StorageThread(
+        id=row["id"],
+        resource_id=row["resourceId"],
+        title=row["title"],
+        metadata=_thread_meta(row["metadata"]),
+        created_at=_z(row, "createdAt"),
+        updated_at=_z(row, "updatedAt"),
+    )
+
+
+def _resource(row: Mapping_) -> StorageResource:
+    meta = _json.loads_twice(row["metadata"])
+    return StorageResource(
+        id=row["id"],
+        working_memory=row["workingMemory"],
+        metadata=meta if isinstance(meta, dict) else None,
+        created_at=_z(row, "createdAt"),
+        updated_at=_z(row, "updatedAt"),
+    )
+
+
+def _message(row: Mapping_, *, keep_v2_type: bool = False) -> MastraDBMessage:
+    return message_from_row(
+        id=row["id"],
+        content=row["content"],
+        role=row["role"],
+        type=row["type"],
+        created_at=row["createdAtZ"] if row["createdAtZ"] is not None else row["createdAt"],
+        thread_id=row["thread_id"],
+        resource_id=row["resourceId"],
+        keep_v2_type=keep_v2_type,
+    )
+
+
+def _message_row(m: MastraDBMessage) -> dict[str, Any]:
+    """Spec §4.2 write mapping."""
+    assert m.created_at is not None
+    return {
+        "id": m.id,
+        "thread_id": m.thread_id,
+        "content": content_to_text(m.content),
+        "role": m.role,
+        "type": m.type or "v2",
+        **_stamp("createdAt", m.created_at),
+        "resourceId": m.resource_id,
+    }
+
+
+class _MissingThreads(Exception):
+    """Raised inside a transaction to roll it back when referenced threads do not exist."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(missing)
+        self.missing = missing
+
+
+class _Statements:
+    """Every statement of the memory domain for one table set and dialect, built once."""
+
+    def __init__(self, tables: Tables, is_postgres: bool) -> None:
+        self.pg = is_postgres
+        t, m, r = tables.threads, tables.messages, tables.resources
+        self.t, self.m, self.r = t, m, r
+        self._message_queries: dict[_Shape, sa.CompoundSelect[Any]] = {}
+
+        # threads
+        self.get_thread = sa.select(t).where(t.c.id == sa.bindparam("id"))
+        self.thread_for_update = self.get_thread.with_for_update()
+        ins = self.insert(t)
+        cols = ("resourceId", "title", "metadata", "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+        self.upsert_thread = ins.on_conflict_do_update(index_elements=[t.c.id], set_={c: ins.excluded[c] for c in cols})
+        self.insert_thread_if_absent = self.insert(t).on_conflict_do_nothing(index_elements=[t.c.id])
+        self.update_thread = (
+            sa.update(t)
+            .where(t.c.id == sa.bindparam("tid"))
+            .values(
+                {
+                    t.c.title: sa.bindparam("title", type_=sa.Text),
+                    t.c.metadata: sa.bindparam("meta", type_=sa.Text),
+                    t.c.updatedAt: sa.bindparam("now", type_=TS),
+                    t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ),
+                }
+            )
+        )
+        self.bump_threads = (
+            sa.update(t)
+            .where(self.in_(t.c.id, "tids"))
+            .values({t.c.updatedAt: sa.bindparam("now", type_=TS), t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ)})
+            .returning(t.c.id)
+        )
+        self.delete_thread = sa.delete(t).where(t.c.id == sa.bindparam("id"))
+        self.delete_thread_messages = sa.delete(m).where(m.c.thread_id == sa.bindparam("id"))
+        self.list_threads = {
+            (fld, d): self._list_threads(fld, d) for fld in ("createdAt", "updatedAt") for d in ("ASC", "DESC")
+        }
+
+        # messages
+        self.messages_by_id = sa.select(*self.msg_cols(m)).where(self.in_(m.c.id, "ids"))
+        self.messages_for_update = self.messages_by_id.with_for_update()
+        self.delete_messages = sa.delete(m).where(self.in_(m.c.id, "ids")).returning(m.c.thread_id)
+        if self.pg:
+            arrays = [
+                sa.bindparam(f"a_{c}", type_=postgresql.ARRAY(ty)) for c, ty in zip(MSG_COLS, _MSG_TYPES, strict=True)
+            ]
+            src = sa.func.unnest(*arrays).table_valued(*MSG_COLS).render_derived(name="src")
+            ins = postgresql.insert(m).from_select([m.c[c] for c in MSG_COLS], sa.select(*(src.c[c] for c in MSG_COLS)))
+            self.pg_upsert_keep = self._message_upsert(ins, keep_created=True)
+            self.pg_upsert_all = self._message_upsert(ins, keep_created=False)
+
+        # resources
+        self.get_resource = sa.select(r).where(r.c.id == sa.bindparam("id"))
+        self.resource_for_update = self.get_resource.with_for_update()
+        self.insert_resource = (
+            self.insert(r)
+            .values(
+                {
+                    r.c.id: sa.bindparam("id"),
+                    r.c.workingMemory: sa.bindparam("wm", type_=sa.Text),
+                    r.c.metadata: sa.bindparam("meta", type_=_JSON_OR_NULL),
+                    r.c.createdAt: sa.bindparam("createdAt", type_=TS),
+                    r.c.createdAtZ: sa.bindparam("createdAtZ", type_=TSZ),
+                    r.c.updatedAt: sa.bindparam("updatedAt", type_=TS),
+                    r.c.updatedAtZ: sa.bindparam("updatedAtZ", type_=TSZ),
+                }
+            )
+            .on_conflict_do_nothing(index_elements=[r.c.id])
+        )
+        self.update_resource = (
+            sa.update(r)
+            .where(r.c.id == sa.bindparam("rid"))
+            .values(
+                {
+                    r.c.workingMemory: sa.bindparam("wm", type_=sa.Text),
+                    r.c.metadata: sa.bindparam("meta", type_=_JSON_OR_NULL),
+                    r.c.updatedAt: sa.bindparam("now", type_=TS),
+                    r.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ),
+                }
+            )
+        )
+
+    # -- building blocks -------------------------------------------------------------------------------
+    def insert(self, table: sa.Table) -> Any:
+        return postgresql.insert(table) if self.pg else sqlite.insert(table)
+
+    def in_(self, col: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+        """``col`` in a bound list: one array parameter on PostgreSQL, an expanding ``IN`` on SQLite."""
+        if self.pg:
+            return col == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Text)))
+        return col.in_(sa.bindparam(name, expanding=True))
+
+    @staticmethod
+    def msg_cols(src: Any) -> list[Any]:
+        return [src.c[c] for c in MSG_COLS]
+
+    def _message_upsert(self, ins: Any, *, keep_created: bool) -> Any:
+        """On conflict overwrite everything but ``createdAt`` (save) or everything (update_messages)."""
+        cols = ["thread_id", "content", "role", "type", "resourceId"]
+        if not keep_created:
+            cols += ["createdAt", "createdAtZ"]
+        return ins.on_conflict_do_update(index_elements=[self.m.c.id], set_={c: ins.excluded[c] for c in cols})
+
+    def sqlite_upsert(self, rows: list[dict[str, Any]], *, keep_created: bool) -> Any:
+        return self._message_upsert(sqlite.insert(self.m).values(rows), keep_created=keep_created)
+
+    def _list_threads(self, fld: str, direction: str) -> sa.Select[Any]:
+        """Page and total in one statement; the count row survives an empty page (outer join)."""
+        t = self.t
+        where = t.c.resourceId == sa.bindparam("rid")
+        cnt = sa.select(sa.func.count().label("total")).where(where).subquery("cnt")
+        key = t.c[fld].desc() if direction == "DESC" else t.c[fld].asc()
+        page = (
+            sa.select(t)
+            .where(where)
+            .order_by(key, t.c.id.asc())
+            .limit(sa.bindparam("lim"))
+            .offset(sa.bindparam("off"))
+            .subquery("pg")
+        )
+        outer_key = page.c[fld].desc() if direction == "DESC" else page.c[fld].asc()
+        return (
+            sa.select(cnt.c.total, *page.c)
+            .select_from(cnt.outerjoin(page, sa.true()))
+            .order_by(outer_key, page.c.id.asc())
+        )
+
+    # -- list_messages: page + total + include windows in one statement ---------------------------------
+    def list_messages(self, shape: _Shape) -> sa.CompoundSelect[Any]:
+        stmt = self._message_queries.get(shape)
+        if stmt is None:
+            stmt = self._message_queries[shape] = self._build_list_messages(shape)
+        return stmt
+
+    def _build_list_messages(self, shape: _Shape) -> sa.CompoundSelect[Any]:
+        has_resource, start_op, end_op, direction, has_include = shape
+        m = self.m
+        conds: list[sa.ColumnElement[bool]] = [self.in_(m.c.thread_id, "tids")]
+        if has_resource:
+            conds.append(m.c.resourceId == sa.bindparam("rid"))
+        if start_op:
+            start = sa.bindparam("start", type_=TS)
+            conds.append(m.c.createdAt > start if start_op == ">" else m.c.createdAt >= start)
+        if end_op:
+            end = sa.bindparam("end", type_=TS)
+            conds.append(m.c.createdAt < end if end_op == "<" else m.c.createdAt <= end)
+        key = m.c.createdAt.desc() if direction == "DESC" else m.c.createdAt.asc()
+        page = (
+            sa.select(*self.msg_cols(m))
+            .where(*conds)
+            .order_by(key, m.c.id.asc())
+            .limit(sa.bindparam("lim"))
+            .offset(sa.bindparam("off"))
+            .subquery("pg")
+        )
+        no_total = sa.cast(sa.null(), sa.BigInteger).label("total")
+        parts: list[sa.Select[Any]] = [
+            # The page part comes first: a UNION takes its result types from the first SELECT.
+            sa.select(sa.literal_column("'p'").label("kind"), *self.msg_cols(page), no_total),
+            sa.select(
+                sa.literal_column("'c'"),
+                *(sa.cast(sa.null(), ty).label(c) for c, ty in zip(MSG_COLS, _MSG_TYPES, strict=True)),
+                sa.func.count(),
+            ).where(*conds),
+        ]
+        if has_include:
+            parts.append(self._include_windows_pg() if self.pg else self._include_windows_sqlite())
+        return sa.union_all(*parts)
+
+    def _include_windows_pg(self) -> sa.Select[Any]:
+        """``unnest(ids, prev, next)`` → target row → LATERAL (window before UNION ALL window after)."""
+        m = self.m
+        inc = (
+            sa.func.unnest(
+                sa.bindparam("inc_ids", type_=postgresql.ARRAY(sa.Text)),
+                sa.bindparam("inc_prev", type_=postgresql.ARRAY(sa.Integer)),
+                sa.bindparam("inc_next", type_=postgresql.ARRAY(sa.Integer)),
+            )
+            .table_valued("id", "prev", "next")
+            .render_derived(name="inc")
+        )
+        tgt = m.alias("tgt")
+        w = m.alias("w")
+        here = sa.tuple_(w.c.createdAt, w.c.id)
+        there = sa.tuple_(tgt.c.createdAt, tgt.c.id)
+        before = (
+            sa.select(*self.msg_cols(w))
+            .where(w.c.thread_id == tgt.c.thread_id, here <= there)
+            .order_by(w.c.createdAt.desc(), w.c.id.desc())
+            .limit(inc.c.prev + 1)
+        )
+        after = (
+            sa.select(*self.msg_cols(w))
+            .where(w.c.thread_id == tgt.c.thread_id, here > there)
+            .order_by(w.c.createdAt.asc(), w.c.id.asc())
+            .limit(inc.c.next)
+        )
+        win = sa.union_all(before, after).lateral("win")
+        return sa.select(sa.literal_column("'i'"), *self.msg_cols(win), sa.cast(sa.null(), sa.BigInteger)).select_from(
+            inc.join(tgt, tgt.c.id == inc.c.id).join(win, sa.true())
+        )
+
+    def _include_windows_sqlite(self) -> sa.Select[Any]:
+        """Targets from ``json_each(:inc)``; rows numbered per thread; keep ``rn`` within each window."""
+        m = self.m
+        inc = sa.func.json_each(sa.bindparam("inc", type_=sa.Text)).table_valued("value").alias("inc")
+        tgt = (
+            sa.select(
+                m.c.id,
+                m.c.thread_id,
+                sa.func.json_extract(inc.c.value, "$[1]").label("prev"),
+                sa.func.json_extract(inc.c.value, "$[2]").label("next"),
+            )
+            .select_from(inc.join(m, m.c.id == sa.func.json_extract(inc.c.value, "$[0]")))
+            .cte("tgt")
+        )
+        rn = sa.func.row_number().over(partition_by=m.c.thread_id, order_by=(m.c.createdAt, m.c.id))
+        ranked = (
+            sa.select(*self.msg_cols(m), rn.label("rn"))
+            .where(m.c.thread_id.in_(sa.select(tgt.c.thread_id)))
+            .cte("ranked")
+        )
+        pos = (
+            sa.select(tgt.c.prev, tgt.c.next, ranked.c.thread_id, ranked.c.rn)
+            .select_from(tgt.join(ranked, ranked.c.id == tgt.c.id))
+            .cte("pos")
+        )
+        return sa.select(
+            sa.literal_column("'i'"), *self.msg_cols(ranked), sa.cast(sa.null(), sa.BigInteger)
+        ).select_from(
+            ranked.join(
+                pos,
+                sa.and_(
+                    ranked.c.thread_id == pos.c.thread_id,
+                    ranked.c.rn.between(pos.c.rn - pos.c.prev, pos.c.rn + pos.c.next),
+                ),
+            )
+        )
+
+
+@cache
+def _statements(tables: Tables, is_postgres: bool) -> _Statements:
+    return _Statements(tables, is_postgres)
 
 
 class SqlMemory(SqlDomain, MemoryStorage):
-    async def _create_thread_with_messages(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    """Threads, messages and resources in ``mastra_threads`` / ``mastra_messages`` / ``mastra_resources``."""
 
-    async def _delete_messages(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    @property
+    def _s(self) -> _Statements:
+        return _statements(self.tables, self.db.is_postgres)
 
-    async def _delete_thread(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    def _now(self, now: datetime) -> dict[str, datetime]:
+        return {"now": naive_utc(now), "nowz": to_utc(now)}
 
-    async def _get_resource(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    # -- threads ---------------------------------------------------------------------------------------
+    async def _get_thread(self, thread_id: str) -> StorageThread | None:
+        row = await self.db.first(self._s.get_thread, {"id": thread_id})
+        return _thread(row._mapping) if row is not None else None
 
-    async def _get_thread(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    @staticmethod
+    def _thread_params(thread: StorageThread) -> dict[str, Any]:
+        return {
+            "id": thread.id,
+            "resourceId": thread.resource_id,
+            "title": thread.title,
+            # JS tests `metadata ? JSON.stringify(metadata) : null`; `{}` is truthy there.
+            "metadata": _json.dumps(thread.metadata) if thread.metadata is not None else None,
+            **_stamp("createdAt", thread.created_at),
+            **_stamp("updatedAt", thread.updated_at),
+        }
 
-    async def _insert_resource(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _save_thread(self, thread: StorageThread) -> None:
+        await self.db.execute(self._s.upsert_thread, self._thread_params(thread))
 
-    async def _list_messages(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _update_thread(
+        self, thread_id: str, title: str, metadata: dict[str, Any] | None, now: datetime
+    ) -> StorageThread | None:
+        s = self._s
+        async with self.db.transaction() as conn:
+            # Row lock on PostgreSQL; SQLite transactions are BEGIN IMMEDIATE behind the writer lock.
+            row = (await conn.execute(s.thread_for_update, {"id": thread_id})).first()
+            if row is None:
+                return None
+            old = _thread(row._mapping)
+            meta = old.metadata if metadata is None else {**(old.metadata or {}), **metadata}
+            params = {"tid": thread_id, "title": title, "meta": _json.dumps(meta) if meta is not None else None}
+            await conn.execute(s.update_thread, {**params, **self._now(now)})
+        return old.model_copy(update={"title": title, "metadata": meta, "updated_at": now})
 
-    async def _list_messages_by_id(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _delete_thread(self, thread_id: str) -> None:
+        s = self._s
+        async with self.db.transaction() as conn:
+            await conn.execute(s.delete_thread_messages, {"id": thread_id})
+            await conn.execute(s.delete_thread, {"id": thread_id})
 
-    async def _list_threads(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _list_threads(self, q: ThreadQuery) -> tuple[list[StorageThread], int]:
+        stmt = self._s.list_threads[(q.field, q.direction)]
+        rows = await self.db.all(stmt, {"rid": q.resource_id, "lim": q.limit, "off": q.offset})
+        total = int(rows[0].total) if rows else 0
+        return [_thread(r._mapping) for r in rows if r.id is not None], total
 
-    async def _save_messages(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    # -- messages --------------------------------------------------------------------------------------
+    async def _list_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int, list[MastraDBMessage]]:
+        start_op = None if q.start is None else (">" if q.start_exclusive else ">=")
+        end_op = None if q.end is None else ("<" if q.end_exclusive else "<=")
+        shape: _Shape = (q.resource_id is not None, start_op, end_op, q.direction, bool(q.include))
+        params: dict[str, Any] = {"tids": q.thread_ids, "lim": q.limit, "off": q.offset}
+        if q.resource_id is not None:
+            params["rid"] = q.resource_id
+        if q.start is not None:
+            params["start"] = naive_utc(q.start)
+        if q.end is not None:
+            params["end"] = naive_utc(q.end)
+        if q.include:
+            if self.db.is_postgres:
+                params["inc_ids"] = [i.id for i in q.include]
+                params["inc_prev"] = [i.with_previous_messages for i in q.include]
+                params["inc_next"] = [i.with_next_messages for i in q.include]
+            else:
+                params["inc"] = _json.dumps([[i.id, i.with_previous_messages, i.with_next_messages] for i in q.include])
+        rows = await self.db.all(self._s.list_messages(shape), params)
+        page: list[MastraDBMessage] = []
+        included: list[MastraDBMessage] = []
+        total = 0
+        for row in rows:
+            kind = row.kind
+            if kind == "c":
+                total = int(row.total)
+            elif kind == "p":
+                page.append(_message(row._mapping))
+            else:
+                included.append(_message(row._mapping))
+        page.sort(key=lambda x: x.id)  # the UNION does not keep the page order: restore it
+        page.sort(key=lambda x: x.created_at, reverse=q.direction == "DESC")  # type: ignore[arg-type,return-value]
+        return page, total, included
 
-    async def _save_thread(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _list_messages_by_id(self, ids: list[str]) -> list[MastraDBMessage]:
+        rows = await self.db.all(self._s.messages_by_id, {"ids": ids})
+        return [_message(r._mapping) for r in rows]
 
-    async def _update_messages(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _write_messages(self, conn: AsyncConnection, rows: list[dict[str, Any]], *, keep_created: bool) -> None:
+        """One multi-row upsert (``unnest`` arrays on PostgreSQL, multi-row ``VALUES`` on SQLite)."""
+        s = self._s
+        if not rows:
+            return
+        if s.pg:
+            arrays = {f"a_{c}": [r[c] for r in rows] for c in MSG_COLS}
+            await conn.execute(s.pg_upsert_keep if keep_created else s.pg_upsert_all, arrays)
+            return
+        for i in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            await conn.execute(s.sqlite_upsert(rows[i : i + _SQLITE_ROWS_PER_INSERT], keep_created=keep_created))
 
-    async def _update_resource(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
+        rows = [_message_row(m) for m in messages]
+        try:
+            async with self.db.transaction() as conn:
+                # One statement checks that every thread exists and bumps each of them.
+                result = await conn.execute(self._s.bump_threads, {"tids": thread_ids, **self._now(now)})
+                found = {r[0] for r in result}
+                missing = [t for t in thread_ids if t not in found]
+                if missing:
+                    raise _MissingThreads(missing)
+                await self._write_messages(conn, rows, keep_created=True)
+        except _MissingThreads as exc:
+            return exc.missing
+        return []
 
-    async def _update_thread(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _update_messages(self, updates: list[MessageUpdate], now: datetime) -> list[MastraDBMessage]:
+        s = self._s
+        async with self.db.transaction() as conn:
+            result = await conn.execute(s.messages_for_update, {"ids": [u.id for u in updates]})
+            stored = {r.id: dict(r._mapping) for r in result}
+            touched: set[str] = set()
+            rows: list[dict[str, Any]] = []
+            for u in updates:
+                row = stored.get(u.id)
+                if row is None:
+                    continue  # unknown ids are ignored
+                touched.add(row["thread_id"])
+                row = apply_message_update(row, u)
+                touched.add(row["thread_id"])
+                stored[u.id] = row
+                rows.append(row)
+            if not rows:
+                return []
+            rows = list({r["id"]: r for r in rows}.values())
+            await self._write_messages(conn, rows, keep_created=False)
+            await conn.execute(s.bump_threads, {"tids": sorted(touched), **self._now(now)})
+        return [_message(r, keep_v2_type=True) for r in rows]
+
+    async def _delete_messages(self, ids: list[str], now: datetime) -> None:
+        s = self._s
+        async with self.db.transaction() as conn:
+            result = await conn.execute(s.delete_messages, {"ids": ids})
+            threads = sorted({r[0] for r in result})
+            if threads:
+                await conn.execute(s.bump_threads, {"tids": threads, **self._now(now)})
+
+    # -- resources -------------------------------------------------------------------------------------
+    async def _get_resource(self, resource_id: str) -> StorageResource | None:
+        row = await self.db.first(self._s.get_resource, {"id": resource_id})
+        return _resource(row._mapping) if row is not None else None
+
+    @staticmethod
+    def _resource_params(r: StorageResource) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "wm": r.working_memory,
+            "meta": r.metadata,
+            **_stamp("createdAt", r.created_at),
+            **_stamp("updatedAt", r.updated_at),
+        }
+
+    async def _insert_resource(self, resource: StorageResource) -> bool:
+        return await self.db.execute(self._s.insert_resource, self._resource_params(resource)) > 0
+
+    async def _update_resource(
+        self,
+        resource_id: str,
+        working_memory: str | Unset | None,
+        metadata: dict[str, Any] | None,
+        now: datetime,
+    ) -> StorageResource:
+        s = self._s
+        async with self.db.transaction() as conn:
+            while True:
+                row = (await conn.execute(s.resource_for_update, {"id": resource_id})).first()
+                if row is not None:
+                    break
+                created = StorageResource(
+                    id=resource_id,
+                    working_memory=None if isinstance(working_memory, Unset) else working_memory,
+                    metadata=metadata if metadata is not None else {},
+                    created_at=now,
+                    updated_at=now,
+                )
+                inserted = await conn.execute(s.insert_resource, self._resource_params(created))
+                if inserted.rowcount:
+                    return created
+                # A concurrent caller created it first (our INSERT waited for its commit): merge into that row.
+            old = _resource(row._mapping)
+            wm = old.working_memory if isinstance(working_memory, Unset) else working_memory
+            meta = old.metadata if metadata is None else {**(old.metadata or {}), **metadata}
+            await conn.execute(s.update_resource, {"rid": resource_id, "wm": wm, "meta": meta, **self._now(now)})
+        return old.model_copy(update={"working_memory": wm, "metadata": {**(meta or {})}, "updated_at": now})
+
+    # -- clone -----------------------------------------------------------------------------------------
+    async def _create_thread_with_messages(self, thread: StorageThread, messages: list[MastraDBMessage]) -> bool:
+        s = self._s
+        async with self.db.transaction() as conn:
+            result = await conn.execute(s.insert_thread_if_absent, self._thread_params(thread))
+            if not result.rowcount:
+                return False
+            await self._write_messages(conn, [_message_row(m) for m in messages], keep_created=True)
+        return True
+
+
+def apply_message_update(row: dict[str, Any], u: MessageUpdate) -> dict[str, Any]:
+    """A stored message row (``MSG_COLS`` keys) with a partial update applied (spec §2.1 update_messages).
+
+    Content merges one level deep: ``{**old, **new}``, and ``metadata`` is merged when both sides have one.
+    """
+    out = dict(row)
+    fields = u.model_fields_set
+    if "content" in fields and u.content is not None:
+        out["content"] = _json.dumps(merge_content(row["content"], u.content))
+    if "thread_id" in fields and u.thread_id:
+        out["thread_id"] = u.thread_id
+    if "resource_id" in fields:
+        out["resourceId"] = u.resource_id
+    if "role" in fields and u.role is not None:
+        out["role"] = u.role
+    if "type" in fields and u.type is not None:
+        out["type"] = u.type
+    if "created_at" in fields and u.created_at is not None:
+        out.update(_stamp("createdAt", u.created_at))
+    return out
