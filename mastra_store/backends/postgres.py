@@ -95,8 +95,19 @@ def open_postgres_database(
             raise bad("password must be a string", "password")
         url, connect_args = postgres_url(host=host, port=port, database=database, user=user, password=password)
     eng = make_postgres_engine(url, connect_args=connect_args, ssl=ssl, **pool)
+    fast_args = dict(connect_args)
+    if ssl is not None:
+        fast_args["ssl"] = ssl
+    if pool.get("statement_cache_size") is not None:
+        fast_args["statement_cache_size"] = pool["statement_cache_size"]
     return SqlDatabase(
-        eng, owned=True, schema=schema_name, skip_default_indexes=skip_default_indexes, auto_migrate=auto_migrate
+        eng,
+        owned=True,
+        schema=schema_name,
+        skip_default_indexes=skip_default_indexes,
+        auto_migrate=auto_migrate,
+        fast_connect_args=fast_args,
+        fast_pool_size=int(pool.get("pool_size", 10)) + int(pool.get("max_overflow", 10)),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ...domains.base import translate_error
 from ...errors import storage_error_id
+from .fastpath import PgFastPath, is_single
 from .tables import Tables, build_tables
 
 __all__ = ("RawAccess", "SqlDatabase", "is_connection_error")
@@ -66,6 +67,8 @@ class SqlDatabase:
         schema: str | None = None,
         skip_default_indexes: bool = False,
         auto_migrate: bool = True,
+        fast_connect_args: Mapping[str, Any] | None = None,
+        fast_pool_size: int = 10,
     ) -> None:
         self.engine = engine
         self.owned = owned
@@ -86,6 +89,12 @@ class SqlDatabase:
         self._schema_ready = False
         self._schema_lock = asyncio.Lock()
         self._closed = False
+        # PostgreSQL via asyncpg: single statements take the compiled fast path (fastpath.py).
+        self.fast: PgFastPath | None = None
+        if self.dialect == "postgresql" and engine.dialect.driver == "asyncpg":
+            self.fast = PgFastPath(
+                engine.url, dialect=engine.dialect, connect_args=fast_connect_args or {}, max_size=fast_pool_size
+            )
 
     @property
     def is_postgres(self) -> bool:
@@ -93,16 +102,23 @@ class SqlDatabase:
 
     # -- execution ------------------------------------------------------------------------------------
     async def all(self, stmt: sa.Executable, params: Params = None) -> Sequence[Row[Any]]:
+        if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
+            return await self.fast.fetch(p, params)  # type: ignore[arg-type]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return result.fetchall()
 
     async def first(self, stmt: sa.Executable, params: Params = None) -> Row[Any] | None:
+        if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
+            return await self.fast.fetchrow(p, params)  # type: ignore[arg-type]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return result.first()
 
     async def scalar(self, stmt: sa.Executable, params: Params = None) -> Any:
+        if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
+            row = await self.fast.fetchrow(p, params)  # type: ignore[arg-type]
+            return None if row is None else row[0]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return result.scalar()
@@ -113,6 +129,8 @@ class SqlDatabase:
             async with self.transaction() as conn:
                 result = await conn.execute(stmt, params)
                 return int(result.rowcount or 0)
+        if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
+            return await self.fast.execute(p, params)  # type: ignore[arg-type]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return int(result.rowcount or 0)
@@ -143,6 +161,8 @@ class SqlDatabase:
             self._schema_ready = True
 
     async def close(self) -> None:
+        if self.fast is not None:
+            await self.fast.close()  # our own pool, also for an injected engine
         if self.owned and not self._closed:
             await self.engine.dispose()
         self._closed = True

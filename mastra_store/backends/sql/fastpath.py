@@ -1,0 +1,189 @@
+"""PostgreSQL hot path: SQLAlchemy Core statements compiled once, executed on a plain asyncpg pool.
+
+Why: going through ``AsyncConnection.execute`` costs a fixed ~170-230 µs per call on a 2-core VM (greenlet
+hop, result proxy, pool events), which put point operations at 0.5-0.75x raw asyncpg; compiling each
+statement once and running the SQL on a pooled asyncpg connection with a no-op reset measured ≈1.0x raw
+(shared/bench/floor.md §6-7, variant D). SQLAlchemy still builds every statement and owns the schema; this
+module only changes how an already-built statement is sent.
+
+Results are asyncpg records of class :class:`FastRow`, which also answer ``row._mapping[...]`` like
+SQLAlchemy rows. Statements the cache cannot hold (expanding ``IN`` parameters, executemany) fall back
+to SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL
+
+from ... import _json
+
+__all__ = ("FastRow", "PgFastPath")
+
+
+class FastRow(asyncpg.Record):  # type: ignore[misc]
+    """An asyncpg record that also offers SQLAlchemy's ``row._mapping`` spelling."""
+
+    @property
+    def _mapping(self) -> FastRow:
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        # ``row.column`` as on SQLAlchemy rows (only reached when normal attribute lookup fails).
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Any, ...]  # per position: SQLAlchemy bind processor or None
+    compiled: Any
+    returns_rows: bool
+    stmt: Any  # keeps the statement alive, so its id() stays unique while cached
+
+
+def _json_encode(value: Any) -> str:
+    # SQLAlchemy's JSON bind processor has already produced text; anything else is encoded here.
+    return value if isinstance(value, str) else _json.dumps(value)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=_json_encode, decoder=orjson.loads, schema="pg_catalog")
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """asyncpg's default reset runs several statements on every release (+170-200 µs per call); our
+    connections hold no session state (no LISTEN, no SET, transactions always closed), so skip it."""
+
+
+class PgFastPath:
+    """Owns an asyncpg pool and the compiled-statement cache for one :class:`SqlDatabase`."""
+
+    def __init__(self, url: URL, *, dialect: Any, connect_args: Mapping[str, Any], max_size: int) -> None:
+        self._url = url
+        self._connect_args = dict(connect_args)
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        # The engine's own dialect: its JSON serializer (orjson, JS dates) is what bind processors use.
+        self._dialect = dialect
+        self._cache: dict[int, _Prepared | None] = {}
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            kwargs: dict[str, Any] = {
+                "host": self._url.host,
+                "port": self._url.port,
+                "user": self._url.username,
+                "password": self._url.password,
+                "database": self._url.database,
+            }
+            kwargs.update(self._connect_args)
+            kwargs.pop("prepared_statement_cache_size", None)
+            self._pool = await asyncpg.create_pool(
+                min_size=1,
+                max_size=self._max_size,
+                record_class=FastRow,
+                init=_init_connection,
+                reset=_no_reset,
+                **{k: v for k, v in kwargs.items() if v is not None},
+            )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def prepare(self, stmt: sa.Executable) -> _Prepared | None:
+        """The compiled form of ``stmt`` (cached by identity), or ``None`` if it must go through SQLAlchemy."""
+        key = id(stmt)
+        try:
+            hit = self._cache[key]
+        except KeyError:
+            pass
+        else:
+            if hit is None or hit.stmt is stmt:
+                return hit
+        compiled: Any = stmt.compile(dialect=self._dialect)  # type: ignore[attr-defined]
+        prepared: _Prepared | None
+        if compiled.post_compile_params or compiled.literal_execute_params:
+            prepared = None  # the SQL text depends on the values (expanding IN): not cacheable
+        else:
+            names = tuple(compiled.positiontup or ())
+            procs = compiled._bind_processors
+            returns_rows = bool(
+                isinstance(stmt, sa.Select | sa.CompoundSelect | sa.TextClause)
+                or getattr(compiled, "effective_returning", None)
+            )
+            prepared = _Prepared(
+                compiled.string, names, tuple(procs.get(n) for n in names), compiled, returns_rows, stmt
+            )
+        if len(self._cache) > 4096:  # statements are built once per shape; this only guards misuse
+            self._cache.clear()
+        self._cache[key] = prepared
+        return prepared
+
+    @staticmethod
+    def args(p: _Prepared, params: Mapping[str, Any] | None) -> list[Any]:
+        values: Mapping[str, Any] = params or {}
+        if any(n not in values for n in p.names):
+            values = p.compiled.construct_params(values)  # fills literal values bound in the statement
+        return [values[n] if proc is None else proc(values[n]) for n, proc in zip(p.names, p.processors, strict=True)]
+
+    def _translate(self, error: Exception, p: _Prepared) -> Exception:
+        """The SQLAlchemy exception SQLAlchemy itself would raise (``IntegrityError`` …), so callers
+        catch one family of errors whichever path ran the statement."""
+        dbapi = self._dialect.dbapi
+        mapping = dbapi._asyncpg_error_translate
+        orig: Exception = error
+        for cls in type(error).__mro__:
+            if cls in mapping:
+                orig = mapping[cls](error.args[0] if error.args else str(error), error)
+                break
+        disconnect = isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.ConnectionDoesNotExistError)
+        if orig is error and not disconnect:
+            return error
+        return sa_exc.DBAPIError.instance(
+            p.sql, None, orig, dbapi.Error, connection_invalidated=disconnect, dialect=self._dialect
+        )
+
+    async def fetch(self, p: _Prepared, params: Mapping[str, Any] | None) -> list[FastRow]:
+        pool = await self.pool()
+        try:
+            return await pool.fetch(p.sql, *self.args(p, params))  # type: ignore[no-any-return]
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise self._translate(exc, p) from exc
+
+    async def fetchrow(self, p: _Prepared, params: Mapping[str, Any] | None) -> FastRow | None:
+        pool = await self.pool()
+        try:
+            return await pool.fetchrow(p.sql, *self.args(p, params))  # type: ignore[no-any-return]
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise self._translate(exc, p) from exc
+
+    async def execute(self, p: _Prepared, params: Mapping[str, Any] | None) -> int:
+        pool = await self.pool()
+        try:
+            if p.returns_rows:
+                return len(await pool.fetch(p.sql, *self.args(p, params)))
+            status: str = await pool.execute(p.sql, *self.args(p, params))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise self._translate(exc, p) from exc
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+
+def is_single(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> bool:
+    return params is None or isinstance(params, Mapping)
