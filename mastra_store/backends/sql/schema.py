@@ -1,23 +1,209 @@
-"""Schema management: bring a database to the version this library needs.
+"""Schema management: bring a database to the Alembic head this library needs, cheaply when it already is.
 
-INTERIM: creates the tables from the models. The Alembic-based implementation (advisory lock, version
-check in one round trip, adoption of a Mastra-created database) replaces this.
+* The migrations ship inside the wheel as ``mastra_store.migrations`` (``migrations/`` in the source tree);
+  :func:`alembic_config` points an Alembic ``Config`` at them, so ``init()`` works from an installed package.
+* Their version table is our own, ``mastra_store_alembic_version``, in the target schema: a host application's
+  ``alembic_version`` is never touched.
+* :func:`ensure_schema` first reads the version row (one query, no lock, no Alembic import). Only when the
+  database is behind does it take the migration path: PostgreSQL on a dedicated connection under
+  ``pg_advisory_lock(<key of the schema name>)`` (env.py), SQLite inside ``BEGIN IMMEDIATE`` behind the
+  store's writer lock. Alembic re-reads the version under the lock, so concurrent starters never repeat work.
+* A database ``@mastra/pg`` created (tables, no version table) is adopted in place by revision 0001, which only
+  adds what is missing (see its docstring); Alembic then stamps it.
+* With ``auto_migrate=False`` nothing is changed: a database behind head raises :class:`SchemaOutOfDateError`
+  naming the missing tables and the current vs head revision.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from ...errors import ErrorCategory, MastraError, SchemaOutOfDateError, StorageUnavailableError, storage_error_id
+from .database import is_connection_error
+from .tables import DEFAULT_INDEXES, TABLE_NAMES, index_name
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from .database import SqlDatabase
 
-__all__ = ("ensure_schema",)
+__all__ = (
+    "HEAD_REVISION",
+    "VERSION_TABLE",
+    "advisory_lock_key",
+    "alembic_config",
+    "ensure_schema",
+    "include_object",
+    "migrations_path",
+    "read_versions",
+)
+
+#: Alembic's version table for mastra_store's own migrations (kept apart from a host app's ``alembic_version``).
+VERSION_TABLE: Final = "mastra_store_alembic_version"
+#: The newest revision in ``migrations/versions``; tests/migrations checks it against the script directory.
+HEAD_REVISION: Final = "0001"
+
+
+def migrations_path() -> Path:
+    """Folder of the packaged migrations (``mastra_store.migrations``), or ``<repo>/migrations`` in a checkout."""
+    try:
+        from importlib.resources import files
+
+        path = Path(str(files("mastra_store.migrations")))
+    except ModuleNotFoundError:  # source checkout without an install: the package maps to ./migrations
+        path = Path(__file__).resolve().parents[3] / "migrations"
+    if not (path / "env.py").is_file():
+        raise RuntimeError(f"mastra_store migrations not found at {path}")
+    return path
+
+
+def alembic_config(
+    *, schema: str | None = None, skip_default_indexes: bool = False, connection: Any = None, url: str | None = None
+) -> Config:
+    """An Alembic ``Config`` on the packaged migrations, with the options env.py reads from ``attributes``.
+
+    Args:
+        schema: target schema (PostgreSQL); ``None`` is the connection's default schema.
+        skip_default_indexes: do not create the default indexes.
+        connection: a *sync* SQLAlchemy ``Connection`` to run on (from ``AsyncConnection.run_sync``).
+        url: database URL when no connection is given (else env.py falls back to ``DATABASE_URL``).
+    """
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_path()))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes.update(schema=schema, skip_default_indexes=skip_default_indexes)
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def advisory_lock_key(schema: str | None) -> int:
+    """A stable signed 64-bit ``pg_advisory_lock`` key for migrating ``schema``."""
+    digest = hashlib.blake2b(f"mastra_store.migrate:{schema or ''}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _version_table(schema: str | None) -> sa.TableClause:
+    return sa.table(VERSION_TABLE, sa.column("version_num", sa.String), schema=schema)
+
+
+def read_versions(schema: str | None) -> sa.Select[tuple[str]]:
+    """The one statement of the fast path: the version rows (fails when the table does not exist)."""
+    t = _version_table(schema)
+    return sa.select(t.c.version_num)
+
+
+def include_object(schema: str | None, dialect: str, skip_default_indexes: bool = False) -> Callable[..., bool]:
+    """Autogenerate filter: only our tables; no PostgreSQL-only index on SQLite; no default index when skipped."""
+    pg_only = {index_name(d.name, schema) for d in DEFAULT_INDEXES if d.postgres_only}
+    defaults = {index_name(d.name, schema) for d in DEFAULT_INDEXES}
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table":
+            return name in TABLE_NAMES
+        if type_ == "index" and name is not None:
+            if dialect != "postgresql" and name in pg_only:
+                return False
+            if skip_default_indexes and name in defaults:
+                return False
+        return True
+
+    return include
+
+
+def _store_token(db: SqlDatabase) -> str:
+    return "PG" if db.is_postgres else "SQLITE"
+
+
+async def _current_versions(db: SqlDatabase) -> set[str] | None:
+    """Version rows, or ``None`` when the version table does not exist (one round trip)."""
+    try:
+        rows = await db.all(read_versions(db.schema))
+    except sa_exc.DBAPIError as exc:
+        if is_connection_error(exc):
+            raise
+        return None  # no version table (UndefinedTable / "no such table")
+    return {r[0] for r in rows}
+
+
+def _missing_tables(conn: sa.Connection, schema: str | None) -> list[str]:
+    have = set(sa.inspect(conn).get_table_names(schema=schema))
+    return [t for t in TABLE_NAMES if t not in have]
+
+
+async def _raise_out_of_date(db: SqlDatabase, versions: set[str] | None) -> None:
+    async with db.autocommit.connect() as conn:
+        missing = await conn.run_sync(_missing_tables, db.schema)
+    current = ", ".join(sorted(versions)) if versions else "none"
+    where = f"schema {db.schema!r}" if db.schema else "the database"
+    parts = [f"current revision {current}, head {HEAD_REVISION}"]
+    if versions is None and len(missing) < len(TABLE_NAMES):
+        parts.append("Mastra tables exist but are not under mastra_store migrations (no version table)")
+    if missing:
+        parts.append("missing tables: " + ", ".join(missing))
+    raise SchemaOutOfDateError(
+        id=storage_error_id(_store_token(db), "INIT", "SCHEMA_OUT_OF_DATE"),
+        category=ErrorCategory.USER,
+        text=f"{where} is out of date ({'; '.join(parts)}). Run `alembic upgrade head` or set auto_migrate=True.",
+        details={
+            "schema": db.schema,
+            "current_revision": sorted(versions) if versions else None,
+            "head_revision": HEAD_REVISION,
+            "missing_tables": missing,
+        },
+    )
+
+
+def _upgrade(connection: sa.Connection, schema: str | None, skip_default_indexes: bool) -> None:
+    from alembic import command
+
+    cfg = alembic_config(schema=schema, skip_default_indexes=skip_default_indexes, connection=connection)
+    command.upgrade(cfg, "head")
+
+
+async def _migrate(db: SqlDatabase) -> None:
+    if db.is_postgres:
+        # Dedicated connection: env.py holds the session-level advisory lock on it for the whole upgrade.
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes)
+    else:
+        # BEGIN IMMEDIATE: other processes wait on the file lock; env.py then runs inside this transaction.
+        async with db.transaction() as conn:
+            await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes)
 
 
 async def ensure_schema(db: SqlDatabase) -> None:
-    async with db.engine.begin() as conn:
-        if db.schema and db.is_postgres:
-            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
-        await conn.run_sync(db.tables.metadata.create_all)
+    """Bring ``db`` to :data:`HEAD_REVISION` (or only verify it when ``db.auto_migrate`` is off).
+
+    Raises:
+        SchemaOutOfDateError: ``auto_migrate`` is off and the database is behind.
+        StorageUnavailableError: the database could not be reached.
+        MastraError: the migration failed (category THIRD_PARTY).
+    """
+    versions = await _current_versions(db)
+    if versions == {HEAD_REVISION}:
+        return
+    if not db.auto_migrate:
+        await _raise_out_of_date(db, versions)
+    try:
+        await _migrate(db)
+    except MastraError:
+        raise
+    except Exception as exc:
+        kind = StorageUnavailableError if is_connection_error(exc) else MastraError
+        raise kind(
+            id=storage_error_id(_store_token(db), "INIT", "MIGRATION_FAILED"),
+            category=ErrorCategory.THIRD_PARTY,
+            text=f"migrating {'schema ' + repr(db.schema) if db.schema else 'the database'} failed: {exc}",
+            details={"schema": db.schema, "head_revision": HEAD_REVISION},
+            cause=exc,
+        ) from exc
