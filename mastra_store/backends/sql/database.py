@@ -137,8 +137,15 @@ class SqlDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction; commits on success, rolls back on any exception."""
-        if self._write_lock is not None:
+        """A write transaction; commits on success, rolls back on any exception.
+
+        Yields an object with SQLAlchemy's ``await conn.execute(stmt, params)``: on PostgreSQL a
+        :class:`~.fastpath.FastConnection` on the asyncpg pool, elsewhere SQLAlchemy's ``AsyncConnection``.
+        """
+        if self.fast is not None:
+            async with self.fast.transaction() as fconn:
+                yield fconn  # type: ignore[misc]
+        elif self._write_lock is not None:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.execution_options(sqlite_immediate=True)
                 async with conn.begin():

@@ -13,7 +13,8 @@ to SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,93 @@ class _Prepared:
     processors: tuple[Any, ...]  # per position: SQLAlchemy bind processor or None
     compiled: Any
     returns_rows: bool
+    expanding: bool  # ``IN`` lists: the SQL text is re-rendered per call (SQLAlchemy's expanded state)
     stmt: Any  # keeps the statement alive, so its id() stays unique while cached
+
+
+class FastResult:
+    """The part of SQLAlchemy's ``Result`` API the domains use, over already-fetched rows."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[FastRow], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[FastRow]:
+        return iter(self._rows)
+
+    def all(self) -> list[FastRow]:
+        return self._rows
+
+    fetchall = all
+
+    def first(self) -> FastRow | None:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> FastRow:
+        if len(self._rows) != 1:
+            raise (
+                sa_exc.NoResultFound("No row was found")
+                if not self._rows
+                else sa_exc.MultipleResultsFound("Multiple rows were found")
+            )
+        return self._rows[0]
+
+    def one_or_none(self) -> FastRow | None:
+        if len(self._rows) > 1:
+            raise sa_exc.MultipleResultsFound("Multiple rows were found")
+        return self._rows[0] if self._rows else None
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalar_one_or_none(self) -> Any:
+        row = self.one_or_none()
+        return None if row is None else row[0]
+
+    def scalars(self) -> FastResult:
+        return FastResult([r[0] for r in self._rows], self.rowcount)
+
+    def mappings(self) -> FastResult:
+        return self
+
+
+class FastConnection:
+    """What ``SqlDatabase.transaction()`` yields on PostgreSQL: ``await conn.execute(stmt, params)``."""
+
+    def __init__(self, fast: PgFastPath, conn: asyncpg.Connection) -> None:
+        self._fast = fast
+        self.driver_connection = conn
+
+    async def execute(
+        self, stmt: sa.Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    ) -> FastResult:
+        p = self._fast.prepare(stmt, allow_expanding=True)
+        assert p is not None
+        conn = self.driver_connection
+        try:
+            if params is not None and not isinstance(params, Mapping):  # executemany
+                batches = [self._fast.bind(p, one) for one in params]
+                if not batches:
+                    return FastResult([], 0)
+                await conn.executemany(batches[0][0], [args for _, args in batches])
+                return FastResult([], len(batches))
+            sql, args = self._fast.bind(p, params)
+            if p.returns_rows:
+                rows = await conn.fetch(sql, *args)
+                return FastResult(rows, len(rows))
+            status: str = await conn.execute(sql, *args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise self._fast.translate(exc, p) from exc
+        tail = status.rsplit(" ", 1)[-1]
+        return FastResult([], int(tail) if tail.isdigit() else 0)
+
+    async def scalar(self, stmt: sa.Executable, params: Mapping[str, Any] | None = None) -> Any:
+        return (await self.execute(stmt, params)).scalar()
 
 
 def _json_encode(value: Any) -> str:
@@ -106,34 +193,48 @@ class PgFastPath:
             pool, self._pool = self._pool, None
             await pool.close()
 
-    def prepare(self, stmt: sa.Executable) -> _Prepared | None:
-        """The compiled form of ``stmt`` (cached by identity), or ``None`` if it must go through SQLAlchemy."""
+    def prepare(self, stmt: sa.Executable, *, allow_expanding: bool = False) -> _Prepared | None:
+        """The compiled form of ``stmt`` (cached by identity). ``None`` for a statement with expanding
+        parameters unless ``allow_expanding`` (single statements then take SQLAlchemy's path, whose
+        expanded-SQL cache is better than re-rendering here)."""
         key = id(stmt)
-        try:
-            hit = self._cache[key]
-        except KeyError:
-            pass
-        else:
-            if hit is None or hit.stmt is stmt:
-                return hit
-        compiled: Any = stmt.compile(dialect=self._dialect)  # type: ignore[attr-defined]
-        prepared: _Prepared | None
-        if compiled.post_compile_params or compiled.literal_execute_params:
-            prepared = None  # the SQL text depends on the values (expanding IN): not cacheable
-        else:
+        hit = self._cache.get(key)
+        if hit is None or hit.stmt is not stmt:
+            compiled: Any = stmt.compile(dialect=self._dialect)  # type: ignore[attr-defined]
             names = tuple(compiled.positiontup or ())
             procs = compiled._bind_processors
             returns_rows = bool(
                 isinstance(stmt, sa.Select | sa.CompoundSelect | sa.TextClause)
                 or getattr(compiled, "effective_returning", None)
             )
-            prepared = _Prepared(
-                compiled.string, names, tuple(procs.get(n) for n in names), compiled, returns_rows, stmt
+            expanding = bool(compiled.post_compile_params or compiled.literal_execute_params)
+            hit = _Prepared(
+                compiled.string, names, tuple(procs.get(n) for n in names), compiled, returns_rows, expanding, stmt
             )
-        if len(self._cache) > 4096:  # statements are built once per shape; this only guards misuse
-            self._cache.clear()
-        self._cache[key] = prepared
-        return prepared
+            if len(self._cache) > 4096:  # statements are built once per shape; this only guards misuse
+                self._cache.clear()
+            self._cache[key] = hit
+        if hit.expanding and not allow_expanding:
+            return None
+        return hit
+
+    def bind(self, p: _Prepared, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        """SQL text and positional arguments for one execution."""
+        if not p.expanding:
+            return p.sql, self.args(p, params)
+        full = p.compiled.construct_params(params or {})
+        state = p.compiled.construct_expanded_state(full)
+        procs = {**p.compiled._bind_processors, **(state.processors or {})}
+        values = state.parameters
+        return state.statement, [
+            procs[n](values[n]) if procs.get(n) is not None else values[n] for n in state.positiontup or ()
+        ]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[FastConnection]:
+        pool = await self.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            yield FastConnection(self, conn)
 
     @staticmethod
     def args(p: _Prepared, params: Mapping[str, Any] | None) -> list[Any]:
@@ -142,7 +243,7 @@ class PgFastPath:
             values = p.compiled.construct_params(values)  # fills literal values bound in the statement
         return [values[n] if proc is None else proc(values[n]) for n, proc in zip(p.names, p.processors, strict=True)]
 
-    def _translate(self, error: Exception, p: _Prepared) -> Exception:
+    def translate(self, error: Exception, p: _Prepared) -> Exception:
         """The SQLAlchemy exception SQLAlchemy itself would raise (``IntegrityError`` …), so callers
         catch one family of errors whichever path ran the statement."""
         dbapi = self._dialect.dbapi
@@ -164,14 +265,14 @@ class PgFastPath:
         try:
             return await pool.fetch(p.sql, *self.args(p, params))  # type: ignore[no-any-return]
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise self._translate(exc, p) from exc
+            raise self.translate(exc, p) from exc
 
     async def fetchrow(self, p: _Prepared, params: Mapping[str, Any] | None) -> FastRow | None:
         pool = await self.pool()
         try:
             return await pool.fetchrow(p.sql, *self.args(p, params))  # type: ignore[no-any-return]
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise self._translate(exc, p) from exc
+            raise self.translate(exc, p) from exc
 
     async def execute(self, p: _Prepared, params: Mapping[str, Any] | None) -> int:
         pool = await self.pool()
@@ -180,7 +281,7 @@ class PgFastPath:
                 return len(await pool.fetch(p.sql, *self.args(p, params)))
             status: str = await pool.execute(p.sql, *self.args(p, params))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise self._translate(exc, p) from exc
+            raise self.translate(exc, p) from exc
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
