@@ -8,6 +8,7 @@ PostgreSQL is a failure, never a skip.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -23,6 +24,13 @@ PG_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/te
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _run_sync(coro: Any) -> Any:
+    """``asyncio.run`` in a helper thread: these fixtures may be requested from inside a running loop
+    (e.g. by the async ``store`` fixture), where ``asyncio.run`` itself refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _pg_reachable() -> str | None:
     import asyncpg
 
@@ -31,7 +39,7 @@ def _pg_reachable() -> str | None:
         await conn.close()
 
     try:
-        asyncio.run(probe())
+        _run_sync(probe())
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -58,7 +66,7 @@ def _run_sql(url: str, sql: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(go())
+    _run_sync(go())
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +93,7 @@ def pg_shared_schema(pg_url: str, pg_schema_factory: Callable[[], str]) -> str:
         async with PostgresStore(id="prepare", connection_string=pg_url, schema_name=name):
             pass
 
-    asyncio.run(prepare())
+    _run_sync(prepare())
     return name
 
 

@@ -163,7 +163,7 @@ class MemoryStorage(StorageDomain):
         if not ids or any(not isinstance(t, str) or not t.strip() for t in ids):
             raise MastraError(
                 id=self._error_id(op, "INVALID_THREAD_ID"),
-                category=ErrorCategory.THIRD_PARTY,
+                category=ErrorCategory.USER,  # the issue makes every bad input USER (spec says THIRD_PARTY)
                 text="threadId must be a non-empty string or array of non-empty strings",
                 details={"threadId": str(thread_id), "field": "thread_id"},
             )
