@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from .._time import now as utc_now
-from ..errors import ErrorCategory, MastraError
+from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records.observability import (
     CreateSpanRecord,
     ListTracesResponse,
@@ -27,6 +27,15 @@ from ._validate import coerce, coerce_list, require_str, require_str_list
 from .base import DomainName, StorageDomain
 
 __all__ = ("ObservabilityStorage", "TraceQuery")
+
+#: Span fields whose column is NOT NULL: an update may change them but not clear them.
+_REQUIRED_FIELDS = ("name", "span_type", "is_event", "started_at")
+
+
+def _check_required(upd: UpdateSpanRecord, field: str, error_id: str) -> None:
+    for name in _REQUIRED_FIELDS:
+        if name in upd.model_fields_set and getattr(upd, name) is None:
+            raise ValidationError(id=error_id, field=f"{field}.{name}", reason="cannot be null")
 
 
 @dataclass(slots=True)
@@ -98,13 +107,17 @@ class ObservabilityStorage(StorageDomain):
         require_str(trace_id, field="trace_id", error_id=bad)
         require_str(span_id, field="span_id", error_id=bad)
         upd = coerce(UpdateSpanRecord, updates, field="updates", error_id=bad)
+        _check_required(upd, "updates", bad)
         async with self._guard(op, traceId=trace_id, spanId=span_id):
             await self._update_spans([SpanUpdate(trace_id=trace_id, span_id=span_id, updates=upd)], utc_now())
 
     async def batch_update_spans(self, *, records: list[SpanUpdate | dict[str, Any]]) -> None:
         """Apply many partial updates atomically."""
         op = "BATCH_UPDATE_SPANS"
-        items = coerce_list(SpanUpdate, records, field="records", error_id=self._error_id(op, "INVALID_ARGS"))
+        bad = self._error_id(op, "INVALID_ARGS")
+        items = coerce_list(SpanUpdate, records, field="records", error_id=bad)
+        for i, item in enumerate(items):
+            _check_required(item.updates, f"records[{i}].updates", bad)
         if not items:
             return
         async with self._guard("BATCH_UPDATE", count=len(items)):

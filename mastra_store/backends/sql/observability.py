@@ -1,31 +1,412 @@
-"""sql implementation of the observability domain (scaffold: to be implemented)."""
+"""SQL implementation of the observability domain (PostgreSQL and SQLite).
+
+Writes are set-based: a batch of spans (or of span updates sharing one set of columns) is ONE statement whose
+rows come from a single bound parameter per column (PostgreSQL: ``unnest`` of typed arrays) or a single JSON
+array (SQLite: ``json_each``). The statement text therefore does not depend on the batch size and is built once
+per (schema, dialect, column set).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, Final, Literal
 
-from ...domains.observability import ObservabilityStorage
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Row
+
+from ..._json import dumps, loads
+from ..._time import from_db, naive_utc, to_utc
+from ...domains.observability import ObservabilityStorage, TraceQuery
+from ...errors import ValidationError
+from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
 from .base import SqlDomain
+from .tables import Tables
+
+__all__ = ("SqlObservability",)
+
+Kind = Literal["text", "bool", "ts", "tsz", "json"]
+
+#: Every writable span column and how its values travel: name -> kind.
+_JSON_COLS: Final = ("scope", "metadata", "tags", "attributes", "links", "input", "output", "error")
+_TS_COLS: Final = ("startedAt", "endedAt")  # record fields that also fill their ``…Z`` shadow
+_NOW_COLS: Final = ("createdAt", "updatedAt")
+_FIELD_COLUMNS: Final[dict[str, str]] = {
+    name: (info.alias or name) for name, info in CreateSpanRecord.model_fields.items()
+}
+_COL_FIELDS: Final[dict[str, str]] = {col: name for name, col in _FIELD_COLUMNS.items()}
+
+
+def _kind(col: str) -> Kind:
+    if col in _JSON_COLS:
+        return "json"
+    if col == "isEvent":
+        return "bool"
+    if col.endswith("Z") and col[:-1] in (*_TS_COLS, *_NOW_COLS):
+        return "tsz"
+    if col in (*_TS_COLS, *_NOW_COLS):
+        return "ts"
+    return "text"
+
+
+#: Column order of the INSERT row source: the record fields, then the two Z shadows of the record times.
+_INSERT_COLS: Final[tuple[str, ...]] = (*_FIELD_COLUMNS.values(), "startedAtZ", "endedAtZ")
+_PG_ARRAY: Final[dict[Kind, str]] = {
+    "text": "text[]",
+    "bool": "boolean[]",
+    "ts": "timestamp[]",
+    "tsz": "timestamptz[]",
+    "json": "text[]",
+}
+_PG_SCALAR: Final[dict[Kind, str]] = {"ts": "timestamp", "tsz": "timestamptz"}
+
+
+def _q(name: str) -> str:
+    # Only ever called with names from our own models (never input).
+    return '"' + name + '"'
+
+
+def _table_sql(tables: Tables) -> str:
+    return f"{_q(tables.schema)}.{_q('mastra_ai_spans')}" if tables.schema else _q("mastra_ai_spans")
+
+
+def _sqlite_ts(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite ``DateTime`` writes (fixed width, so text order = time order)."""
+    v = to_utc(value)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A statement whose rows come from one parameter per column (PG) or one JSON array (SQLite)."""
+
+    sql: sa.TextClause
+    cols: tuple[str, ...]  # row-source columns, in parameter order
+
+
+def _row_source(cols: Sequence[str], pg: bool) -> tuple[str, list[str]]:
+    """``FROM`` item named ``v`` with columns ``c0…cN`` and the SELECT expression of each column."""
+    if pg:
+        args = ", ".join(f"CAST(:p{i} AS {_PG_ARRAY[_kind(c)]})" for i, c in enumerate(cols))
+        names = ", ".join(f"c{i}" for i in range(len(cols)))
+        source = f"unnest({args}) AS v({names})"
+        exprs = [f"CAST(v.c{i} AS jsonb)" if _kind(c) == "json" else f"v.c{i}" for i, c in enumerate(cols)]
+    else:
+        picks = ", ".join(f"json_extract(j.value, '$[{i}]') AS c{i}" for i in range(len(cols)))
+        source = f"(SELECT {picks} FROM json_each(:rows) AS j) AS v"
+        exprs = [f"v.c{i}" for i in range(len(cols))]
+    return source, exprs
+
+
+def _now_expr(kind: Kind, pg: bool) -> str:
+    name = "now" if kind == "ts" else "nowz"
+    return f"CAST(:{name} AS {_PG_SCALAR[kind]})" if pg else f":{name}"
+
+
+@cache
+def _insert_stmt(tables: Tables, pg: bool) -> _Batch:
+    source, exprs = _row_source(_INSERT_COLS, pg)
+    cols = [*_INSERT_COLS, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"]
+    values = [*exprs, _now_expr("ts", pg), _now_expr("ts", pg), _now_expr("tsz", pg), _now_expr("tsz", pg)]
+    sql = (
+        f"INSERT INTO {_table_sql(tables)} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(values)} FROM {source}"
+    )
+    return _Batch(sa.text(sql), _INSERT_COLS)
+
+
+@cache
+def _update_stmt(tables: Tables, pg: bool, set_cols: tuple[str, ...]) -> _Batch:
+    cols = ("traceId", "spanId", *set_cols)
+    source, exprs = _row_source(cols, pg)
+    sets = [f"{_q(c)} = {e}" for c, e in zip(set_cols, exprs[2:], strict=True)]
+    sets += [f"{_q('updatedAt')} = {_now_expr('ts', pg)}", f"{_q('updatedAtZ')} = {_now_expr('tsz', pg)}"]
+    sql = (
+        f"UPDATE {_table_sql(tables)} AS t SET {', '.join(sets)} FROM {source} "
+        f"WHERE t.{_q('traceId')} = v.c0 AND t.{_q('spanId')} = v.c1"
+    )
+    return _Batch(sa.text(sql), cols)
+
+
+def _encode(kind: Kind, value: Any, pg: bool) -> Any:
+    if value is None:
+        return None
+    if kind == "json":
+        return dumps(value)
+    if kind == "ts":
+        return naive_utc(value) if pg else _sqlite_ts(value)
+    if kind == "tsz":
+        return to_utc(value) if pg else _sqlite_ts(value)
+    return value
+
+
+def _params(batch: _Batch, rows: list[dict[str, Any]], now: datetime, pg: bool) -> dict[str, Any]:
+    """Bind the rows (dicts keyed by column) the way the batch's row source reads them."""
+    kinds = [_kind(c) for c in batch.cols]
+    params: dict[str, Any] = {"now": _encode("ts", now, pg), "nowz": _encode("tsz", now, pg)}
+    if pg:
+        for i, (col, kind) in enumerate(zip(batch.cols, kinds, strict=True)):
+            params[f"p{i}"] = [_encode(kind, r.get(col), pg) for r in rows]
+    else:
+        params["rows"] = dumps(
+            [[_encode(k, r.get(c), pg) for c, k in zip(batch.cols, kinds, strict=True)] for r in rows]
+        )
+    return params
+
+
+def _span_row(span: CreateSpanRecord) -> dict[str, Any]:
+    row = {col: getattr(span, field) for field, col in _FIELD_COLUMNS.items()}
+    row["startedAtZ"] = row["startedAt"]
+    row["endedAtZ"] = row["endedAt"]
+    return row
+
+
+# -- reads ------------------------------------------------------------------------------------------------
+_READ_COLS: Final[tuple[str, ...]] = tuple(c for c in _FIELD_COLUMNS.values() if c not in _TS_COLS)
+_TIME_COLS: Final = ("startedAt", "endedAt", "createdAt", "updatedAt")
+
+
+def _read_columns(t: sa.Table, pg: bool) -> list[sa.ColumnElement[Any]]:
+    cols: list[sa.ColumnElement[Any]] = []
+    for name in _READ_COLS:
+        col: sa.ColumnElement[Any] = t.c[name]
+        # SQLite: the JSON column has NUMERIC affinity (a bare number comes back as int/float), so the value is
+        # decoded here rather than by SQLAlchemy's JSON type. PostgreSQL's driver decodes JSONB itself.
+        if not pg and name in _JSON_COLS:
+            col = sa.type_coerce(col, sa.Text)
+        cols.append(col.label(name))
+    for name in _TIME_COLS:
+        cols += [t.c[name].label(name), t.c[name + "Z"].label(name + "Z")]
+    return cols
+
+
+def _decode_json(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        return loads(value)
+    return value
+
+
+def _to_span(row: Row[Any], pg: bool) -> SpanRecord:
+    m = row._mapping
+    data: dict[str, Any] = {c: m[c] for c in _READ_COLS}
+    if not pg:
+        for c in _JSON_COLS:
+            data[c] = _decode_json(data[c])
+    data["isEvent"] = bool(data["isEvent"])
+    for c in _TIME_COLS:
+        data[c] = from_db(m[c + "Z"]) or from_db(m[c])
+    return SpanRecord.model_validate(data)
+
+
+# -- SQLite JSON containment ------------------------------------------------------------------------------
+#: Keys allowed in a SQLite JSON path (they are bound, and quoted inside the path, but kept to a safe set).
+_PATH_KEY: Final = re.compile(r"^[A-Za-z0-9_ \-]{1,128}$")
+
+
+class _Contains:
+    """Translate PostgreSQL's ``left @> right`` (JSONB containment) into SQLite JSON1 predicates.
+
+    Every leaf becomes ``json_type(doc, :path) = … AND json_extract(doc, :path) = :value`` with the path and the
+    value bound; arrays use ``EXISTS (SELECT 1 FROM json_each(doc, :path) …)`` per wanted element.
+    """
+
+    def __init__(self, field: str, error_id: str) -> None:
+        self.field = field
+        self.error_id = error_id
+        self.n = 0
+
+    def alias(self) -> str:
+        self.n += 1
+        return f"je{self.n}"
+
+    def build(self, doc: sa.ColumnElement[Any], path: str | sa.ColumnElement[str], want: Any) -> sa.ColumnElement[bool]:
+        """Condition for ``doc`` at ``path`` (a bound literal, or ``json_each.fullkey`` inside arrays) containing
+        ``want``; paths always point into the original document, so nested values never need re-parsing."""
+        jtype = sa.func.json_type(doc, path)
+        if isinstance(want, dict):
+            conds: list[sa.ColumnElement[bool]] = [jtype == "object"]
+            for key, sub in want.items():
+                if not isinstance(key, str) or not _PATH_KEY.match(key):
+                    raise ValidationError(
+                        id=self.error_id,
+                        field=f"filters.{self.field}",
+                        reason=f"key {key!r} is not allowed (letters, digits, space, '_' and '-' only)",
+                    )
+                step = f'."{key}"'
+                conds.append(self.build(doc, path + step if isinstance(path, str) else path.concat(step), sub))
+            return sa.and_(*conds)
+        if isinstance(want, list):
+            conds = [jtype == "array"]
+            for item in want:
+                each = sa.func.json_each(doc, path).table_valued("fullkey").alias(self.alias())
+                conds.append(sa.exists().select_from(each).where(self.build(doc, each.c.fullkey, item)))
+            return sa.and_(*conds)
+        if want is None:
+            return jtype == "null"
+        if isinstance(want, bool):
+            return jtype == ("true" if want else "false")
+        if isinstance(want, int | float):
+            return sa.and_(jtype.in_(("integer", "real")), sa.func.json_extract(doc, path) == want)
+        return sa.and_(jtype == "text", sa.func.json_extract(doc, path) == str(want))
+
+
+# -- the domain -------------------------------------------------------------------------------------------
+_SCALAR_FILTERS: Final[tuple[str, ...]] = (
+    "span_type",
+    "entity_type",
+    "entity_id",
+    "entity_name",
+    "user_id",
+    "organization_id",
+    "resource_id",
+    "run_id",
+    "session_id",
+    "thread_id",
+    "request_id",
+    "environment",
+    "source",
+    "service_name",
+)
 
 
 class SqlObservability(SqlDomain, ObservabilityStorage):
-    async def _delete_traces(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    """Spans in ``mastra_ai_spans``; one statement per batch write, page + total in one query."""
 
-    async def _get_root_spans(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    @property
+    def _pg(self) -> bool:
+        return self.db.is_postgres
 
-    async def _get_span(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    def _select(self) -> sa.Select[Any]:
+        return sa.select(*_read_columns(self.tables.ai_spans, self._pg))
 
-    async def _get_trace_spans(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _insert_spans(self, spans: list[CreateSpanRecord], now: datetime) -> None:
+        batch = _insert_stmt(self.tables, self._pg)
+        await self.db.execute(batch.sql, _params(batch, [_span_row(s) for s in spans], now, self._pg))
 
-    async def _insert_spans(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
+        t = self.tables.ai_spans
+        row = await self.db.first(self._select().where(t.c.traceId == trace_id, t.c.spanId == span_id))
+        return _to_span(row, self._pg) if row is not None else None
 
-    async def _list_traces(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _get_root_spans(self, trace_id: str) -> list[SpanRecord]:
+        t = self.tables.ai_spans
+        stmt = self._select().where(t.c.traceId == trace_id, t.c.parentSpanId.is_(None)).limit(2)
+        return [_to_span(r, self._pg) for r in await self.db.all(stmt)]
 
-    async def _update_spans(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
+    async def _get_trace_spans(self, trace_id: str) -> list[SpanRecord]:
+        t = self.tables.ai_spans
+        stmt = self._select().where(t.c.traceId == trace_id).order_by(t.c.startedAtZ.asc(), t.c.spanId)
+        return [_to_span(r, self._pg) for r in await self.db.all(stmt)]
+
+    async def _update_spans(self, updates: list[SpanUpdate], now: datetime) -> None:
+        groups = _group_updates(updates)
+        if not groups:
+            return
+        pg = self._pg
+        if len(groups) == 1:
+            ((cols, rows),) = groups.items()
+            batch = _update_stmt(self.tables, pg, cols)
+            await self.db.execute(batch.sql, _params(batch, rows, now, pg))
+            return
+        async with self.db.transaction() as conn:
+            for cols, rows in groups.items():
+                batch = _update_stmt(self.tables, pg, cols)
+                await conn.execute(batch.sql, _params(batch, rows, now, pg))
+
+    async def _delete_traces(self, trace_ids: list[str]) -> None:
+        t = self.tables.ai_spans
+        await self.db.execute(
+            t.delete().where(t.c.traceId.in_(sa.bindparam("ids", expanding=True))), {"ids": trace_ids}
+        )
+
+    async def _list_traces(self, q: TraceQuery) -> tuple[list[SpanRecord], int]:
+        t = self.tables.ai_spans
+        cond = sa.and_(*self._conditions(t, q))
+        total = sa.select(sa.func.count().label("total")).select_from(t).where(cond).subquery("cnt")
+        order_col = t.c[f"{q.field}Z"]
+        ordered = order_col.desc() if q.direction == "DESC" else order_col.asc()
+        if q.field == "endedAt":
+            ordered = ordered.nulls_first() if q.direction == "DESC" else ordered.nulls_last()
+        page = (
+            self._select()
+            .add_columns(order_col.label("_sort"))
+            .where(cond)
+            .order_by(ordered, t.c.traceId)
+            .limit(q.limit)
+            .offset(q.offset)
+            .subquery("pg")
+        )
+        outer_sort = page.c._sort.desc() if q.direction == "DESC" else page.c._sort.asc()
+        if q.field == "endedAt":
+            outer_sort = outer_sort.nulls_first() if q.direction == "DESC" else outer_sort.nulls_last()
+        # Count and page in one round trip: the page (possibly empty) is outer-joined to the one count row.
+        stmt = (
+            sa.select(total.c.total, *[page.c[c.key] for c in page.c if c.key != "_sort"])
+            .select_from(total.outerjoin(page, sa.true()))
+            .order_by(outer_sort, page.c.traceId)
+        )
+        rows = await self.db.all(stmt)
+        count = int(rows[0].total) if rows else 0
+        spans = [_to_span(r, self._pg) for r in rows if r.traceId is not None]
+        return spans, count
+
+    def _conditions(self, t: sa.Table, q: TraceQuery) -> list[sa.ColumnElement[bool]]:
+        f = q.filters
+        conds: list[sa.ColumnElement[bool]] = [t.c.parentSpanId.is_(None)]
+        for name in _SCALAR_FILTERS:
+            value = getattr(f, name)
+            if value is not None:
+                conds.append(t.c[_FIELD_COLUMNS[name]] == value)
+        for name, col in (("started_at", "startedAtZ"), ("ended_at", "endedAtZ")):
+            rng = getattr(f, name)
+            if rng is not None:
+                if rng.start is not None:
+                    conds.append(t.c[col] >= rng.start)
+                if rng.end is not None:
+                    conds.append(t.c[col] <= rng.end)
+        for name in ("scope", "metadata"):
+            if getattr(f, name) is not None:
+                conds.append(self._contains(t.c[name], name, getattr(f, name)))
+        if f.tags:
+            conds.append(self._contains(t.c.tags, "tags", list(f.tags)))
+        if f.status == "error":
+            conds.append(t.c.error.is_not(None))
+        elif f.status == "running":
+            conds += [t.c.endedAtZ.is_(None), t.c.error.is_(None)]
+        elif f.status == "success":
+            conds += [t.c.endedAtZ.is_not(None), t.c.error.is_(None)]
+        if f.has_child_error is not None:
+            c = t.alias("c")
+            child = sa.exists().where(c.c.traceId == t.c.traceId, c.c.error.is_not(None))
+            conds.append(child if f.has_child_error else ~child)
+        return conds
+
+    def _contains(self, col: sa.Column[Any], field: str, want: Any) -> sa.ColumnElement[bool]:
+        if self._pg:
+            return col.op("@>")(sa.cast(sa.bindparam(None, dumps(want), type_=sa.Text), postgresql.JSONB))
+        return _Contains(field, self._error_id("LIST_TRACES", "INVALID_FILTER_KEY")).build(col, "$", want)
+
+
+def _group_updates(updates: Iterable[SpanUpdate]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Merge updates of the same span (later fields win, as sequential updates would) and group the results
+    by their set of columns, so that each group is one UPDATE … FROM statement."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for u in updates:
+        row = merged.setdefault((u.trace_id, u.span_id), {"traceId": u.trace_id, "spanId": u.span_id})
+        for name in u.updates.model_fields_set:
+            col = _FIELD_COLUMNS.get(name)
+            if col is None or col in ("traceId", "spanId"):
+                continue
+            value = getattr(u.updates, name)
+            row[col] = value
+            if col in _TS_COLS:
+                row[col + "Z"] = value
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in merged.values():
+        cols = tuple(sorted(c for c in row if c not in ("traceId", "spanId")))
+        if cols:
+            groups.setdefault(cols, []).append(row)
+    return groups
