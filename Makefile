@@ -28,5 +28,16 @@ lint: $(STAMP)
 
 typecheck: lint
 
+# Benchmarks (bench/README.md): one run of W1-W8 + C1; SCALE, DATABASE_URL, BENCH_RESET come from the environment.
+BENCH_BACKEND ?= store
+bench: $(STAMP)
+	$(PY) -m bench.run --backend $(BENCH_BACKEND)
+
+# Reference (@mastra/pg, npm-installed into .cache/bench-reference) vs mastra_store vs raw asyncpg, alternating,
+# fresh databases each run; writes bench/RESULTS.md.
+BENCH_COMPARE_ARGS ?=
+bench-compare: $(STAMP)
+	$(PY) -m bench.compare $(BENCH_COMPARE_ARGS)
+
 clean:
 	rm -rf $(VENV) .cache local.db local.db-wal local.db-shm

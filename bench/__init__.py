@@ -1,1 +1,1 @@
-"""Benchmarks for mastra_store: the reference workloads W1–W8 and C1 (issue #6). See bench/README.md."""
+"""Benchmarks for mastra_store: the reference workloads W1-W8 and C1 (issue #6). See bench/README.md."""
