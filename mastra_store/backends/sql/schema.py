@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -170,6 +172,19 @@ def _upgrade(connection: sa.Connection, schema: str | None, skip_default_indexes
     command.upgrade(cfg, "head")
 
 
+# Alembic keeps its running context in module globals (``alembic.context``, ``alembic.op``): two upgrades
+# interleaving on one event loop would clobber each other, so in-process runs queue here first.
+_RUN_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _run_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _RUN_LOCKS.get(loop)
+    if lock is None:
+        lock = _RUN_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
 async def _migrate(db: SqlDatabase) -> None:
     if db.is_postgres:
         # Dedicated connection: env.py holds the session-level advisory lock on it for the whole upgrade.
@@ -195,7 +210,10 @@ async def ensure_schema(db: SqlDatabase) -> None:
     if not db.auto_migrate:
         await _raise_out_of_date(db, versions)
     try:
-        await _migrate(db)
+        async with _run_lock():
+            if await _current_versions(db) == {HEAD_REVISION}:
+                return  # another store in this process just did it
+            await _migrate(db)
     except MastraError:
         raise
     except Exception as exc:

@@ -1,0 +1,86 @@
+"""Helpers of tests/migrations: catalog dumps of a PostgreSQL schema and the reference they must match."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+SPEC = Path("/work/shared/spec")
+REFERENCE = json.loads((SPEC / "pg_reference_schema.json").read_text())["tables"]
+REFERENCE_DDL = (SPEC / "pg_reference_ddl.sql").read_text()
+
+
+def plain_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def dump_schema(conn: asyncpg.Connection, schema: str) -> dict[str, dict[str, Any]]:
+    """The schema in pg_reference_schema.json's shape (indexdefs with the ``<schema>.`` qualifier removed)."""
+    tables: dict[str, dict[str, Any]] = {}
+    for r in await conn.fetch(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+        schema,
+    ):
+        t = tables.setdefault(r["table_name"], {"columns": [], "constraints": [], "indexes": {}})
+        t["columns"].append(
+            {
+                "name": r["column_name"],
+                "type": r["data_type"],
+                "nullable": r["is_nullable"] == "YES",
+                "default": r["column_default"],
+            }
+        )
+    for r in await conn.fetch(
+        "SELECT c.relname AS table_name, k.conname, k.contype, "
+        "ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) "
+        "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] AS cols "
+        "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+        "WHERE k.connamespace = $1::regnamespace AND k.contype IN ('p', 'u') ORDER BY 1, 2",
+        schema,
+    ):
+        kind = {"p": "PRIMARY KEY", "u": "UNIQUE"}[
+            r["contype"].decode() if isinstance(r["contype"], bytes) else r["contype"]
+        ]
+        tables[r["table_name"]]["constraints"].append({"type": kind, "columns": list(r["cols"]), "name": r["conname"]})
+    for r in await conn.fetch("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1", schema):
+        tables[r["tablename"]]["indexes"][r["indexname"]] = r["indexdef"].replace(f" ON {schema}.", " ON ")
+    return tables
+
+
+def reference_name(name: str, schema: str) -> str:
+    """The name @mastra/pg gives in ``schema`` to the reference object ``name`` (dumped in ``public``)."""
+    if name.endswith("_pkey"):
+        return name
+    base = name.removeprefix("public_")
+    return f"{schema}_{base}"[:63]
+
+
+def mismatches(actual: dict[str, dict[str, Any]], schema: str) -> list[str]:
+    """What differs from the reference (extra tables, columns' order, extra indexes are allowed)."""
+    problems: list[str] = []
+    for table, ref in REFERENCE.items():
+        got = actual.get(table)
+        if got is None:
+            problems.append(f"missing table {table}")
+            continue
+        cols = {c["name"]: c for c in got["columns"]}
+        for col in ref["columns"]:
+            if cols.get(col["name"]) != col:
+                problems.append(f"{table}.{col['name']}: expected {col}, got {cols.get(col['name'])}")
+        extra = set(cols) - {c["name"] for c in ref["columns"]}
+        if extra:
+            problems.append(f"{table}: unexpected columns {sorted(extra)}")
+        keys = sorted((k["type"], tuple(k["columns"])) for k in got["constraints"])
+        if keys != sorted((k["type"], tuple(k["columns"])) for k in ref["constraints"]):
+            problems.append(f"{table}: keys {keys} != {ref['constraints']}")
+        for name, indexdef in ref["indexes"].items():
+            want_name = reference_name(name, schema)
+            want = re.sub(rf"\bINDEX {re.escape(name)} ", f"INDEX {want_name} ", indexdef)
+            if got["indexes"].get(want_name) != want:
+                problems.append(f"{table}: index {want_name}: expected {want!r}, got {got['indexes'].get(want_name)!r}")
+    return problems
