@@ -36,7 +36,8 @@ class AgentsStorage(StorageDomain):
         op = "CREATE_AGENT"
         data = coerce(StorageCreateAgentInput, agent, field="agent", error_id=self._error_id(op, "INVALID_ARGS"))
         now = utc_now()
-        stored = StorageAgent(**data.model_dump(), created_at=now, updated_at=now)
+        # Only the supplied fields count as set, so to_mastra() mirrors the input like the reference.
+        stored = StorageAgent(**data.model_dump(exclude_unset=True), created_at=now, updated_at=now)
         async with self._guard(op, agentId=data.id):
             created = await self._insert_agent(stored)
         if not created:

@@ -39,8 +39,13 @@ class StorageCreateAgentInput(Record):
 
 
 class StorageAgent(StorageCreateAgentInput):
+    """A stored agent. Fields that are NULL in storage are left unset (absent from ``to_mastra``)."""
+
     created_at: UtcDateTime
     updated_at: UtcDateTime
+
+    def to_mastra(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json", exclude_unset=True)
 
 
 class AgentsPage(Record):

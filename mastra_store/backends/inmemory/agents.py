@@ -12,6 +12,11 @@ from .state import InMemoryDomain
 __all__ = ("InMemoryAgents",)
 
 
+def _stored(agent: StorageAgent) -> StorageAgent:
+    """What a SQL backend would hand back: None fields (SQL NULL) unset, nested None keys dropped."""
+    return StorageAgent.model_validate(agent.model_dump(exclude_none=True))
+
+
 class InMemoryAgents(InMemoryDomain, AgentsStorage):
     """``state.agents``: ``id -> StorageAgent`` (never handed out; reads return deep copies)."""
 
@@ -24,7 +29,7 @@ class InMemoryAgents(InMemoryDomain, AgentsStorage):
         async with self.state.lock:
             if agent.id in self._rows:
                 return False
-            self._rows[agent.id] = agent.model_copy(deep=True)
+            self._rows[agent.id] = _stored(agent)
         return True
 
     async def _get_agent(self, agent_id: str) -> StorageAgent | None:
@@ -41,7 +46,7 @@ class InMemoryAgents(InMemoryDomain, AgentsStorage):
                 changes["metadata"] = {**(row.metadata or {}), **changes["metadata"]}
             if now is not None:
                 changes["updated_at"] = now
-            updated = row.model_copy(update=changes, deep=True)
+            updated = _stored(row.model_copy(update=changes))
             self._rows[agent_id] = updated
             return updated.model_copy(deep=True)
 
