@@ -17,7 +17,8 @@ from .domains import (
     StorageDomain,
     WorkflowsStorage,
 )
-from .errors import ValidationError
+from .errors import ErrorCategory, NotSupportedError, ValidationError
+from .records.indexes import CreateIndexOptions, IndexInfo, StorageIndexStats
 
 __all__ = ("BaseStore", "check_store_id")
 
@@ -116,3 +117,32 @@ class BaseStore:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r}, domains={sorted(self.stores)})"
+
+    # -- index management (spec §1.12); the SQL stores override these ---------------------------------
+    async def create_index(self, options: CreateIndexOptions | dict[str, Any]) -> None:
+        """Create an index (no-op when one of that name exists). Not supported by this store."""
+        raise index_not_supported("CREATE_INDEX")
+
+    async def drop_index(self, name: str) -> None:
+        """Drop an index (no-op when missing). Not supported by this store."""
+        raise index_not_supported("DROP_INDEX")
+
+    async def list_indexes(self, table_name: str | None = None) -> list[IndexInfo]:
+        """Indexes of the store, optionally of one table. Not supported by this store."""
+        raise index_not_supported("LIST_INDEXES")
+
+    async def describe_index(self, name: str) -> StorageIndexStats:
+        """One index with its usage statistics. Not supported by this store."""
+        raise index_not_supported("DESCRIBE_INDEX")
+
+    def default_index_definitions(self) -> list[CreateIndexOptions]:
+        """The indexes this store creates by itself (none here)."""
+        return []
+
+
+def index_not_supported(operation: str) -> NotSupportedError:
+    return NotSupportedError(
+        id=f"MASTRA_STORAGE_{operation}_NOT_SUPPORTED",
+        category=ErrorCategory.SYSTEM,
+        text="Index management is not supported by this storage adapter",
+    )
