@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import SchemaItem
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -80,7 +81,7 @@ def _key(table: str, prefix: str) -> sa.Constraint:
 
 
 # Each builder returns fresh Column/Constraint objects (a Column can belong to one table only).
-def _workflow_snapshot(prefix: str) -> list[sa.SchemaItem]:
+def _workflow_snapshot(prefix: str) -> list[SchemaItem]:
     return [
         _text("workflow_name", False),
         _text("run_id", False),
@@ -94,7 +95,7 @@ def _workflow_snapshot(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _scorers(prefix: str) -> list[sa.SchemaItem]:
+def _scorers(prefix: str) -> list[SchemaItem]:
     return [
         sa.Column("id", sa.Text(), primary_key=True, nullable=False),
         _text("scorerId", False),
@@ -131,7 +132,7 @@ def _scorers(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _threads(prefix: str) -> list[sa.SchemaItem]:
+def _threads(prefix: str) -> list[SchemaItem]:
     return [
         sa.Column("id", sa.Text(), primary_key=True, nullable=False),
         _text("resourceId", False),
@@ -144,7 +145,7 @@ def _threads(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _messages(prefix: str) -> list[sa.SchemaItem]:
+def _messages(prefix: str) -> list[SchemaItem]:
     return [
         sa.Column("id", sa.Text(), primary_key=True, nullable=False),
         _text("thread_id", False),
@@ -157,7 +158,7 @@ def _messages(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _ai_spans(prefix: str) -> list[sa.SchemaItem]:
+def _ai_spans(prefix: str) -> list[SchemaItem]:
     return [
         _text("traceId", False),
         _text("spanId", False),
@@ -196,7 +197,7 @@ def _ai_spans(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _traces(prefix: str) -> list[sa.SchemaItem]:
+def _traces(prefix: str) -> list[SchemaItem]:
     return [
         sa.Column("id", sa.Text(), primary_key=True, nullable=False),
         _text("parentSpanId"),
@@ -216,7 +217,7 @@ def _traces(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _resources(prefix: str) -> list[sa.SchemaItem]:
+def _resources(prefix: str) -> list[SchemaItem]:
     return [
         sa.Column("id", sa.Text(), primary_key=True, nullable=False),
         _text("workingMemory"),
@@ -228,7 +229,7 @@ def _resources(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _agents(prefix: str) -> list[sa.SchemaItem]:
+def _agents(prefix: str) -> list[SchemaItem]:
     return [
         sa.Column("id", sa.Text(), primary_key=True, nullable=False),
         _text("name", False),
@@ -256,7 +257,7 @@ def _agents(prefix: str) -> list[sa.SchemaItem]:
     ]
 
 
-TABLES: dict[str, Callable[[str], list[sa.SchemaItem]]] = {
+TABLES: dict[str, Callable[[str], list[SchemaItem]]] = {
     "mastra_workflow_snapshot": _workflow_snapshot,
     "mastra_scorers": _scorers,
     "mastra_threads": _threads,
@@ -333,13 +334,11 @@ def _prefixes(schema: str | None) -> tuple[str, str]:
     return f"{schema or 'public'}_", index_prefix
 
 
-def _columns_of(items: list[sa.SchemaItem]) -> list[sa.Column[Any]]:
+def _columns_of(items: list[SchemaItem]) -> list[sa.Column[Any]]:
     return [i for i in items if isinstance(i, sa.Column)]
 
 
-def _add_missing_columns(
-    name: str, schema: str | None, items: list[sa.SchemaItem], have: set[str], is_pg: bool
-) -> None:
+def _add_missing_columns(name: str, schema: str | None, items: list[SchemaItem], have: set[str], is_pg: bool) -> None:
     missing = [c for c in _columns_of(items) if c.name not in have]
     if not missing:
         return
