@@ -114,7 +114,10 @@ async def test_sqlite_forms(tmp_path: Path) -> None:
         {"url": ":memory:"},
     ):
         async with SqliteStore(id="s", **kwargs) as store:  # type: ignore[arg-type]
-            rows = await store.db.any("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'mastra_%'")
+            rows = await store.db.any(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'mastra%' "
+                "AND name <> 'mastra_store_alembic_version'"
+            )
             assert len(rows) == 8
     assert (tmp_path / "a.db").exists() and (tmp_path / "b.db").exists() and (tmp_path / "c.db").exists()
     with pytest.raises(MastraError) as info:
@@ -187,21 +190,31 @@ async def test_standalone_pg_domain_owns_its_engine(pg_url: str, pg_schema_facto
 
 # -- faults ---------------------------------------------------------------------------------------
 async def test_lost_connection_is_typed_and_store_recovers(pg_url: str, pg_schema_factory) -> None:  # type: ignore[no-untyped-def]
-    async with PostgresStore(
-        id="pg", connection_string=pg_url, schema_name=pg_schema_factory(), pool_size=1, max_overflow=0
-    ) as store:
-        pid = (await store.db.one("SELECT pg_backend_pid() AS pid"))["pid"]
+    """The server drops the connection in the middle of a call: a typed error, then business as usual."""
+    async with PostgresStore(id="pg", connection_string=pg_url, schema_name=pg_schema_factory()) as store:
+        marker = "lost_conn_probe_" + pg_schema_factory()
+        call = asyncio.create_task(store.db.any(f"SELECT pg_sleep(5) AS {marker}"))
         killer = PostgresStore(id="killer", connection_string=pg_url)
         try:
-            await killer.db.any("SELECT pg_terminate_backend(:pid)", {"pid": pid})
+            for _ in range(100):  # wait until the call is running on the server, then kill its backend
+                killed = await killer.db.any(
+                    "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity "
+                    "WHERE query LIKE :q AND pid <> pg_backend_pid()",
+                    {"q": f"%AS {marker}%"},
+                )
+                if killed:
+                    break
+                await asyncio.sleep(0.02)
+            assert killed, "the probe query never showed up in pg_stat_activity"
         finally:
             await killer.close()
         with pytest.raises(StorageUnavailableError) as info:
-            await store.db.any("SELECT 1 AS one")
+            await call
         assert info.value.category == "THIRD_PARTY"
         assert info.value.details.get("connection") == "lost"
-        # the broken connection was discarded: the next call works
+        # the broken connection was discarded: raw access and domain calls work again
         assert await store.db.any("SELECT 1 AS one") == [{"one": 1}]
+        assert await store.memory.get_thread_by_id(thread_id="nope") is None
 
 
 async def test_unreachable_server_is_typed() -> None:
