@@ -443,7 +443,8 @@ class MemoryStorage(StorageDomain):
     @abstractmethod
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
         """Atomically: if any of ``thread_ids`` is missing write nothing and return the missing ids;
-        else upsert the messages (keeping stored created_at) and bump ``updated_at`` of every thread."""
+        else upsert the messages (keeping stored created_at) and bump ``updated_at`` of every thread in
+        ``thread_ids`` and of every thread a re-saved message moves away from (all touched threads)."""
 
     @abstractmethod
     async def _update_messages(self, updates: list[MessageUpdate], now: datetime) -> list[MastraDBMessage]:

@@ -124,13 +124,16 @@ class InMemoryMemory(InMemoryDomain, MemoryStorage):
             missing = [t for t in thread_ids if t not in self._threads]
             if missing:
                 return missing
+            touched = set(thread_ids)
             for m in messages:
                 old = self._messages.get(m.id)
                 stored = m.model_copy(deep=True, update={"type": m.type or "v2"})
-                if old is not None:  # an upsert keeps the original createdAt
+                if old is not None:  # an upsert keeps the original createdAt; a move touches the old thread
                     stored.created_at = old.created_at
+                    if old.thread_id:
+                        touched.add(old.thread_id)
                 self._messages[m.id] = stored
-            self._bump(set(thread_ids), now)
+            self._bump(touched, now)
         return []
 
     async def _update_messages(self, updates: list[MessageUpdate], now: datetime) -> list[MastraDBMessage]:

@@ -150,6 +150,15 @@ class _Statements:
             .values({t.c.updatedAt: sa.bindparam("now", type_=TS), t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ)})
             .returning(t.c.id)
         )
+        # save_messages: check + bump the target threads and the threads re-saved messages move away from.
+        self.bump_threads_for_save = (
+            sa.update(t)
+            .where(
+                sa.or_(self.in_(t.c.id, "tids"), t.c.id.in_(sa.select(m.c.thread_id).where(self.in_(m.c.id, "mids"))))
+            )
+            .values({t.c.updatedAt: sa.bindparam("now", type_=TS), t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ)})
+            .returning(t.c.id)
+        )
         self.delete_thread = sa.delete(t).where(t.c.id == sa.bindparam("id"))
         self.delete_thread_messages = sa.delete(m).where(m.c.thread_id == sa.bindparam("id"))
         self.list_threads = {
@@ -475,8 +484,10 @@ class SqlMemory(SqlDomain, MemoryStorage):
         rows = [_message_row(m) for m in messages]
         try:
             async with self.db.transaction() as conn:
-                # One statement checks that every thread exists and bumps each of them.
-                result = await conn.execute(self._s.bump_threads, {"tids": thread_ids, **self._now(now)})
+                # One statement checks that every thread exists and bumps each of them (and the old threads
+                # of moved messages); a missing thread rolls the bump back.
+                params = {"tids": thread_ids, "mids": [m.id for m in messages], **self._now(now)}
+                result = await conn.execute(self._s.bump_threads_for_save, params)
                 found = {r[0] for r in result}
                 missing = [t for t in thread_ids if t not in found]
                 if missing:
