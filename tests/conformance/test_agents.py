@@ -82,20 +82,20 @@ async def test_duplicate_create_is_an_error_and_keeps_the_original(agents: Agent
     assert got is not None and got.name == "Helper"
 
 
-@pytest.mark.parametrize(
-    ("agent", "field"),
-    [
-        ({**MINIMAL, "id": ""}, "agent.id"),
-        ({k: v for k, v in MINIMAL.items() if k != "name"}, "agent.name"),
-        ({**MINIMAL, "model": "gpt"}, "agent.model"),
-        ({**MINIMAL, "tools": "weather"}, "agent.tools"),
-        ({**MINIMAL, "scorers": {"s": {"sampling": {"type": "always"}}}}, "agent.scorers.s.sampling.type"),
-    ],
-)
-async def test_create_validation(agents: AgentsStorage, agent: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValidationError) as info:
-        await agents.create_agent(agent=agent)
-    assert info.value.category == "USER" and info.value.field == field
+CREATE_INVALID: list[tuple[dict[str, Any], str]] = [
+    ({**MINIMAL, "id": ""}, "agent.id"),
+    ({k: v for k, v in MINIMAL.items() if k != "name"}, "agent.name"),
+    ({**MINIMAL, "model": "gpt"}, "agent.model"),
+    ({**MINIMAL, "tools": "weather"}, "agent.tools"),
+    ({**MINIMAL, "scorers": {"s": {"sampling": {"type": "always"}}}}, "agent.scorers.s.sampling.type"),
+]
+
+
+async def test_create_validation(agents: AgentsStorage) -> None:
+    for agent, field in CREATE_INVALID:
+        with pytest.raises(ValidationError) as info:
+            await agents.create_agent(agent=agent)
+        assert info.value.category == "USER" and info.value.field == field, agent
     assert (await agents.list_agents()).total == 0
 
 
@@ -214,8 +214,8 @@ async def test_list_ties_break_by_id(agents: AgentsStorage) -> None:
     assert paged == full and sorted(full) == [f"t{i}" for i in range(6)]
 
 
-@pytest.mark.parametrize("page", [-1, -10])
-async def test_list_negative_page(agents: AgentsStorage, page: int) -> None:
-    with pytest.raises(MastraError) as info:
-        await agents.list_agents(page=page)
-    assert info.value.category == "USER" and info.value.id.endswith("_LIST_AGENTS_INVALID_PAGE")
+async def test_list_negative_page(agents: AgentsStorage) -> None:
+    for page in (-1, -10):
+        with pytest.raises(MastraError) as info:
+            await agents.list_agents(page=page)
+        assert info.value.category == "USER" and info.value.id.endswith("_LIST_AGENTS_INVALID_PAGE")

@@ -124,27 +124,27 @@ async def test_get_unknown_is_none(scores: ScoresStorage) -> None:
     assert await scores.get_score_by_id(id="nope") is None
 
 
-@pytest.mark.parametrize(
-    ("over", "field"),
-    [
-        ({"scorerId": ...}, "score.scorerId"),
-        ({"entityId": ""}, "score.entityId"),
-        ({"runId": None}, "score.runId"),
-        ({"score": "high"}, "score.score"),
-        ({"scorer": "x"}, "score.scorer"),
-        ({"source": "PROD"}, "score.source"),
-        ({"entity": ...}, "score.entity"),
-        ({"entityType": "ROBOT"}, "score.entityType"),
-    ],
-)
-async def test_save_validation(scores: ScoresStorage, over: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValidationError) as info:
-        await scores.save_score(score=payload(**over))
-    err = info.value
-    assert err.category == "USER"
-    assert err.id.endswith("_SAVE_SCORE_VALIDATION_FAILED")
-    assert err.field == field
-    assert err.details["scorer"] in ("scorer-x", "unknown")
+SAVE_INVALID: list[tuple[dict[str, Any], str]] = [
+    ({"scorerId": ...}, "score.scorerId"),
+    ({"entityId": ""}, "score.entityId"),
+    ({"runId": None}, "score.runId"),
+    ({"score": "high"}, "score.score"),
+    ({"scorer": "x"}, "score.scorer"),
+    ({"source": "PROD"}, "score.source"),
+    ({"entity": ...}, "score.entity"),
+    ({"entityType": "ROBOT"}, "score.entityType"),
+]
+
+
+async def test_save_validation(scores: ScoresStorage) -> None:
+    for over, field in SAVE_INVALID:
+        with pytest.raises(ValidationError) as info:
+            await scores.save_score(score=payload(**over))
+        err = info.value
+        assert err.category == "USER", over
+        assert err.id.endswith("_SAVE_SCORE_VALIDATION_FAILED")
+        assert err.field == field
+        assert err.details["scorer"] in ("scorer-x", "unknown")
     assert (await scores.list_scores_by_run_id(run_id="run-1")).pagination.total == 0
 
 
@@ -256,16 +256,16 @@ async def test_pages_are_disjoint_even_with_equal_timestamps(scores: ScoresStora
     assert again == full
 
 
-@pytest.mark.parametrize(
-    ("method", "kwargs", "field"),
-    [
-        ("list_scores_by_scorer_id", {"scorer_id": ""}, "scorer_id"),
-        ("list_scores_by_run_id", {"run_id": 3}, "run_id"),
-        ("list_scores_by_entity_id", {"entity_id": "e", "entity_type": ""}, "entity_type"),
-        ("list_scores_by_span", {"trace_id": "t", "span_id": None}, "span_id"),
-    ],
-)
-async def test_list_argument_validation(scores: ScoresStorage, method: str, kwargs: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValidationError) as info:
-        await getattr(scores, method)(**kwargs)
-    assert info.value.category == "USER" and info.value.field == field
+LIST_INVALID: list[tuple[str, dict[str, Any], str]] = [
+    ("list_scores_by_scorer_id", {"scorer_id": ""}, "scorer_id"),
+    ("list_scores_by_run_id", {"run_id": 3}, "run_id"),
+    ("list_scores_by_entity_id", {"entity_id": "e", "entity_type": ""}, "entity_type"),
+    ("list_scores_by_span", {"trace_id": "t", "span_id": None}, "span_id"),
+]
+
+
+async def test_list_argument_validation(scores: ScoresStorage) -> None:
+    for method, kwargs, field in LIST_INVALID:
+        with pytest.raises(ValidationError) as info:
+            await getattr(scores, method)(**kwargs)
+        assert info.value.category == "USER" and info.value.field == field, method

@@ -151,19 +151,13 @@ async def test_list_pagination_newest_first(wf: WorkflowsStorage) -> None:
     assert zero.runs == [] and zero.total == 3
 
 
-@pytest.mark.parametrize("args", [{}, {"per_page": False, "page": 0}, {"per_page": 1}, {"page": 0}])
-async def test_list_unpaged_returns_all_with_total_len(wf: WorkflowsStorage, args: dict[str, Any]) -> None:
+async def test_list_unpaged_returns_all_with_total_len(wf: WorkflowsStorage) -> None:
     for i in range(3):
         await persist(wf, "wf", f"r{i}", T0 + timedelta(minutes=i))
-    runs = await wf.list_workflow_runs(**args)
-    assert [r.run_id for r in runs.runs] == ["r2", "r1", "r0"] and runs.total == 3
-
-
-async def test_list_negative_per_page_uses_all(wf: WorkflowsStorage) -> None:
-    for i in range(3):
-        await persist(wf, "wf", f"r{i}", T0 + timedelta(minutes=i))
-    runs = await wf.list_workflow_runs(per_page=-5, page=0)
-    assert len(runs.runs) == 3 and runs.total == 3
+    # Paginated only when both page and per_page are ints; a negative per_page means "default" (all).
+    for args in ({}, {"per_page": False, "page": 0}, {"per_page": 1}, {"page": 0}, {"per_page": -5, "page": 0}):
+        runs = await wf.list_workflow_runs(**args)
+        assert [r.run_id for r in runs.runs] == ["r2", "r1", "r0"] and runs.total == 3, args
 
 
 async def test_list_equal_timestamps_pages_are_disjoint(wf: WorkflowsStorage) -> None:
@@ -304,20 +298,20 @@ async def test_update_state_and_results_interleaved(wf: WorkflowsStorage) -> Non
 # -- validation ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"workflow_name": "", "run_id": "r", "snapshot": {}}, "workflow_name"),
-        ({"workflow_name": "wf", "run_id": "  ", "snapshot": {}}, "run_id"),
-        ({"workflow_name": "wf", "run_id": "r", "snapshot": "text"}, "snapshot"),
-        ({"workflow_name": "wf", "run_id": "r", "snapshot": {}, "resource_id": 5}, "resource_id"),
-        ({"workflow_name": "wf", "run_id": "r", "snapshot": {}, "created_at": "not a date"}, "created_at"),
-    ],
-)
-async def test_persist_validation(wf: WorkflowsStorage, kwargs: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValidationError) as info:
-        await wf.persist_workflow_snapshot(**kwargs)
-    assert info.value.category == "USER" and info.value.field == field
+PERSIST_INVALID: list[tuple[dict[str, Any], str]] = [
+    ({"workflow_name": "", "run_id": "r", "snapshot": {}}, "workflow_name"),
+    ({"workflow_name": "wf", "run_id": "  ", "snapshot": {}}, "run_id"),
+    ({"workflow_name": "wf", "run_id": "r", "snapshot": "text"}, "snapshot"),
+    ({"workflow_name": "wf", "run_id": "r", "snapshot": {}, "resource_id": 5}, "resource_id"),
+    ({"workflow_name": "wf", "run_id": "r", "snapshot": {}, "created_at": "not a date"}, "created_at"),
+]
+
+
+async def test_persist_validation(wf: WorkflowsStorage) -> None:
+    for kwargs, field in PERSIST_INVALID:
+        with pytest.raises(ValidationError) as info:
+            await wf.persist_workflow_snapshot(**kwargs)
+        assert info.value.category == "USER" and info.value.field == field, kwargs
     assert (await wf.list_workflow_runs()).total == 0
 
 
