@@ -53,6 +53,7 @@ _TOKEN: Final = re.compile(
 _JSON_KEY: Final = re.compile(r"^[A-Za-z0-9_ \-]{1,128}$")
 _STORAGE_KEY: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _STORAGE_WORD: Final = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]{0,62}|-?\d+(?:\.\d+)?)$")
+_QUOTED: Final = re.compile(r'^"[^"]+"$')
 _COMPARE: Final = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
 
 
@@ -267,21 +268,15 @@ _PG_INDEXES: Final = sa.text(
     """
     SELECT c.relname AS name, t.relname AS "table", pg_get_indexdef(c.oid) AS definition,
            ix.indisunique AS is_unique, pg_size_pretty(pg_relation_size(c.oid)) AS size,
-           ARRAY(
-             SELECT CASE WHEN ix.indkey[k - 1] <> 0
-                         THEN (SELECT a.attname::text FROM pg_attribute a
-                               WHERE a.attrelid = ix.indrelid AND a.attnum = ix.indkey[k - 1])
-                         ELSE pg_get_indexdef(c.oid, k, true) END
-             FROM generate_series(1, ix.indnkeyatts) AS k ORDER BY k
-           ) AS columns,
-           am.amname AS method, coalesce(s.idx_scan, 0) AS scans,
-           coalesce(s.idx_tup_read, 0) AS tuples_read, coalesce(s.idx_tup_fetch, 0) AS tuples_fetched
+           (SELECT array_agg(pg_get_indexdef(c.oid, k, true) ORDER BY k)
+            FROM generate_series(1, ix.indnkeyatts::int) AS k) AS columns,
+           am.amname AS method, pg_stat_get_numscans(c.oid) AS scans,
+           pg_stat_get_tuples_returned(c.oid) AS tuples_read, pg_stat_get_tuples_fetched(c.oid) AS tuples_fetched
     FROM pg_index ix
     JOIN pg_class c ON c.oid = ix.indexrelid
     JOIN pg_class t ON t.oid = ix.indrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_am am ON am.oid = c.relam
-    LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = c.oid
     WHERE n.nspname = coalesce(CAST(:schema AS text), current_schema())
       AND (CAST(:name AS text) IS NULL OR c.relname = CAST(:name AS text))
       AND (CAST(:tbl AS text) IS NULL OR t.relname = CAST(:tbl AS text))
@@ -364,7 +359,8 @@ class IndexManager:
             try:
                 await self._ddl(sql)
             except sa.exc.DBAPIError as exc:
-                if not (self.pg and o.concurrent and "CONCURRENTLY" in str(exc)):
+                # Only the driver's message: SQLAlchemy's str() also quotes the statement, which says CONCURRENTLY.
+                if not (self.pg and o.concurrent and "CONCURRENTLY" in str(exc.orig)):
                     raise
                 await self._ddl(self.statement(o, concurrent=False))
         except MastraError:
@@ -411,10 +407,12 @@ class IndexManager:
         columns = m["columns"]
         if isinstance(columns, str):  # SQLite: json_group_array text
             columns = loads(columns)
+        # PostgreSQL renders key columns as SQL: "resourceId" -> resourceId (expressions stay as they are)
+        columns = [c[1:-1] if _QUOTED.match(c) else c for c in columns or []]
         return StorageIndexStats(
             name=m["name"],
             table=m["table"],
-            columns=list(columns or []),
+            columns=columns,
             unique=bool(m["is_unique"]),
             size=m["size"] if self.pg else "unknown",
             definition=m["definition"] or "",
