@@ -155,7 +155,8 @@ async def test_list_unpaged_returns_all_with_total_len(wf: WorkflowsStorage) -> 
     for i in range(3):
         await persist(wf, "wf", f"r{i}", T0 + timedelta(minutes=i))
     # Paginated only when both page and per_page are ints; a negative per_page means "default" (all).
-    for args in ({}, {"per_page": False, "page": 0}, {"per_page": 1}, {"page": 0}, {"per_page": -5, "page": 0}):
+    cases: list[dict[str, Any]] = [{}, {"per_page": False, "page": 0}, {"per_page": 1}, {"page": 0}]
+    for args in [*cases, {"per_page": -5, "page": 0}]:
         runs = await wf.list_workflow_runs(**args)
         assert [r.run_id for r in runs.runs] == ["r2", "r1", "r0"] and runs.total == 3, args
 
