@@ -50,7 +50,7 @@ _counter = iter(range(10**9))
 
 def _spans(_: int) -> list[dict[str, Any]]:
     """10 fresh traces of 10 spans (a W7a batch of 100)."""
-    out = []
+    out: list[dict[str, Any]] = []
     for _t in range(10):
         trace = f"prof-{os.getpid()}-{next(_counter):07d}"
         out.extend(make_span(trace, s, BASE_MS + s * 10) for s in range(10))
