@@ -1,0 +1,137 @@
+"""Observability on the SQL backends: column contents, statement counts, SQLite filter-key validation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from mastra_store import PostgresStore, SqliteStore, ValidationError
+from mastra_store.backends.sql.store import SqlStore
+
+T0 = datetime(2025, 1, 15, 10, 0, 0, 123000, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+    if request.param == "sqlite":
+        store: SqlStore = SqliteStore(id="s", path=tmp_path / "o.db")
+    else:
+        store = PostgresStore(
+            id="p",
+            connection_string=request.getfixturevalue("pg_url"),
+            schema_name=request.getfixturevalue("pg_shared_schema"),
+        )
+    await store.init()
+    await store.observability.dangerously_clear_all()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _span(trace: str, sid: str, parent: str | None = None, **kw: Any) -> dict[str, Any]:
+    return {
+        "trace_id": trace,
+        "span_id": sid,
+        "parent_span_id": parent,
+        "name": sid,
+        "span_type": "generic",
+        "started_at": T0,
+        **kw,
+    }
+
+
+async def _row(store: SqlStore, trace: str, span: str) -> dict[str, Any]:
+    t = store.database.tables.ai_spans
+    cols = [sa.cast(c, sa.Text).label(c.name) if isinstance(c.type, sa.JSON) else c for c in t.c]
+    async with store.engine.connect() as conn:
+        row = (await conn.execute(sa.select(*cols).where(t.c.traceId == trace, t.c.spanId == span))).one()
+    return dict(row._mapping)
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def test_columns_hold_both_timestamps_and_real_nulls(sql_store: SqlStore) -> None:
+    end = T0 + timedelta(seconds=2)
+    await sql_store.observability.create_span(span=_span("t", "root", ended_at=end, metadata={"a": 1}, output=7))
+    row = await _row(sql_store, "t", "root")
+    assert _utc(row["startedAt"]) == _utc(row["startedAtZ"]) == T0
+    assert _utc(row["endedAt"]) == _utc(row["endedAtZ"]) == end
+    assert row["createdAtZ"] is not None and _utc(row["createdAt"]) == _utc(row["createdAtZ"])
+    assert _utc(row["updatedAt"]) == _utc(row["createdAt"])
+    # absent JSON values are SQL NULL (so "error IS NULL" works), present ones are JSON text
+    assert row["error"] is None and row["input"] is None and row["tags"] is None
+    assert str(row["metadata"]).replace(" ", "") == '{"a":1}'
+    assert str(row["output"]) == "7"
+    assert row["isEvent"] in (False, 0)
+
+    await sql_store.observability.update_span(trace_id="t", span_id="root", updates={"ended_at": None, "error": "x"})
+    after = await _row(sql_store, "t", "root")
+    assert after["endedAt"] is None and after["endedAtZ"] is None
+    assert after["error"] == '"x"'
+    assert _utc(after["createdAt"]) == _utc(row["createdAt"])
+    assert _utc(after["updatedAtZ"]) >= _utc(row["updatedAtZ"])
+
+
+@contextmanager
+def _count_statements(store: SqlStore) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def on_exec(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            seen.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", on_exec)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", on_exec)
+
+
+async def test_sqlite_batches_are_one_statement(tmp_path: Path) -> None:
+    async with SqliteStore(id="s", path=tmp_path / "c.db") as store:
+        obs = store.observability
+        with _count_statements(store) as seen:
+            await obs.batch_create_spans(records=[_span("t", f"s{i}", None if i == 0 else "s0") for i in range(250)])
+        assert len(seen) == 1
+        with _count_statements(store) as seen:
+            await obs.batch_update_spans(
+                records=[
+                    {"trace_id": "t", "span_id": f"s{i}", "updates": {"output": i, "ended_at": T0}} for i in range(250)
+                ]
+            )
+        assert len(seen) == 1
+        trace = await obs.get_trace(trace_id="t")
+        assert trace is not None and len(trace.spans) == 250
+        assert {s.output for s in trace.spans} == set(range(250)) and all(s.ended_at == T0 for s in trace.spans)
+        with _count_statements(store) as seen:  # two column sets -> two statements, one transaction
+            await obs.batch_update_spans(
+                records=[
+                    {"trace_id": "t", "span_id": "s1", "updates": {"name": "a"}},
+                    {"trace_id": "t", "span_id": "s2", "updates": {"output": None}},
+                ]
+            )
+        assert len(seen) == 2
+
+
+async def test_sqlite_containment_rejects_unsafe_keys(tmp_path: Path) -> None:
+    async with SqliteStore(id="s", path=tmp_path / "k.db") as store:
+        await store.observability.create_span(span=_span("t", "root", metadata={"a.b": 1, "ok key": {"x-y": 2}}))
+        res = await store.observability.list_traces(filters={"metadata": {"ok key": {"x-y": 2}}})
+        assert [s.trace_id for s in res.spans] == ["t"]
+        for bad in ({"a.b": 1}, {'x"]': 1}, {"$": 1}, {"ok key": {"'); DROP TABLE mastra_ai_spans; --": 1}}):
+            with pytest.raises(ValidationError) as err:
+                await store.observability.list_traces(filters={"metadata": bad})
+            assert err.value.id == "MASTRA_STORAGE_SQLITE_LIST_TRACES_INVALID_FILTER_KEY"
+        assert (await store.observability.list_traces()).pagination.total == 1
