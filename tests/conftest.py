@@ -124,6 +124,13 @@ async def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) 
 #: Backend packages that need their own servers register factories here (see tests/dynamodb/conftest).
 EXTRA_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Any]] = {}
 
+# DynamoDB runs against a local moto server started once per session; the fixture lives in
+# tests/dynamodb/server.py and is imported here so every test directory (conformance included) sees it.
+from tests.dynamodb.server import dynamodb_endpoint, dynamodb_shared_table, make_dynamodb_store  # noqa: E402,F401
+
+BACKENDS.append("dynamodb")
+EXTRA_BACKENDS["dynamodb"] = make_dynamodb_store
+
 
 @pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BaseStore]:

@@ -1,0 +1,456 @@
+"""The aioboto3 connection shared by the DynamoDB domains of one store.
+
+One low-level client is opened at ``init()`` (through an :class:`~contextlib.AsyncExitStack`) and closed at
+``close()``. Every call goes through :meth:`DynamoDBConnection.call`, which retries throttling with exponential
+backoff and jitter and then surfaces a :class:`~mastra_store.errors.StorageUnavailableError` (THIRD_PARTY).
+Reads follow ``LastEvaluatedKey`` to the end; batch calls are chunked at the service limits (BatchGetItem 100,
+BatchWriteItem 25, TransactWriteItems 100) and unprocessed items are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import ErrorCategory, StorageUnavailableError
+from .codec import TtlConfig, from_wire, to_value, to_wire
+
+__all__ = (
+    "BATCH_GET_LIMIT",
+    "BATCH_WRITE_LIMIT",
+    "TRANSACT_LIMIT",
+    "ConditionFailed",
+    "DynamoDBConfig",
+    "DynamoDBConnection",
+    "Expr",
+    "TransactionCanceled",
+    "delete_action",
+    "put_action",
+    "update_action",
+)
+
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+TRANSACT_LIMIT = 100
+
+_THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+        "LimitExceededException",
+    }
+)
+# Cancellation reasons that are transient: the whole transaction is retried.
+_RETRY_REASONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
+
+
+class ConditionFailed(Exception):
+    """A single-item conditional write found the condition false."""
+
+
+class TransactionCanceled(Exception):
+    """A TransactWriteItems call was cancelled; ``reasons[i]`` is the code for action i (``None`` = fine).
+
+    ``committed`` is the number of actions of earlier chunks that were already written (only for writes of
+    more than :data:`TRANSACT_LIMIT` actions).
+    """
+
+    def __init__(self, reasons: list[str | None], committed: int = 0) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+        self.committed = committed
+
+
+@dataclass
+class DynamoDBConfig:
+    """Store configuration (spec dynamodb.md §7).
+
+    ``credentials`` takes boto names (``aws_access_key_id``...) or the JS ones (``accessKeyId``...).
+    ``session`` is an existing ``aioboto3.Session`` (counterpart of JS ``client``).
+    """
+
+    table_name: str
+    region: str = "us-east-1"
+    endpoint: str | None = None
+    credentials: Mapping[str, str] | None = None
+    ttl: Mapping[str, Any] | None = None
+    session: Any = None
+    max_attempts: int = 8
+    base_delay: float = 0.05
+    max_delay: float = 2.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any] | DynamoDBConfig) -> DynamoDBConfig:
+        if isinstance(config, DynamoDBConfig):
+            return config
+        aliases = {"tableName": "table_name", "maxAttempts": "max_attempts"}
+        data = {aliases.get(k, k): v for k, v in config.items()}
+        known = set(cls.__dataclass_fields__) - {"extra"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"DynamoDB config: unknown option(s) {', '.join(unknown)}")
+        cfg = cls(**data)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        import re
+
+        if not isinstance(self.table_name, str) or not re.fullmatch(r"[a-zA-Z0-9_.-]{3,255}", self.table_name):
+            raise ValueError(f"DynamoDB config: table_name {self.table_name!r} must match ^[a-zA-Z0-9_.-]{{3,255}}$")
+
+    def client_kwargs(self) -> dict[str, Any]:
+        from botocore.config import Config
+
+        kw: dict[str, Any] = {
+            "region_name": self.region,
+            # Retries are ours (call()), so throttling ends in a typed error after a known number of attempts.
+            "config": Config(retries={"total_max_attempts": 1}),
+        }
+        if self.endpoint:
+            kw["endpoint_url"] = self.endpoint
+        creds = dict(self.credentials or {})
+        for js, py in (
+            ("accessKeyId", "aws_access_key_id"),
+            ("secretAccessKey", "aws_secret_access_key"),
+            ("sessionToken", "aws_session_token"),
+        ):
+            if js in creds:
+                creds[py] = creds.pop(js)
+        kw.update({k: v for k, v in creds.items() if v is not None})
+        return kw
+
+
+class Expr:
+    """Placeholder allocation for expression attribute names and values."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, dict[str, Any]] = {}
+        self._by_name: dict[str, str] = {}
+
+    def n(self, attr: str) -> str:
+        ph = self._by_name.get(attr)
+        if ph is None:
+            ph = f"#n{len(self._by_name)}"
+            self._by_name[attr] = ph
+            self.names[ph] = attr
+        return ph
+
+    def v(self, value: Any) -> str:
+        ph = f":v{len(self.values)}"
+        self.values[ph] = to_value(value)
+        return ph
+
+    def update(
+        self,
+        set_: Mapping[str, Any],
+        *,
+        keep: Mapping[str, Any] | None = None,
+        remove: Iterable[str] = (),
+    ) -> str:
+        """``SET a = :x, b = if_not_exists(b, :y) REMOVE c``: ``keep`` values are written only when absent."""
+        parts = [f"{self.n(k)} = {self.v(v)}" for k, v in set_.items()]
+        parts += [f"{self.n(k)} = if_not_exists({self.n(k)}, {self.v(v)})" for k, v in (keep or {}).items()]
+        out = "SET " + ", ".join(parts)
+        rm = [self.n(k) for k in remove]
+        if rm:
+            out += " REMOVE " + ", ".join(rm)
+        return out
+
+    def equals_or_absent(self, attr: str, value: Any) -> str:
+        """A compare-and-swap condition on one attribute's stored value."""
+        if value is None:
+            return f"attribute_not_exists({self.n(attr)})"
+        return f"{self.n(attr)} = {self.v(value)}"
+
+    def kwargs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.names:
+            out["ExpressionAttributeNames"] = dict(self.names)
+        if self.values:
+            out["ExpressionAttributeValues"] = dict(self.values)
+        return out
+
+
+def _error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def _cancel_reasons(exc: BaseException) -> list[str | None]:
+    response = getattr(exc, "response", None) or {}
+    reasons = response.get("CancellationReasons") or []
+    out: list[str | None] = []
+    for r in reasons:
+        code = r.get("Code") if isinstance(r, dict) else None
+        out.append(None if code in (None, "None") else str(code))
+    return out
+
+
+_SESSION: Any = None
+
+
+def _default_session(aioboto3: Any) -> Any:
+    """One process-wide session: it caches botocore's service models, so opening a client stays cheap."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = aioboto3.Session()
+    return _SESSION
+
+
+class DynamoDBConnection:
+    """Owns the aioboto3 client of one store (or one standalone domain) and the table name."""
+
+    def __init__(self, config: DynamoDBConfig, clock: Callable[[], float] | None = None) -> None:
+        self.config = config
+        self.table = config.table_name
+        self.ttl = TtlConfig(config.ttl, clock)
+        self._stack: AsyncExitStack | None = None
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+        self.checked_indexes: set[str] | None = None  # filled by table.check_table at init
+        self.sleep: Callable[[float], Any] = asyncio.sleep
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    async def open(self) -> Any:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                import aioboto3
+
+                session = self.config.session or _default_session(aioboto3)
+                stack = AsyncExitStack()
+                try:
+                    self._client = await stack.enter_async_context(
+                        session.client("dynamodb", **self.config.client_kwargs())
+                    )
+                except BaseException:
+                    await stack.aclose()
+                    raise
+                self._stack = stack
+        return self._client
+
+    async def close(self) -> None:
+        async with self._lock:
+            stack, self._stack, self._client = self._stack, None, None
+            self.checked_indexes = None
+            if stack is not None:
+                await stack.aclose()
+
+    # -- raw calls -------------------------------------------------------------------------------------------
+    async def call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """Run one API call (``"query"``, ``"put_item"``...), retrying throttling with backoff."""
+        client = await self.open()
+        method = getattr(client, operation)
+        attempt = 0
+        while True:
+            try:
+                result: dict[str, Any] = await method(**kwargs)
+                return result
+            except Exception as exc:
+                code = _error_code(exc)
+                if code == "ConditionalCheckFailedException":
+                    raise ConditionFailed(str(exc)) from exc
+                status = (getattr(exc, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+                # 5xx answers are transient on AWS (and moto's server raises them under concurrent writes).
+                retry = code in _THROTTLE_CODES or (isinstance(status, int) and status >= 500)
+                if code == "TransactionCanceledException":
+                    reasons = _cancel_reasons(exc)
+                    if not any(r in _RETRY_REASONS for r in reasons):
+                        raise TransactionCanceled(reasons) from exc
+                    retry = True
+                if not retry:
+                    raise
+                attempt += 1
+                if attempt >= self.config.max_attempts:
+                    raise StorageUnavailableError(
+                        id="MASTRA_STORAGE_DYNAMODB_THROTTLED",
+                        category=ErrorCategory.THIRD_PARTY,
+                        text=f"DynamoDB {operation} still throttled after {attempt} attempts ({code})",
+                        details={"operation": operation, "code": code, "attempts": attempt},
+                        cause=exc,
+                    ) from exc
+                await self._backoff(attempt)
+
+    async def _backoff(self, attempt: int) -> None:
+        cap = min(self.config.max_delay, self.config.base_delay * 2 ** (attempt - 1))
+        await self.sleep(random.uniform(cap / 2, cap))
+
+    # -- single items ---------------------------------------------------------------------------------------
+    async def get(self, key: Mapping[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+        res = await self.call("get_item", TableName=self.table, Key=to_wire(key), ConsistentRead=consistent)
+        item = res.get("Item")
+        return from_wire(item) if item else None
+
+    async def put(self, item: Mapping[str, Any], *, condition: str | None = None, expr: Expr | None = None) -> None:
+        kw: dict[str, Any] = {"TableName": self.table, "Item": to_wire(item)}
+        if condition:
+            kw["ConditionExpression"] = condition
+        if expr is not None:
+            kw.update(expr.kwargs())
+        await self.call("put_item", **kw)
+
+    async def update(
+        self,
+        key: Mapping[str, str],
+        expr: Expr,
+        update_expression: str,
+        *,
+        condition: str | None = None,
+        return_new: bool = False,
+    ) -> dict[str, Any] | None:
+        kw: dict[str, Any] = {"TableName": self.table, "Key": to_wire(key), "UpdateExpression": update_expression}
+        if condition:
+            kw["ConditionExpression"] = condition
+        kw.update(expr.kwargs())
+        if return_new:
+            kw["ReturnValues"] = "ALL_NEW"
+        res = await self.call("update_item", **kw)
+        attrs = res.get("Attributes")
+        return from_wire(attrs) if attrs else None
+
+    async def delete(self, key: Mapping[str, str]) -> None:
+        await self.call("delete_item", TableName=self.table, Key=to_wire(key))
+
+    # -- reads over many items ----------------------------------------------------------------------------------
+    async def pages(self, operation: str, **kwargs: Any) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of a query/scan, following ``LastEvaluatedKey`` (never truncated at 1 MB)."""
+        kw = {"TableName": self.table, **kwargs}
+        while True:
+            res = await self.call(operation, **kw)
+            yield [from_wire(i) for i in res.get("Items", [])]
+            last = res.get("LastEvaluatedKey")
+            if not last:
+                return
+            kw["ExclusiveStartKey"] = last
+
+    async def query(self, *, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        """All matching items (or the first ``limit`` of them)."""
+        out: list[dict[str, Any]] = []
+        async for page in self.pages("query", **kwargs):
+            out.extend(page)
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+        return out
+
+    async def count(self, operation: str = "query", **kwargs: Any) -> int:
+        total = 0
+        kw = {"TableName": self.table, "Select": "COUNT", **kwargs}
+        while True:
+            res = await self.call(operation, **kw)
+            total += int(res.get("Count", 0))
+            last = res.get("LastEvaluatedKey")
+            if not last:
+                return total
+            kw["ExclusiveStartKey"] = last
+
+    async def scan(self, **kwargs: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        async for page in self.pages("scan", **kwargs):
+            out.extend(page)
+        return out
+
+    async def batch_get(self, keys: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+        """Items for the keys (missing ones skipped), chunked at 100, unprocessed keys retried."""
+        unique = list({(k["pk"], k["sk"]): k for k in keys}.values())
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(unique), BATCH_GET_LIMIT):
+            pending: list[dict[str, Any]] = [to_wire(k) for k in unique[i : i + BATCH_GET_LIMIT]]
+            attempt = 0
+            while pending:
+                res = await self.call(
+                    "batch_get_item", RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}}
+                )
+                out.extend(from_wire(it) for it in res.get("Responses", {}).get(self.table, []))
+                pending = res.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                if pending:
+                    attempt = await self._unprocessed(attempt, "batch_get_item", len(pending))
+        return out
+
+    async def batch_write(
+        self, *, puts: Sequence[Mapping[str, Any]] = (), deletes: Sequence[Mapping[str, str]] = ()
+    ) -> None:
+        """Non-atomic bulk write, chunked at 25, unprocessed items retried with backoff."""
+        requests = [{"PutRequest": {"Item": to_wire(p)}} for p in puts]
+        requests += [{"DeleteRequest": {"Key": to_wire(d)}} for d in deletes]
+        for i in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = requests[i : i + BATCH_WRITE_LIMIT]
+            attempt = 0
+            while pending:
+                res = await self.call("batch_write_item", RequestItems={self.table: pending})
+                pending = res.get("UnprocessedItems", {}).get(self.table, [])
+                if pending:
+                    attempt = await self._unprocessed(attempt, "batch_write_item", len(pending))
+
+    async def _unprocessed(self, attempt: int, operation: str, left: int) -> int:
+        attempt += 1
+        if attempt >= self.config.max_attempts:
+            raise StorageUnavailableError(
+                id="MASTRA_STORAGE_DYNAMODB_THROTTLED",
+                category=ErrorCategory.THIRD_PARTY,
+                text=f"DynamoDB {operation}: {left} item(s) still unprocessed after {attempt} attempts",
+                details={"operation": operation, "unprocessed": left, "attempts": attempt},
+            )
+        await self._backoff(attempt)
+        return attempt
+
+    async def transact(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """TransactWriteItems. Up to 100 actions: one atomic transaction. Above that, consecutive chunks of 100,
+        each atomic: callers put their conditions in the first chunk and validate everything before writing,
+        so a later chunk can only fail on a service error; :class:`TransactionCanceled` then reports how many
+        actions were already committed (``committed``)."""
+        committed = 0
+        for i in range(0, len(actions), TRANSACT_LIMIT):
+            chunk = [self._with_table(a) for a in actions[i : i + TRANSACT_LIMIT]]
+            try:
+                await self.call("transact_write_items", TransactItems=chunk)
+            except TransactionCanceled as exc:
+                exc.committed = committed
+                raise
+            committed += len(chunk)
+
+    def _with_table(self, action: Mapping[str, Any]) -> dict[str, Any]:
+        (kind, body), *_ = action.items()
+        return {kind: {"TableName": self.table, **body}}
+
+
+# -- transaction action builders ---------------------------------------------------------------------------------
+def put_action(item: Mapping[str, Any], condition: str | None = None, expr: Expr | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Item": to_wire(item)}
+    if condition:
+        body["ConditionExpression"] = condition
+    if expr is not None:
+        body.update(expr.kwargs())
+    return {"Put": body}
+
+
+def update_action(
+    key: Mapping[str, str], expr: Expr, update_expression: str, condition: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": to_wire(key), "UpdateExpression": update_expression, **expr.kwargs()}
+    if condition:
+        body["ConditionExpression"] = condition
+    return {"Update": body}
+
+
+def delete_action(key: Mapping[str, str], condition: str | None = None, expr: Expr | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": to_wire(key)}
+    if condition:
+        body["ConditionExpression"] = condition
+    if expr is not None:
+        body.update(expr.kwargs())
+    return {"Delete": body}

@@ -1,0 +1,78 @@
+"""A local DynamoDB for the tests: moto's ``ThreadedMotoServer`` on 127.0.0.1, one per pytest session (worker).
+
+Everything talks to it over HTTP through aioboto3 (boto is never patched in-process). Imported by
+``tests/conftest.py`` so the ``dynamodb`` backend of the shared ``store`` fixture can use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mastra_store.backends.dynamodb import DynamoDBStore
+
+__all__ = ("ddb_config", "dynamodb_endpoint", "dynamodb_shared_table", "make_dynamodb_store", "new_table_name")
+
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of a moto server started for this session."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def new_table_name() -> str:
+    return f"mastra-{uuid.uuid4().hex[:12]}"
+
+
+def ddb_config(endpoint: str, table: str, **extra: Any) -> dict[str, Any]:
+    return {"table_name": table, "endpoint": endpoint, "region": "us-east-1", "credentials": CREDENTIALS, **extra}
+
+
+@pytest.fixture(scope="session")
+def dynamodb_shared_table(dynamodb_endpoint: str) -> str:
+    """One table per session (pytest worker), created once; the ``store`` fixture clears it per test."""
+    table = new_table_name()
+
+    async def create() -> None:
+        store = DynamoDBStore(id="prepare", config=ddb_config(dynamodb_endpoint, table))
+        try:
+            await store.create_table()
+        finally:
+            await store.close()
+
+    # In a helper thread: this fixture may be requested from inside a running loop (the async store fixture).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, create()).result()
+    return table
+
+
+async def make_dynamodb_store(request: pytest.FixtureRequest, tmp_path: Path) -> DynamoDBStore:
+    """Factory for the shared ``store`` fixture: a store on the session's table (cleared by the fixture)."""
+    endpoint = request.getfixturevalue("dynamodb_endpoint")
+    table = request.getfixturevalue("dynamodb_shared_table")
+    return DynamoDBStore(id="ddb", config=ddb_config(endpoint, table))
