@@ -100,6 +100,11 @@ def sqlite_url(url: str | None = None, *, path: str | Path | None = None) -> URL
     return parsed.set(drivername="sqlite+aiosqlite")
 
 
+def _sqlite_json_loads(value: Any) -> Any:
+    # A JSON column has NUMERIC affinity in SQLite: a bare JSON number comes back as int/float, not text.
+    return value if isinstance(value, int | float) else orjson.loads(value)
+
+
 def make_sqlite_engine(url: URL, *, busy_timeout_ms: int = 10_000, echo: bool = False) -> AsyncEngine:
     """SQLite in WAL mode with a busy timeout; writes start with ``BEGIN IMMEDIATE``.
 
@@ -108,7 +113,9 @@ def make_sqlite_engine(url: URL, *, busy_timeout_ms: int = 10_000, echo: bool = 
     """
     memory = url.database in (None, "", ":memory:")
     kw: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
-    engine = create_async_engine(url, json_serializer=_json.dumps, json_deserializer=orjson.loads, echo=echo, **kw)
+    engine = create_async_engine(
+        url, json_serializer=_json.dumps, json_deserializer=_sqlite_json_loads, echo=echo, **kw
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -49,7 +49,7 @@ __all__ = (
 #: Alembic's version table for mastra_store's own migrations (kept apart from a host app's ``alembic_version``).
 VERSION_TABLE: Final = "mastra_store_alembic_version"
 #: The newest revision in ``migrations/versions``; tests/migrations checks it against the script directory.
-HEAD_REVISION: Final = "0001"
+HEAD_REVISION: Final = "0002"
 
 
 def migrations_path() -> Path:

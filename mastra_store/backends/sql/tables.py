@@ -163,6 +163,31 @@ DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
         reference=False,
     ),
     IndexDef("agents", "mastra_agents_createdat_idx", "mastra_agents", ("createdAt DESC",), reference=False),
+    # --- revision 0002
+    IndexDef("agents", "mastra_agents_updatedat_idx", "mastra_agents", ("updatedAt DESC",), reference=False),
+    IndexDef(
+        "workflows",
+        "mastra_workflow_snapshot_workflow_name_createdat_idx",
+        "mastra_workflow_snapshot",
+        ("workflow_name", "createdAt DESC"),
+        reference=False,
+    ),
+    IndexDef(
+        "observability",
+        "mastra_ai_spans_root_startedatz_idx",
+        "mastra_ai_spans",
+        ("startedAtZ DESC",),
+        where='"parentSpanId" IS NULL',
+        reference=False,
+    ),
+    IndexDef(
+        "observability",
+        "mastra_ai_spans_root_endedatz_idx",
+        "mastra_ai_spans",
+        ("endedAtZ DESC",),
+        where='"parentSpanId" IS NULL',
+        reference=False,
+    ),
 )
 
 DOMAIN_TABLES: Final[dict[str, tuple[str, ...]]] = {
