@@ -82,10 +82,10 @@ async def test_no_drift_between_migrations_and_models(pg_url: str, pg_schema_fac
     schema = pg_schema_factory()
     store = PostgresStore(id="s", connection_string=pg_url, schema_name=schema)
     async with store, store.engine.connect() as conn:
-            assert await conn.run_sync(_compare, schema) == []
-            await conn.execute(sa.text(f'ALTER TABLE "{schema}".mastra_agents DROP COLUMN "memory"'))
-            diffs = await conn.run_sync(_compare, schema)
-            await conn.rollback()
+        assert await conn.run_sync(_compare, schema) == []
+        await conn.execute(sa.text(f'ALTER TABLE "{schema}".mastra_agents DROP COLUMN "memory"'))
+        diffs = await conn.run_sync(_compare, schema)
+        await conn.rollback()
     assert [d[0] for d in diffs] == ["add_column"] and diffs[0][3].name == "memory"
 
 

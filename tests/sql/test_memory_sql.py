@@ -5,8 +5,7 @@ Runs on SQLite and PostgreSQL (a fresh schema per test).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,11 @@ from typing import Any
 import orjson
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from mastra_store import PostgresStore, SqliteStore
 from mastra_store.backends.sql.store import SqlStore
+
+from ..helpers import count_statements
 
 T0 = datetime(2025, 1, 15, 10, 0, 0, 123000, tzinfo=UTC)
 
@@ -57,43 +57,6 @@ def _utc(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-@contextmanager
-def count_statements(store: SqlStore) -> Iterator[list[str]]:
-    """Collect the SQL statements sent to the server (transaction control left out).
-
-    SQLAlchemy's cursor events see SQLite and the SQLAlchemy path; on PostgreSQL the statements go through
-    the asyncpg fast path (backends/sql/fastpath.py), whose entry points are wrapped as well.
-    """
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SELECT PG_")):
-            seen.append(statement)
-
-    event.listen(store.engine.sync_engine, "before_cursor_execute", record)
-    with pytest.MonkeyPatch.context() as mp:
-        fast = store.database.fast
-        if fast is not None:
-            from mastra_store.backends.sql import fastpath
-
-            def wrap(owner: Any, name: str, sql_of: Callable[..., str]) -> None:
-                original = getattr(owner, name)
-
-                async def counted(*args: Any, **kwargs: Any) -> Any:
-                    seen.append(sql_of(*args))
-                    return await original(*args, **kwargs)
-
-                mp.setattr(owner, name, counted)
-
-            for name in ("fetch", "fetchrow", "execute"):
-                wrap(fast, name, lambda p, *_: str(p.sql))
-            wrap(fastpath.FastConnection, "execute", lambda _self, stmt, *_: str(stmt))
-        try:
-            yield seen
-        finally:
-            event.remove(store.engine.sync_engine, "before_cursor_execute", record)
 
 
 def _msg(i: int, thread_id: str, **kw: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from mastra_store.domains.workflows import WorkflowsStorage
 from mastra_store.errors import MastraError
 from mastra_store.store import BaseStore
 
-from .test_memory_sql import count_statements  # statement counter that also sees the PG fast path
+from ..helpers import count_statements  # statement counter that also sees the PG fast path
 
 pytestmark = pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)
 
