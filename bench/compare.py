@@ -347,6 +347,18 @@ def render(plan: Plan, info: dict[str, str], pg: str) -> str:
     return "\n".join(lines)
 
 
+ANALYSIS_MARKER = "<!-- analysis: hand-written, kept by compare.py when it rewrites the tables above -->"
+
+
+def _kept_analysis(path: Path) -> str:
+    """The hand-written analysis below :data:`ANALYSIS_MARKER` survives a regeneration of the report."""
+    if not path.is_file():
+        return ""
+    text = path.read_text()
+    at = text.find(ANALYSIS_MARKER)
+    return "" if at < 0 else "\n" + text[at:]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", "3")))
@@ -359,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(rounds=args.rounds, scale=args.scale, server=server, impls=impls)
     plan.execute()
     report = render(plan, machine(), asyncio.run(pg_version(server)))
-    args.out.write_text(report)
+    args.out.write_text(report + _kept_analysis(args.out))
     with args.out.with_suffix(".jsonl").open("w") as fh:
         for r in plan.runs:
             for rec in r.records.values():
