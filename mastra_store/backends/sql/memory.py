@@ -150,7 +150,8 @@ class _Statements:
             .values({t.c.updatedAt: sa.bindparam("now", type_=TS), t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ)})
             .returning(t.c.id)
         )
-        # save_messages: check + bump the target threads and the threads re-saved messages move away from.
+        # save_messages on SQLite (PostgreSQL: pg_save_messages): check + bump the target threads and the threads
+        # re-saved messages move away from; SQLite probes the subquery by primary key.
         self.bump_threads_for_save = (
             sa.update(t)
             .where(
@@ -177,6 +178,7 @@ class _Statements:
             ins = postgresql.insert(m).from_select([m.c[c] for c in MSG_COLS], sa.select(*(src.c[c] for c in MSG_COLS)))
             self.pg_upsert_keep = self._message_upsert(ins, keep_created=True)
             self.pg_upsert_all = self._message_upsert(ins, keep_created=False)
+            self.pg_save_messages = self._pg_save_messages(src)
 
         # resources
         self.get_resource = sa.select(r).where(r.c.id == sa.bindparam("id"))
@@ -229,6 +231,45 @@ class _Statements:
         if not keep_created:
             cols += ["createdAt", "createdAtZ"]
         return ins.on_conflict_do_update(index_elements=[self.m.c.id], set_={c: ins.excluded[c] for c in cols})
+
+    def _pg_save_messages(self, src: Any) -> sa.Select[Any]:
+        """``save_messages`` as ONE autocommit statement (atomic by itself): lock the target threads, and only
+        when all of them exist bump them plus the threads moved messages leave, and upsert the rows.
+
+        Returns one row ``(ok, found)``; ``ok`` false = nothing was written. Each step is driven by a primary
+        key: the moved-from lookup probes ``mastra_messages`` by id per input row. The earlier
+        ``… OR id IN (SELECT thread_id FROM mastra_messages WHERE id = ANY(:mids))`` got a cached generic plan
+        with a seq scan of the messages (W2: 7.7 → 27.7 ms per batch of 100 as the table grew to 10 k rows);
+        this form measured flat at ~4.5 ms per batch at 52 k rows, one round trip instead of four.
+        """
+        t, m = self.t, self.m
+        tids = sa.bindparam("tids", type_=postgresql.ARRAY(sa.Text))
+        locked = sa.select(t.c.id).where(t.c.id == sa.any_(tids)).with_for_update().cte("locked")
+        ok = sa.select((sa.func.count() == sa.func.cardinality(tids)).label("ok")).select_from(locked).cte("ok")
+        is_ok = sa.select(ok.c.ok).scalar_subquery()
+        ids = sa.func.unnest(
+            sa.bindparam("a_id", type_=postgresql.ARRAY(sa.Text)),
+            sa.bindparam("a_thread_id", type_=postgresql.ARRAY(sa.Text)),
+        ).table_valued("id", "thread_id").render_derived(name="mv")
+        moved_from = (
+            sa.select(m.c.thread_id)
+            .select_from(ids.join(m, m.c.id == ids.c.id))
+            .where(m.c.thread_id != ids.c.thread_id)
+            .cte("moved_from")
+        )
+        touched = sa.union(sa.select(locked.c.id), sa.select(moved_from.c.thread_id))
+        bumped = (
+            sa.update(t)
+            # ``= ANY(ARRAY(…))``: an index probe per touched id whatever the plan's row estimates.
+            .where(is_ok, t.c.id == sa.any_(sa.func.array(touched.scalar_subquery())))
+            .values({t.c.updatedAt: sa.bindparam("now", type_=TS), t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ)})
+            .cte("bumped")
+        )
+        ins = postgresql.insert(m).from_select([m.c[c] for c in MSG_COLS], sa.select(*src.c).where(is_ok))
+        upsert = self._message_upsert(ins, keep_created=True).cte("ins")
+        found = sa.select(sa.func.array_agg(locked.c.id)).scalar_subquery()
+        # PostgreSQL runs every data-modifying CTE to completion whether or not the main query reads it.
+        return sa.select(is_ok.label("ok"), found.label("found")).add_cte(bumped, upsert)
 
     def sqlite_upsert(self, rows: list[dict[str, Any]], *, keep_created: bool) -> Any:
         return self._message_upsert(sqlite.insert(self.m).values(rows), keep_created=keep_created)
@@ -482,6 +523,15 @@ class SqlMemory(SqlDomain, MemoryStorage):
 
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
         rows = [_message_row(m) for m in messages]
+        s = self._s
+        if s.pg:
+            params: dict[str, Any] = {f"a_{c}": [r[c] for r in rows] for c in MSG_COLS}
+            row = await self.db.first(s.pg_save_messages, {**params, "tids": thread_ids, **self._now(now)})
+            assert row is not None
+            if row[0]:
+                return []
+            present = set(row[1] or ())
+            return [t for t in thread_ids if t not in present]
         try:
             async with self.db.transaction() as conn:
                 # One statement checks that every thread exists and bumps each of them (and the old threads
