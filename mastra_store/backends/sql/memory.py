@@ -528,9 +528,9 @@ class SqlMemory(SqlDomain, MemoryStorage):
             params: dict[str, Any] = {f"a_{c}": [r[c] for r in rows] for c in MSG_COLS}
             row = await self.db.first(s.pg_save_messages, {**params, "tids": thread_ids, **self._now(now)})
             assert row is not None
-            if row[0]:
+            if row._mapping["ok"]:
                 return []
-            present = set(row[1] or ())
+            present = set(row._mapping["found"] or ())
             return [t for t in thread_ids if t not in present]
         try:
             async with self.db.transaction() as conn:
