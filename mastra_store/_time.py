@@ -10,8 +10,16 @@ __all__ = ("from_db", "from_epoch_ms", "js_iso", "naive_utc", "now", "parse_date
 
 def to_utc(value: datetime) -> datetime:
     """Aware UTC, truncated to ms. A naive datetime is taken to be UTC already."""
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    # Hot on every read (3-4 calls per row): skip the conversions that would not change the value. asyncpg
+    # returns ``timestamptz`` already in ``timezone.utc`` (the same object as ``UTC``) and written values
+    # are whole milliseconds, so the common case is two attribute reads and no new object.
+    tz = value.tzinfo
+    if tz is None:
+        value = value.replace(tzinfo=UTC)
+    elif tz is not UTC:
+        value = value.astimezone(UTC)
+    us = value.microsecond
+    return value.replace(microsecond=us - us % 1000) if us % 1000 else value
 
 
 def now() -> datetime:
@@ -41,6 +49,8 @@ def from_db(value: Any) -> datetime | None:
     """Read a timestamp column: drivers give naive (UTC wall clock), aware, or (SQLite) text."""
     if value is None:
         return None
+    if isinstance(value, datetime):
+        return to_utc(value)
     return parse_datetime(value)
 
 

@@ -60,7 +60,8 @@ def _thread_meta(text: Any) -> dict[str, Any] | None:
 
 
 def _thread(row: Mapping_) -> StorageThread:
-    return StorageThread(
+    # A row of our table (types fixed by the schema): construct without validation, same fields_set.
+    return StorageThread.model_construct(
         id=row["id"],
         resource_id=row["resourceId"],
         title=row["title"],
