@@ -309,7 +309,11 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
         for m in messages:
             item = self._message_item(m, now)
             by_key[item["pk"]] = item  # ids equal up to case share one item: last wins
-        actions = [self._bump(key, now) for _, key in thread_keys.values()]
+        bumps = [self._bump(key, now) for _, key in thread_keys.values()] + [self._bump(k, now) for k in left_keys]
+        if len(bumps) + len(by_key) > TRANSACT_LIMIT:
+            await self._save_many(list(by_key.values()), self._only("message", found), bumps)
+            return []
+        actions = bumps[: len(thread_keys)]
         for item in by_key.values():
             e = Expr()
             body = {k: v for k, v in item.items() if k not in ("pk", "sk", "createdAt", "gsi1sk")}
@@ -320,15 +324,34 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
                 remove=_LEGACY_MESSAGE_ATTRS,
             )
             actions.append(update_action({"pk": item["pk"], "sk": item["sk"]}, e, expr))
-        actions += [self._bump(k, now) for k in left_keys]
+        actions += bumps[len(thread_keys) :]
         try:
             await self.db.transact(actions)
         except TransactionCanceled as exc:
             gone = [t for (t, _), r in zip(thread_keys.values(), exc.reasons, strict=False) if r]
-            if exc.committed == 0 and gone and all(r in (None, "ConditionalCheckFailed") for r in exc.reasons):
+            if gone and all(r in (None, "ConditionalCheckFailed") for r in exc.reasons):
                 return gone  # a thread was deleted between the check and the write
             raise
         return []
+
+    async def _save_many(
+        self, items: list[dict[str, Any]], previous: list[dict[str, Any]], bumps: list[dict[str, Any]]
+    ) -> None:
+        """More than one transaction's worth (documented in ACCESS_PATTERNS.md): everything was validated before
+        this point (threads exist, sizes); messages go out as BatchWriteItem puts (25 per call, unprocessed
+        items retried), keeping the stored createdAt of re-saved ids; the threads are touched last. Not atomic:
+        a failure leaves a prefix written, and repeating the call converges (it is an idempotent upsert)."""
+        kept = {p["pk"]: p for p in previous}
+        for item in items:
+            old = kept.get(item["pk"])
+            if old is not None and old.get("createdAt") and old.get("gsi1sk"):
+                item["createdAt"], item["gsi1sk"] = old["createdAt"], old["gsi1sk"]
+        await self.db.batch_write(puts=items)
+        try:
+            await self.db.transact(bumps)
+        except TransactionCanceled as exc:
+            if any(r not in (None, "ConditionalCheckFailed") for r in exc.reasons):
+                raise  # a vanished thread is simply not touched
 
     async def _update_messages(self, updates: list[MessageUpdate], now: datetime) -> list[MastraDBMessage]:
         async def attempt() -> list[MastraDBMessage]:
@@ -396,9 +419,13 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
                 return
             thread_ids = list({i["threadId"] for i in found if i.get("threadId")})
             existing = await self._existing_threads(thread_ids)
-            actions = [delete_action({"pk": i["pk"], "sk": i["sk"]}) for i in found]
-            actions += [self._bump({"pk": pk, "sk": t["sk"]}, now) for pk, t in existing.items()]
-            await self.db.transact(actions)
+            deletes = [{"pk": i["pk"], "sk": i["sk"]} for i in found]
+            bumps = [self._bump({"pk": pk, "sk": t["sk"]}, now) for pk, t in existing.items()]
+            if len(deletes) + len(bumps) <= TRANSACT_LIMIT:
+                await self.db.transact([*(delete_action(k) for k in deletes), *bumps])
+            else:  # bulk: deletes are idempotent, so a retry after a failure converges
+                await self.db.batch_write(deletes=deletes)
+                await self.db.transact(bumps)
 
         await self._optimistic("DELETE_MESSAGES", attempt)
 
@@ -477,12 +504,17 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
     # -- clone -----------------------------------------------------------------------------------------------
     async def _create_thread_with_messages(self, thread: StorageThread, messages: list[MastraDBMessage]) -> bool:
         e = Expr()
-        actions = [put_action(self._thread_item(thread), f"attribute_not_exists({e.n('pk')})", e)]
-        actions += [put_action(self._message_item(m, thread.created_at)) for m in messages]
+        create = put_action(self._thread_item(thread), f"attribute_not_exists({e.n('pk')})", e)
+        items = [self._message_item(m, thread.created_at) for m in messages]
         try:
-            await self.db.transact(actions)
+            if len(items) < TRANSACT_LIMIT:
+                await self.db.transact([create, *(put_action(i) for i in items)])
+            else:
+                # Too many for one transaction: claim the new thread id first, then bulk-write its messages.
+                await self.db.transact([create])
+                await self.db.batch_write(puts=items)
         except TransactionCanceled as exc:
-            if exc.committed == 0 and exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
+            if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
                 return False
             raise
         return True
