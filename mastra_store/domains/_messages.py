@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import _json
 from .._time import from_db
+from ..records._construct import Constructor
 from ..records.memory import MastraDBMessage, MessageContentV2
 
 __all__ = (
@@ -43,6 +44,9 @@ _CONTENT_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+_new_content = Constructor(MessageContentV2)
+
+
 def _trusted_content(value: dict[str, Any]) -> bool:
     """True when ``model_construct`` gives the same record as validation: every known key has its type
     (bool is an int, so ``format`` is compared exactly) and every part is an object."""
@@ -61,9 +65,7 @@ def content_from_text(text: Any) -> MessageContentV2:
         # Freshly decoded JSON of the expected shape: construct without validation (W3: 40 messages per call;
         # validation was ~6.6 µs per message). Unknown keys land in ``__pydantic_extra__`` as with validation.
         if text is not value and _trusted_content(value):  # decoded here: nothing else holds these objects
-            content = MessageContentV2.model_construct(**value)
-            if content.__pydantic_extra__:  # validation counts extra keys as set too
-                content.__pydantic_fields_set__.update(content.__pydantic_extra__)
+            content = _new_content.from_json(value)
         else:
             content = MessageContentV2.model_validate(value)
         _backfill_tool_args(content)
@@ -144,18 +146,21 @@ def message_from_row(
             content=content_from_text(content),
         )
     # A row of our table: every value already has its field's type, so skip validation (same fields_set).
-    return MastraDBMessage.model_construct(
-        id=id,
-        role=role,
-        created_at=from_db(created_at),
-        thread_id=thread_id,
-        resource_id=resource_id,
-        type=type if (type is not None and (keep_v2_type or type != "v2")) else None,
-        content=content_from_text(content),
+    return _new_message(
+        {
+            "id": id,
+            "role": role,
+            "created_at": from_db(created_at),
+            "thread_id": thread_id,
+            "resource_id": resource_id,
+            "type": type if (type is not None and (keep_v2_type or type != "v2")) else None,
+            "content": content_from_text(content),
+        }
     )
 
 
 _ROLES = frozenset(("user", "assistant", "system", "tool"))
+_new_message = Constructor(MastraDBMessage)
 
 
 def merge_content(old: Any, update: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ... import _json
 from ..._time import from_db, naive_utc, to_utc
 from ...domains._messages import content_to_text, merge_content, message_from_row
 from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
+from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import Unset
 from .base import SqlDomain
@@ -44,7 +45,7 @@ _Shape = tuple[bool, str | None, str | None, Literal["ASC", "DESC"], bool]
 
 def _z(row: Mapping_, name: str) -> datetime:
     """Prefer the ``…Z`` shadow, fall back to the plain column (spec §1)."""
-    value = from_db(row[f"{name}Z"]) or from_db(row[name])
+    value = from_db(row[name + "Z"]) or from_db(row[name])
     assert value is not None
     return value
 
@@ -61,14 +62,19 @@ def _thread_meta(text: Any) -> dict[str, Any] | None:
 
 def _thread(row: Mapping_) -> StorageThread:
     # A row of our table (types fixed by the schema): construct without validation, same fields_set.
-    return StorageThread.model_construct(
-        id=row["id"],
-        resource_id=row["resourceId"],
-        title=row["title"],
-        metadata=_thread_meta(row["metadata"]),
-        created_at=_z(row, "createdAt"),
-        updated_at=_z(row, "updatedAt"),
+    return _new_thread(
+        {
+            "id": row["id"],
+            "resource_id": row["resourceId"],
+            "title": row["title"],
+            "metadata": _thread_meta(row["metadata"]),
+            "created_at": _z(row, "createdAt"),
+            "updated_at": _z(row, "updatedAt"),
+        }
     )
+
+
+_new_thread = Constructor(StorageThread)
 
 
 def _resource(row: Mapping_) -> StorageResource:

@@ -23,6 +23,7 @@ from ..._json import dumps, loads
 from ..._time import from_db, naive_utc, to_utc
 from ...domains.observability import ObservabilityStorage, TraceQuery
 from ...errors import ValidationError
+from ...records._construct import Constructor
 from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
 from .base import SqlDomain
 from .tables import Tables
@@ -209,7 +210,10 @@ def _to_span(row: Row[Any], pg: bool) -> SpanRecord:
     if data["span_type"] is None or data["name"] is None or data["started_at"] is None:
         return SpanRecord.model_validate(data)  # not a row we wrote: let validation report it
     # Rows of our table hold values of the field types already: skip validation (W7b, list_traces).
-    return SpanRecord.model_construct(**data)
+    return _new_span(data)
+
+
+_new_span = Constructor(SpanRecord)
 
 
 @dataclass(frozen=True, slots=True)

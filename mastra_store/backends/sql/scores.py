@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from ... import _json
 from ..._time import from_db, naive_utc
 from ...domains.scores import ScoreQuery, ScoresStorage
+from ...records._construct import Constructor
 from ...records.scores import ScoreRowData
 from .base import SqlDomain
 from .paging import JSON_NULLABLE, LIMIT, OFFSET, paged_select, split_page
@@ -81,7 +82,10 @@ def _to_score(m: Any, json_columns: frozenset[str], columns: tuple[str, ...]) ->
     values["created_at"] = from_db(m["createdAtZ"]) or from_db(m["createdAt"])
     values["updated_at"] = from_db(m["updatedAtZ"]) or from_db(m["updatedAt"])
     # Trusted row of known types: construct without validation, fields_set = the non-null columns.
-    return ScoreRowData.model_construct(**values)
+    return _new_score(values)
+
+
+_new_score = Constructor(ScoreRowData)
 
 
 class SqlScores(SqlDomain, ScoresStorage):

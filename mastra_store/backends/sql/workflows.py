@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ... import _json
 from ..._time import from_db, naive_utc
 from ...domains.workflows import RunQuery, SnapshotMutation, WorkflowsStorage
+from ...records._construct import Constructor
 from ...records.workflows import WorkflowRun
 from .base import SqlDomain
 from .paging import LIMIT, OFFSET, paged_select, split_page
@@ -141,14 +142,19 @@ def _stamp(m: Any, column: str) -> datetime:
 
 def _to_run(m: Any) -> WorkflowRun:
     # Rows are ours to trust: skip pydantic validation on this hot path (W6c decodes 50 snapshots per call).
-    return WorkflowRun.model_construct(
-        workflow_name=m["workflow_name"],
-        run_id=m["run_id"],
-        snapshot=_json.loads_lenient(m["snapshot"]),
-        created_at=_stamp(m, "createdAt"),
-        updated_at=_stamp(m, "updatedAt"),
-        resource_id=m["resourceId"],
+    return _new_run(
+        {
+            "workflow_name": m["workflow_name"],
+            "run_id": m["run_id"],
+            "snapshot": _json.loads_lenient(m["snapshot"]),
+            "created_at": _stamp(m, "createdAt"),
+            "updated_at": _stamp(m, "updatedAt"),
+            "resource_id": m["resourceId"],
+        }
     )
+
+
+_new_run = Constructor(WorkflowRun)
 
 
 class SqlWorkflows(SqlDomain, WorkflowsStorage):
