@@ -30,7 +30,8 @@ def content_to_text(content: MessageContentV2 | str | dict[str, Any]) -> str:
     return _json.dumps(content)
 
 
-#: Per camelCase key of format-2 content, the types a stored value may have to skip validation (see below).
+#: Per camelCase key of format-2 content, the types a stored value must have to skip validation: then
+#: ``model_construct`` gives the same record as validation (``format`` is checked exactly: bool is an int).
 _CONTENT_TYPES: dict[str, tuple[type, ...]] = {
     "format": (int,),
     "parts": (list,),
@@ -41,21 +42,12 @@ _CONTENT_TYPES: dict[str, tuple[type, ...]] = {
     "experimental_attachments": (list, type(None)),
     "metadata": (dict, type(None)),
     "providerMetadata": (dict, type(None)),
+    "tool_invocations": (list, type(None)),
+    "provider_metadata": (dict, type(None)),
 }
 
 
-_new_content = Constructor(MessageContentV2)
-
-
-def _trusted_content(value: dict[str, Any]) -> bool:
-    """True when ``model_construct`` gives the same record as validation: every known key has its type
-    (bool is an int, so ``format`` is compared exactly) and every part is an object."""
-    for key, item in value.items():
-        allowed = _CONTENT_TYPES.get(key)
-        if allowed is not None and not isinstance(item, allowed):
-            return False
-    parts = value.get("parts", [])
-    return value.get("format") == 2 and type(value["format"]) is int and all(type(p) is dict for p in parts)
+_new_content = Constructor(MessageContentV2, _CONTENT_TYPES)
 
 
 def content_from_text(text: Any) -> MessageContentV2:
@@ -64,9 +56,10 @@ def content_from_text(text: Any) -> MessageContentV2:
     if isinstance(value, dict) and value.get("format") == 2:
         # Freshly decoded JSON of the expected shape: construct without validation (W3: 40 messages per call;
         # validation was ~6.6 µs per message). Unknown keys land in ``__pydantic_extra__`` as with validation.
-        if text is not value and _trusted_content(value):  # decoded here: nothing else holds these objects
+        content = None
+        if text is not value and type(value["format"]) is int:  # decoded here: nothing else holds these objects
             content = _new_content.from_json(value)
-        else:
+        if content is None or not all(type(p) is dict for p in content.parts):
             content = MessageContentV2.model_validate(value)
         _backfill_tool_args(content)
         return content

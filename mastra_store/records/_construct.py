@@ -27,31 +27,52 @@ class Constructor(Generic[M]):
     name; :meth:`from_json` also accepts aliases and keeps unknown keys as extras (``extra="allow"``),
     counting them as set, like validation does."""
 
-    __slots__ = ("_allow_extra", "_cls", "_fields", "_key_to_name")
+    __slots__ = ("_allow_extra", "_checks", "_cls", "_factories", "_key_to_name", "_required", "_template")
 
-    def __init__(self, cls: type[M]) -> None:
+    def __init__(self, cls: type[M], checks: Mapping[str, tuple[type, ...]] | None = None) -> None:
         # Our records have neither private attributes nor post-init hooks; model_construct would run them.
         assert cls.__pydantic_post_init__ is None and not cls.__private_attributes__, cls
         self._cls = cls
-        fields: list[tuple[str, Any, Any]] = []
+        #: Every field in declaration order with its immutable default (a placeholder for the others).
+        self._template: dict[str, Any] = {}
+        self._factories: list[tuple[str, Any]] = []
+        self._required: set[str] = set()
         self._key_to_name: dict[str, str] = {}
         for name, info in cls.model_fields.items():
-            fields.append((name, info.default_factory, info.default))
             self._key_to_name[name] = name
             if info.alias:
                 self._key_to_name[info.alias] = name
-        self._fields = tuple(fields)
+            self._template[name] = None
+            if info.default_factory is not None:
+                self._factories.append((name, info.default_factory))
+            elif info.default is PydanticUndefined:
+                self._required.add(name)
+            elif isinstance(info.default, _IMMUTABLE):
+                self._template[name] = info.default
+            else:
+                self._factories.append((name, lambda d=info.default: copy.deepcopy(d)))
         self._allow_extra = cls.model_config.get("extra") == "allow"
+        #: ``from_json``: JSON key -> the types its value must have (else ``None`` is returned).
+        self._checks = dict(checks or {})
 
     def __call__(self, values: Mapping[str, Any]) -> M:
+        if type(values) is dict and len(values) == len(self._template) and not self._allow_extra:
+            # Every field given (callers list them in declaration order): the dict becomes the record's.
+            return self._finish(values, set(values), None)
         return self._build(values, set(values), None)
 
-    def from_json(self, value: Mapping[str, Any]) -> M:
-        """A decoded JSON object (camelCase keys) → record; unknown keys become extras if allowed."""
+    def from_json(self, value: Mapping[str, Any]) -> M | None:
+        """A decoded JSON object (camelCase keys) → record; unknown keys become extras if allowed.
+
+        ``None`` when a key listed in ``checks`` holds a value of another type (the caller validates)."""
         values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         names = self._key_to_name
+        checks = self._checks
         for key, item in value.items():
+            allowed = checks.get(key)
+            if allowed is not None and not isinstance(item, allowed):
+                return None
             name = names.get(key)
             if name is not None:
                 values[name] = item
@@ -62,16 +83,19 @@ class Constructor(Generic[M]):
         return self._build(values, fields_set, extra if self._allow_extra else None)
 
     def _build(self, values: Mapping[str, Any], fields_set: set[str], extra: dict[str, Any] | None) -> M:
-        data: dict[str, Any] = {}
-        for name, factory, default in self._fields:
-            if name in values:
-                data[name] = values[name]
-            elif factory is not None:
+        data = self._template.copy()
+        data.update(values)
+        for name, factory in self._factories:
+            if name not in values:
                 data[name] = factory()
-            elif default is not PydanticUndefined:
-                data[name] = default if isinstance(default, _IMMUTABLE) else copy.deepcopy(default)
+        if self._required and not self._required <= values.keys():
+            for name in self._required - values.keys():
+                del data[name]  # model_construct leaves missing required fields out
         if extra is None and self._allow_extra:
             extra = {}
+        return self._finish(data, fields_set, extra)
+
+    def _finish(self, data: dict[str, Any], fields_set: set[str], extra: dict[str, Any] | None) -> M:
         obj = self._cls.__new__(self._cls)
         _set(obj, "__dict__", data)
         _set(obj, "__pydantic_fields_set__", fields_set)
