@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from .. import _json
 from .._time import now as utc_now
 from .._time import parse_datetime, to_epoch_ms
 from ..errors import ErrorCategory, MastraError, ValidationError
@@ -49,6 +50,15 @@ def _strip(value: Any) -> Any:
 
 def clean_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
     """Drop U+0000 and lone surrogates (PostgreSQL rejects them in text); everything else is kept exactly."""
+    # Fast check first (W6a: walking a 5 KB snapshot cost ~180 µs, encoding it ~5 µs): orjson refuses lone
+    # surrogates, and it writes U+0000 (in keys or values) as the escape ``\u0000``. Without either the walk
+    # would return an equal copy, so the input is returned as is. A literal backslash-u0000 in the text is
+    # encoded as ``\\u0000``, which also matches: that rare case just takes the walk.
+    try:
+        if b"\\u0000" not in _json.dumps_bytes(snapshot):
+            return snapshot
+    except (TypeError, ValueError):  # orjson.JSONEncodeError subclasses both
+        pass
     result = _strip(snapshot)
     assert isinstance(result, dict)
     return result
