@@ -30,14 +30,45 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _serialized_moto_server(port: int) -> Any:
+    """moto's ThreadedMotoServer, with requests applied one at a time.
+
+    DynamoDB evaluates a conditional write atomically; moto's in-memory backend does not lock, so two requests
+    handled by concurrent server threads can both pass the same condition (and its dict iteration can fail
+    with a 500). One lock around the WSGI app restores DynamoDB's per-request atomicity; connections are still
+    accepted concurrently.
+    """
+    import threading
+
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    lock = threading.Lock()
+
+    class SerializedMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+
+            def serialized(environ: Any, start_response: Any) -> Any:
+                with lock:
+                    return list(app(environ, start_response))
+
+            self._server = make_server(
+                self._ip_address, self._port, serialized, True, request_handler=MotoRequestHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> Iterator[str]:
     """``http://127.0.0.1:<port>`` of a moto server started for this session."""
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _serialized_moto_server(port)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"

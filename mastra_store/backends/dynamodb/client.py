@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -417,7 +418,8 @@ class DynamoDBConnection:
         for i in range(0, len(actions), TRANSACT_LIMIT):
             chunk = [self._with_table(a) for a in actions[i : i + TRANSACT_LIMIT]]
             try:
-                await self.call("transact_write_items", TransactItems=chunk)
+                # The token makes call()'s retries idempotent: a retried, already-applied chunk is not re-applied.
+                await self.call("transact_write_items", TransactItems=chunk, ClientRequestToken=uuid.uuid4().hex)
             except TransactionCanceled as exc:
                 exc.committed = committed
                 raise
