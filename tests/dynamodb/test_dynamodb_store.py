@@ -332,3 +332,13 @@ async def test_written_items_have_the_reference_shape(ddb: DynamoDBStore) -> Non
         "__edb_e__": "thread",
         "__edb_v__": "1",
     }
+
+
+async def test_standalone_domain_owns_its_client(make_ddb: MakeStore, dynamodb_endpoint: str) -> None:
+    from mastra_store.backends.dynamodb import MemoryDynamoDB
+
+    store = await make_ddb()  # provisions the table
+    async with MemoryDynamoDB(config=ddb_config(dynamodb_endpoint, store.table_name)) as mem:
+        await mem.save_thread(thread=thread("solo"))
+        assert (await store.memory.get_thread_by_id(thread_id="solo")) is not None
+    assert mem.db._client is None
