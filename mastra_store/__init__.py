@@ -1,14 +1,7 @@
 """mastra_store: async-first Python storage for AI-agent state, compatible with Mastra's storage schema."""
 
-# aioboto3 (the ``dynamodb`` extra) is imported only when a DynamoDB client is opened, so this import is safe.
-from .backends.dynamodb import (
-    AgentsDynamoDB,
-    DynamoDBStore,
-    MemoryDynamoDB,
-    ObservabilityDynamoDB,
-    ScoresDynamoDB,
-    WorkflowsDynamoDB,
-)
+from typing import TYPE_CHECKING, Any
+
 from .backends.inmemory import InMemoryStore
 from .backends.postgres import AgentsPG, MemoryPG, ObservabilityPG, PostgresStore, ScoresPG, WorkflowsPG
 from .backends.sqlite import (
@@ -40,7 +33,41 @@ from .errors import (
 from .store import BaseStore
 from .types import UNSET, DateRange, PaginationInfo, StorageOrderBy, StoragePagination
 
+if TYPE_CHECKING:
+    from .backends.dynamodb import (
+        AgentsDynamoDB,
+        DynamoDBStore,
+        MemoryDynamoDB,
+        ObservabilityDynamoDB,
+        ScoresDynamoDB,
+        WorkflowsDynamoDB,
+    )
+
 __version__ = "0.1.0"
+
+#: Imported on first use (PEP 562): a PostgreSQL/SQLite process never loads the DynamoDB backend (~1 MB RSS);
+#: aioboto3 itself (the ``dynamodb`` extra) is imported only when a DynamoDB client is opened.
+_DYNAMODB = frozenset(
+    (
+        "AgentsDynamoDB",
+        "DynamoDBStore",
+        "MemoryDynamoDB",
+        "ObservabilityDynamoDB",
+        "ScoresDynamoDB",
+        "WorkflowsDynamoDB",
+    )
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DYNAMODB:
+        from .backends import dynamodb
+
+        value = getattr(dynamodb, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = (
     "UNSET",
