@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench bench-compare clean venv
+.PHONY: demo test lint typecheck bench bench-compare clean venv dynamodb-table
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 BENCH_COMPARE_ARGS ?=
 bench-compare: $(STAMP)
 	$(PY) -m bench.compare $(BENCH_COMPARE_ARGS)
+
+# Create the DynamoDB table (all GSIs, TTL on): make dynamodb-table TABLE=mastra ENDPOINT=http://127.0.0.1:8000
+dynamodb-table: $(STAMP)
+	$(PY) -m mastra_store.backends.dynamodb --table $(TABLE) $(if $(ENDPOINT),--endpoint $(ENDPOINT))
 
 clean:
 	rm -rf $(VENV) .cache local.db local.db-wal local.db-shm
