@@ -166,6 +166,10 @@ class SqlDatabase:
 
             await ensure_schema(self)
             self._schema_ready = True
+            if self.fast is not None and self.owned:
+                # PostgreSQL runs on the fast path's asyncpg pool from here on; the migration's connection would
+                # otherwise stay idle in SQLAlchemy's pool for the life of the store (reopened if ever needed).
+                await self.engine.dispose()
 
     async def close(self) -> None:
         if self.fast is not None:
