@@ -7,30 +7,13 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..types import PaginationInfo, Record, UtcDateTime
+from .observability import SpanType
 
 __all__ = ("ListScoresResponse", "SaveScorePayload", "SaveScoreResult", "ScoreRowData", "ScoreSource")
 
 ScoreSource = Literal["LIVE", "TEST"]
-ScoreEntityType = Literal[
-    "AGENT",
-    "WORKFLOW",
-    "agent_run",
-    "generic",
-    "model_generation",
-    "model_step",
-    "model_chunk",
-    "mcp_tool_call",
-    "processor_run",
-    "tool_call",
-    "workflow_run",
-    "workflow_step",
-    "workflow_conditional",
-    "workflow_conditional_eval",
-    "workflow_parallel",
-    "workflow_loop",
-    "workflow_sleep",
-    "workflow_wait_event",
-]
+#: Score entities: an agent or a workflow, or any span type (spec §2.3).
+ScoreEntityType = Literal["AGENT", "WORKFLOW"] | SpanType
 
 
 class SaveScorePayload(Record):
