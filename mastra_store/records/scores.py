@@ -13,7 +13,7 @@ __all__ = ("ListScoresResponse", "SaveScorePayload", "SaveScoreResult", "ScoreRo
 
 ScoreSource = Literal["LIVE", "TEST"]
 #: Score entities: an agent or a workflow, or any span type (spec §2.3).
-ScoreEntityType = Literal["AGENT", "WORKFLOW"] | SpanType
+ScoreEntityType = Literal["AGENT", "WORKFLOW", SpanType]
 
 
 class SaveScorePayload(Record):
