@@ -35,7 +35,7 @@ from ..types import (
     normalize_per_page,
     parse_order_by,
 )
-from ._messages import normalize_messages
+from ._messages import normalize_messages, sort_key
 from ._validate import coerce, coerce_list, require_str, require_str_list
 from .base import DomainName, StorageDomain
 
@@ -193,11 +193,11 @@ class MemoryStorage(StorageDomain):
             rows, total, included = await self._list_messages(q)
         if total == 0 and not includes:
             return MessagesPage(messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
+        # Ascending by (created_at, id): already the final order for ASC.
         messages = normalize_messages([*rows, *included])
-        reverse = direction == "DESC"
-        # Final order: created_at in the requested direction, ties by id ascending in both directions.
-        messages.sort(key=lambda m: m.id)
-        messages.sort(key=lambda m: m.created_at, reverse=reverse)  # type: ignore[arg-type,return-value]
+        if direction == "DESC":
+            # created_at descending, ties by id ascending: a stable reverse sort keeps the id order of ties.
+            messages.sort(key=sort_key, reverse=True)
         wanted = set(q.thread_ids)
         returned_own = sum(1 for m in messages if m.thread_id in wanted)
         has_more = per_page_out is not False and returned_own < total and offset + normalized < total

@@ -508,8 +508,7 @@ class SqlMemory(SqlDomain, MemoryStorage):
                 page.append(_message(row._mapping))
             else:
                 included.append(_message(row._mapping))
-        page.sort(key=lambda x: x.id)  # the UNION does not keep the page order: restore it
-        page.sort(key=lambda x: x.created_at, reverse=q.direction == "DESC")  # type: ignore[arg-type,return-value]
+        # Page rows in no particular order (UNION ALL): the domain sorts the merged result once.
         return page, total, included
 
     async def _list_messages_by_id(self, ids: list[str]) -> list[MastraDBMessage]:
