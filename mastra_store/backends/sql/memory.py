@@ -52,7 +52,8 @@ def _z(row: Mapping_, name: str) -> datetime:
 
 def _stamp(name: str, value: datetime) -> dict[str, datetime]:
     """Both columns of one timestamp: naive UTC into the plain column, aware UTC into the shadow."""
-    return {name: naive_utc(value), f"{name}Z": to_utc(value)}
+    z = to_utc(value)
+    return {name: z.replace(tzinfo=None), name + "Z": z}
 
 
 def _thread_meta(text: Any) -> dict[str, Any] | None:
@@ -104,13 +105,15 @@ def _message(row: Mapping_, *, keep_v2_type: bool = False) -> MastraDBMessage:
 def _message_row(m: MastraDBMessage) -> dict[str, Any]:
     """Spec §4.2 write mapping."""
     assert m.created_at is not None
+    z = to_utc(m.created_at)
     return {
         "id": m.id,
         "thread_id": m.thread_id,
         "content": content_to_text(m.content),
         "role": m.role,
         "type": m.type or "v2",
-        **_stamp("createdAt", m.created_at),
+        "createdAt": z.replace(tzinfo=None),
+        "createdAtZ": z,
         "resourceId": m.resource_id,
     }
 
