@@ -26,7 +26,7 @@ from ..records.observability import (
 from ._validate import coerce, coerce_list, require_str, require_str_list
 from .base import DomainName, StorageDomain
 
-__all__ = ("ObservabilityStorage", "TraceQuery")
+__all__ = ("SCALAR_TRACE_FILTERS", "ObservabilityStorage", "TraceQuery")
 
 #: Span fields whose column is NOT NULL: an update may change them but not clear them.
 _REQUIRED_FIELDS = ("name", "span_type", "is_event", "started_at")
@@ -36,6 +36,25 @@ def _check_required(upd: UpdateSpanRecord, field: str, error_id: str) -> None:
     for name in _REQUIRED_FIELDS:
         if name in upd.model_fields_set and getattr(upd, name) is None:
             raise ValidationError(id=error_id, field=f"{field}.{name}", reason="cannot be null")
+
+
+#: ``list_traces`` filters that are plain equality on the root span's column of the same name.
+SCALAR_TRACE_FILTERS: tuple[str, ...] = (
+    "span_type",
+    "entity_type",
+    "entity_id",
+    "entity_name",
+    "user_id",
+    "organization_id",
+    "resource_id",
+    "run_id",
+    "session_id",
+    "thread_id",
+    "request_id",
+    "environment",
+    "source",
+    "service_name",
+)
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...domains.observability import ObservabilityStorage, TraceQuery
+from ...domains.observability import SCALAR_TRACE_FILTERS, ObservabilityStorage, TraceQuery
 from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
 from .base import DynamoDomain
 from .client import TRANSACT_LIMIT, Expr, delete_action, put_action, update_action
@@ -30,22 +30,6 @@ _ENTITY = "ai_span"
 _JSON = frozenset({"scope", "metadata", "tags", "attributes", "links", "input", "output", "error"})
 _DATES = frozenset({"started_at", "ended_at", "created_at", "updated_at"})
 _ALIASES = {name: (info.alias or name) for name, info in SpanRecord.model_fields.items()}
-_SCALAR_FILTERS = (
-    "span_type",
-    "entity_type",
-    "entity_id",
-    "entity_name",
-    "user_id",
-    "organization_id",
-    "resource_id",
-    "run_id",
-    "session_id",
-    "thread_id",
-    "request_id",
-    "environment",
-    "source",
-    "service_name",
-)
 
 
 def _key(trace_id: str, span_id: str) -> dict[str, str]:
@@ -199,7 +183,7 @@ class ObservabilityDynamoDB(DynamoDomain, ObservabilityStorage):
         else:
             cond += f" AND begins_with({e.n(skf)}, {e.v(prefix)})"
         filters = [f"{e.n('__edb_e__')} = {e.v(_ENTITY)}"]
-        for fld in _SCALAR_FILTERS:
+        for fld in SCALAR_TRACE_FILTERS:
             value = getattr(f, fld)
             if value is not None:
                 filters.append(f"{e.n(_ALIASES[fld])} = {e.v(value)}")

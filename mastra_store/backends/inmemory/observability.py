@@ -5,28 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...domains.observability import ObservabilityStorage, TraceQuery
+from ...domains.observability import SCALAR_TRACE_FILTERS, ObservabilityStorage, TraceQuery
 from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate, TracesFilter, TracingStrategy
 from .state import InMemoryDomain
 
 __all__ = ("InMemoryObservability", "json_contains")
-
-_SCALAR_FILTERS = (
-    "span_type",
-    "entity_type",
-    "entity_id",
-    "entity_name",
-    "user_id",
-    "organization_id",
-    "resource_id",
-    "run_id",
-    "session_id",
-    "thread_id",
-    "request_id",
-    "environment",
-    "source",
-    "service_name",
-)
 
 
 def json_contains(doc: Any, want: Any, top: bool = True) -> bool:
@@ -47,7 +30,7 @@ def json_contains(doc: Any, want: Any, top: bool = True) -> bool:
 def _matches(span: SpanRecord, f: TracesFilter, spans: dict[tuple[str, str], SpanRecord]) -> bool:
     if span.parent_span_id is not None:
         return False
-    for name in _SCALAR_FILTERS:
+    for name in SCALAR_TRACE_FILTERS:
         want = getattr(f, name)
         if want is not None and getattr(span, name) != want:
             return False

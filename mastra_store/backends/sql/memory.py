@@ -257,10 +257,14 @@ class _Statements:
         locked = sa.select(t.c.id).where(t.c.id == sa.any_(tids)).with_for_update().cte("locked")
         ok = sa.select((sa.func.count() == sa.func.cardinality(tids)).label("ok")).select_from(locked).cte("ok")
         is_ok = sa.select(ok.c.ok).scalar_subquery()
-        ids = sa.func.unnest(
-            sa.bindparam("a_id", type_=postgresql.ARRAY(sa.Text)),
-            sa.bindparam("a_thread_id", type_=postgresql.ARRAY(sa.Text)),
-        ).table_valued("id", "thread_id").render_derived(name="mv")
+        ids = (
+            sa.func.unnest(
+                sa.bindparam("a_id", type_=postgresql.ARRAY(sa.Text)),
+                sa.bindparam("a_thread_id", type_=postgresql.ARRAY(sa.Text)),
+            )
+            .table_valued("id", "thread_id")
+            .render_derived(name="mv")
+        )
         moved_from = (
             sa.select(m.c.thread_id)
             .select_from(ids.join(m, m.c.id == ids.c.id))

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Row
 
 from ..._json import dumps, loads
 from ..._time import from_db, naive_utc, to_utc
-from ...domains.observability import ObservabilityStorage, TraceQuery
+from ...domains.observability import SCALAR_TRACE_FILTERS, ObservabilityStorage, TraceQuery
 from ...errors import ValidationError
 from ...records._construct import Constructor
 from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
@@ -292,22 +292,6 @@ class _Contains:
 
 
 # -- the domain -------------------------------------------------------------------------------------------
-_SCALAR_FILTERS: Final[tuple[str, ...]] = (
-    "span_type",
-    "entity_type",
-    "entity_id",
-    "entity_name",
-    "user_id",
-    "organization_id",
-    "resource_id",
-    "run_id",
-    "session_id",
-    "thread_id",
-    "request_id",
-    "environment",
-    "source",
-    "service_name",
-)
 
 
 class SqlObservability(SqlDomain, ObservabilityStorage):
@@ -389,7 +373,7 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
     def _conditions(self, t: sa.Table, q: TraceQuery) -> list[sa.ColumnElement[bool]]:
         f = q.filters
         conds: list[sa.ColumnElement[bool]] = [t.c.parentSpanId.is_(None)]
-        for name in _SCALAR_FILTERS:
+        for name in SCALAR_TRACE_FILTERS:
             value = getattr(f, name)
             if value is not None:
                 conds.append(t.c[_FIELD_COLUMNS[name]] == value)
