@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from mastra_store.backends.sql.store import SqlStore
 
-__all__ = ("count_statements",)
+__all__ = ("as_utc", "count_statements", "exec_sql", "fetch_rows", "qualified_table")
 
 
 @contextmanager
@@ -49,3 +51,30 @@ def count_statements(store: SqlStore) -> Iterator[list[str]]:
             yield seen
         finally:
             event.remove(store.engine.sync_engine, "before_cursor_execute", record)
+
+
+def qualified_table(store: SqlStore, name: str) -> str:
+    """``"schema"."table"`` (or ``"table"``) of a store, for raw SQL in tests; names come from our models."""
+    schema = store.database.schema
+    return f'"{schema}"."{name}"' if schema else f'"{name}"'
+
+
+async def fetch_rows(store: SqlStore, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Raw rows through SQLAlchemy (bypassing the library's read paths)."""
+    async with store.engine.connect() as conn:
+        result = await conn.execute(sa.text(sql), params)
+        return [dict(r._mapping) for r in result]
+
+
+async def exec_sql(store: SqlStore, sql: str, **params: Any) -> None:
+    """Run raw SQL in its own transaction (e.g. to plant rows the way the reference writes them)."""
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text(sql), params)
+
+
+def as_utc(value: Any) -> datetime:
+    """A driver's timestamp (naive UTC, aware, or SQLite text) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -12,12 +12,15 @@ from typing import Any
 
 import orjson
 import pytest
-import sqlalchemy as sa
 
 from mastra_store import PostgresStore, SqliteStore
 from mastra_store.backends.sql.store import SqlStore
 
+from ..helpers import as_utc as _utc
 from ..helpers import count_statements
+from ..helpers import exec_sql as _exec
+from ..helpers import fetch_rows as _rows
+from ..helpers import qualified_table as _table
 
 T0 = datetime(2025, 1, 15, 10, 0, 0, 123000, tzinfo=UTC)
 
@@ -35,28 +38,6 @@ async def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         yield store
     finally:
         await store.close()
-
-
-def _table(store: SqlStore, name: str) -> str:
-    schema = store.database.schema
-    return f'"{schema}"."{name}"' if schema else f'"{name}"'
-
-
-async def _rows(store: SqlStore, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with store.engine.connect() as conn:
-        result = await conn.execute(sa.text(sql), params)
-        return [dict(r._mapping) for r in result]
-
-
-async def _exec(store: SqlStore, sql: str, **params: Any) -> None:
-    async with store.engine.begin() as conn:
-        await conn.execute(sa.text(sql), params)
-
-
-def _utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _msg(i: int, thread_id: str, **kw: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 import pytest
-import sqlalchemy as sa
 
 from mastra_store.backends.sql.store import SqlStore
 from mastra_store.domains.agents import AgentsStorage
@@ -19,7 +18,11 @@ from mastra_store.domains.workflows import WorkflowsStorage
 from mastra_store.errors import MastraError
 from mastra_store.store import BaseStore
 
-from ..helpers import count_statements  # statement counter that also sees the PG fast path
+from ..helpers import as_utc as _aware
+from ..helpers import count_statements
+from ..helpers import exec_sql as _exec
+from ..helpers import fetch_rows as _rows
+from ..helpers import qualified_table as _table
 
 pytestmark = pytest.mark.parametrize("store", ["sqlite", "postgres"], indirect=True)
 
@@ -41,29 +44,6 @@ SCORE: dict[str, Any] = {
 def _sql(store: BaseStore) -> SqlStore:
     assert isinstance(store, SqlStore)
     return store
-
-
-def _table(store: SqlStore, name: str) -> str:
-    schema = store.database.schema
-    return f'"{schema}"."{name}"' if schema else f'"{name}"'
-
-
-async def _rows(store: SqlStore, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async with store.engine.connect() as conn:
-        result = await conn.execute(sa.text(sql), params)
-        return [dict(r._mapping) for r in result]
-
-
-async def _exec(store: SqlStore, sql: str, **params: Any) -> None:
-    async with store.engine.begin() as conn:
-        await conn.execute(sa.text(sql), params)
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def _domains(store: BaseStore) -> tuple[WorkflowsStorage, ScoresStorage, AgentsStorage]:
