@@ -90,11 +90,19 @@ async def test_no_drift_between_migrations_and_models(pg_url: str, pg_schema_fac
 
 
 async def test_concurrent_init_migrates_once(
-    pg_url: str, pg_schema_factory: Callable[[], str], pg_conn: asyncpg.Connection
+    pg_url: str, pg_schema_factory: Callable[[], str], pg_conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     schema = pg_schema_factory()
     stores = [PostgresStore(id=f"s{i}", connection_string=pg_url, schema_name=schema) for i in range(10)]
     creates: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def counted(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        # The Alembic-free bootstrap of an empty schema sends its DDL as one script on asyncpg.
+        creates.extend(["CREATE TABLE"] * query.count("CREATE TABLE"))
+        return await execute(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", counted)
 
     for store in stores:
 
