@@ -167,6 +167,9 @@ async def test_statement_counts(sql_store: SqlStore) -> None:
     with count_statements(sql_store) as seen:
         threads = await mem.list_threads_by_resource_id(resource_id="r1", per_page=0)
     assert len(seen) == 1 and (threads.threads, threads.total) == ([], 3)
+    with count_statements(sql_store) as seen:
+        threads = await mem.list_threads_by_resource_id(resource_id="r1", per_page=2, page=1)
+    assert len(seen) == 1 and (len(threads.threads), threads.total) == (1, 3)  # page + total in one statement
 
     with count_statements(sql_store) as seen:
         await mem.update_messages(messages=[{"id": f"t1-m{i}", "role": "assistant"} for i in range(0, 60, 3)])
