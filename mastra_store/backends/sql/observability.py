@@ -158,6 +158,30 @@ def _params(batch: _Batch, rows: list[dict[str, Any]], now: datetime, pg: bool) 
     return params
 
 
+#: (record field, kind) per ``_INSERT_COLS`` position: the two Z shadows read the record's own times.
+_INSERT_PLAN: Final[tuple[tuple[str, Kind], ...]] = tuple(
+    (_COL_FIELDS[c[:-1]] if c in ("startedAtZ", "endedAtZ") else _COL_FIELDS[c], _kind(c)) for c in _INSERT_COLS
+)
+
+
+def _pg_insert_params(spans: list[CreateSpanRecord], now: datetime) -> dict[str, Any]:
+    """One array per column, built column by column from the validated records.
+
+    W7a: the row-dict detour (``_span_row`` then ``_encode`` dispatch per cell, ~3 100 cells per batch of
+    100) cost ~900 µs of client CPU per batch over raw asyncpg; plain per-column comprehensions here."""
+    params: dict[str, Any] = {"now": naive_utc(now), "nowz": to_utc(now)}
+    for i, (field, kind) in enumerate(_INSERT_PLAN):
+        values = [getattr(s, field) for s in spans]
+        if kind == "json":
+            values = [None if v is None else dumps(v) for v in values]
+        elif kind == "ts":
+            values = [None if v is None else naive_utc(v) for v in values]
+        elif kind == "tsz":
+            values = [None if v is None else to_utc(v) for v in values]
+        params[f"p{i}"] = values
+    return params
+
+
 def _span_row(span: CreateSpanRecord) -> dict[str, Any]:
     row = {col: getattr(span, field) for field, col in _FIELD_COLUMNS.items()}
     row["startedAtZ"] = row["startedAt"]
@@ -306,7 +330,10 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
 
     async def _insert_spans(self, spans: list[CreateSpanRecord], now: datetime) -> None:
         batch = _insert_stmt(self.tables, self._pg)
-        await self.db.execute(batch.sql, _params(batch, [_span_row(s) for s in spans], now, self._pg))
+        if self._pg:
+            await self.db.execute(batch.sql, _pg_insert_params(spans, now))
+        else:
+            await self.db.execute(batch.sql, _params(batch, [_span_row(s) for s in spans], now, False))
 
     async def _get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
         stmt = _reads(self.tables, self._pg).span
