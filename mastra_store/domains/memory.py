@@ -35,7 +35,7 @@ from ..types import (
     normalize_per_page,
     parse_order_by,
 )
-from ._messages import normalize_messages, sort_key
+from ._messages import BY_CREATED_AT, normalize_messages
 from ._validate import coerce, coerce_list, require_str, require_str_list
 from .base import DomainName, StorageDomain
 
@@ -197,9 +197,12 @@ class MemoryStorage(StorageDomain):
         messages = normalize_messages([*rows, *included])
         if direction == "DESC":
             # created_at descending, ties by id ascending: a stable reverse sort keeps the id order of ties.
-            messages.sort(key=sort_key, reverse=True)
-        wanted = set(q.thread_ids)
-        returned_own = sum(1 for m in messages if m.thread_id in wanted)
+            messages.sort(key=BY_CREATED_AT, reverse=True)
+        if includes:
+            wanted = set(q.thread_ids)
+            returned_own = sum(1 for m in messages if m.thread_id in wanted)
+        else:
+            returned_own = len(messages)  # the page holds only the queried threads' messages
         has_more = per_page_out is not False and returned_own < total and offset + normalized < total
         return MessagesPage(messages=messages, total=total, page=page, per_page=per_page_out, has_more=has_more)
 
