@@ -214,7 +214,9 @@ def bootstrap_ddl(dialect: sa.Dialect, schema: str | None, skip_default_indexes:
         out.append(str(ddl.compile(dialect=dialect)).strip())
 
     mock = sa.create_mock_engine(sa.engine.make_url(f"{dialect.name}://"), collect)
-    build_tables(schema, with_indexes=not skip_default_indexes).metadata.create_all(mock, checkfirst=False)
+    # ``build_tables(schema)`` spelled as SqlDatabase does, so the cached models are reused (~8 ms to build).
+    tables = build_tables(schema, False) if skip_default_indexes else build_tables(schema)
+    tables.metadata.create_all(mock, checkfirst=False)
     vt = version_table(schema)
     vt.create(mock, checkfirst=False)
     stamp = vt.insert().values(version_num=HEAD_REVISION)
