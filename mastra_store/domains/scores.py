@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
+from ..records._construct import Constructor
 from ..records.scores import ListScoresResponse, SaveScorePayload, SaveScoreResult, ScoreRowData
 from ..types import (
     PaginationInfo,
@@ -30,6 +31,9 @@ class ScoreQuery:
     filters: dict[str, str]
     offset: int
     limit: int
+
+
+_new_row = Constructor(ScoreRowData)
 
 
 class ScoresStorage(StorageDomain):
@@ -57,12 +61,13 @@ class ScoresStorage(StorageDomain):
             )
             raise
         now = utc_now()
-        data = payload.model_dump(exclude_unset=True)
-        data.pop("structured_output", None)
-        row = ScoreRowData(**data, id=str(uuid.uuid4()), created_at=now, updated_at=now)
+        # The payload is validated and its field types are ScoreRowData's: build the row without a second
+        # validation pass (W8a: -40 µs per call); fields_set = what the caller supplied + id/timestamps.
+        data = {k: getattr(payload, k) for k in payload.model_fields_set if k != "structured_output"}
+        row = _new_row({**data, "id": str(uuid.uuid4()), "created_at": now, "updated_at": now})
         async with self._guard(op, scorerId=payload.scorer_id, runId=payload.run_id):
             await self._insert_score(row)
-        return SaveScoreResult(score=row)
+        return SaveScoreResult.model_construct(score=row)
 
     async def get_score_by_id(self, *, id: str) -> ScoreRowData | None:
         op = "GET_SCORE_BY_ID"

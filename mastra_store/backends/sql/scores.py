@@ -97,8 +97,8 @@ class SqlScores(SqlDomain, ScoresStorage):
 
     async def _insert_score(self, score: ScoreRowData) -> None:
         st = self._st
-        data = score.model_dump(by_alias=True)
-        params = {f"b_{col}": data.get(col) for col in st.columns}
+        values = score.__dict__  # field name -> value; columns are the aliases (one dict pass, no model_dump)
+        params = {f"b_{col}": values.get(_ALIAS_TO_FIELD.get(col, "")) for col in st.columns}
         params["b_createdAt"] = naive_utc(score.created_at)
         params["b_createdAtZ"] = score.created_at
         params["b_updatedAt"] = naive_utc(score.updated_at)
