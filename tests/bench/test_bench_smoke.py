@@ -13,25 +13,11 @@ from typing import Any
 
 import pytest
 
+from bench.compare import W_OPS
 from bench.run import Config, run
 
-OPS = [
-    "init",
-    "W1_saveThread",
-    "W2_saveMessages",
-    "W3_listMessages_last40",
-    "W4_listMessages_include5x2",
-    "W5_listThreadsByResourceId",
-    "W6a_persistWorkflowSnapshot",
-    "W6b_loadWorkflowSnapshot",
-    "W6c_listWorkflowRuns_perPage50",
-    "W7a_batchCreateSpans",
-    "W7b_getTrace",
-    "W8a_saveScore",
-    "W8b_listScoresByRunId",
-    "C1_concurrent_turns",
-    "init_existing",
-]
+#: Every op line a run prints, in order (the 12 W-ops are the ones the comparison reports).
+OPS = ["init", *W_OPS, "C1_concurrent_turns", "init_existing"]
 REFERENCE_CHECKS = [
     json.loads(line)
     for line in (Path(__file__).with_name("reference_checks_scale0.01.jsonl")).read_text().splitlines()
