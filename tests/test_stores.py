@@ -223,3 +223,15 @@ async def test_unreachable_server_is_typed() -> None:
         await store.db.any("SELECT 1")
     assert isinstance(info.value, StorageUnavailableError)
     await store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "inmemory"])
+async def test_a_domain_used_before_init_initialises_itself(kind: str, tmp_path: Path) -> None:
+    store = SqliteStore(id="s", path=tmp_path / "lazy.db") if kind == "sqlite" else InMemoryStore(id="m")
+    try:
+        assert await store.memory.get_thread_by_id(thread_id="nope") is None  # no "no such table"
+        assert store.memory._initialized
+        await store.workflows.persist_workflow_snapshot(workflow_name="w", run_id="r", snapshot={"a": 1})
+        assert await store.workflows.load_workflow_snapshot(workflow_name="w", run_id="r") == {"a": 1}
+    finally:
+        await store.close()

@@ -103,7 +103,13 @@ class StorageDomain(ABC):
 
     @asynccontextmanager
     async def _guard(self, operation: str, status: str = "FAILED", **details: Any) -> AsyncIterator[None]:
-        """Turn any non-Mastra exception into a :class:`MastraError` with a stable id."""
+        """Turn any non-Mastra exception into a :class:`MastraError` with a stable id.
+
+        A domain used before ``init()`` initialises itself here first (schema check, client open), so a
+        forgotten ``init()`` costs one round trip instead of failing with "no such table".
+        """
+        if not self._initialized and operation != "INIT":
+            await self.init()
         try:
             yield
         except MastraError:
