@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,21 +73,10 @@ class MastraStorage(BaseStore):
         self.default = default
         self._backends = owners
 
-    async def init(self) -> None:
-        if self._initialized:
-            return
-        async with self._init_lock:
-            if self._initialized:
-                return
-            # A whole store initialises its own schema once; standalone domains initialise themselves.
-            await asyncio.gather(*(b.init() for b in self._backends))
-            self._initialized = True
-
-    async def close(self) -> None:
-        """Close each distinct backend once."""
-        for backend in self._backends:
-            await backend.close()
-        self._initialized = False
+    def _parts(self) -> list[Any]:
+        # Each distinct backend once: a whole store initialises its own schema and closes its own engine;
+        # a standalone domain initialises and closes itself.
+        return list(self._backends)
 
     @property
     def backends(self) -> list[Any]:

@@ -93,17 +93,20 @@ class BaseStore:
             if self._initialized:
                 return
             await self._before_domains_init()
-            unique = list({id(d): d for d in self.stores.values()}.values())
-            await asyncio.gather(*(d.init() for d in unique))
+            await asyncio.gather(*(part.init() for part in self._parts()))
             self._initialized = True
+
+    def _parts(self) -> list[Any]:
+        """What ``init()``/``close()`` drive, each once: the distinct domains (the composite: its backends)."""
+        return list({id(d): d for d in self.stores.values()}.values())
 
     async def _before_domains_init(self) -> None:
         """Backend hook run once before the domains initialise (e.g. migrate the schema)."""
 
     async def close(self) -> None:
         """Release connections the store opened (never an engine or client it was given)."""
-        for domain in {id(d): d for d in self.stores.values()}.values():
-            await domain.close()
+        for part in self._parts():
+            await part.close()
         self._initialized = False
 
     async def __aenter__(self) -> Self:
