@@ -212,6 +212,17 @@ def _default_session(aioboto3: Any) -> Any:
     return _SESSION
 
 
+def _throttled(text: str, details: dict[str, Any], cause: BaseException | None = None) -> StorageUnavailableError:
+    """Retries exhausted (throttling, 5xx, unprocessed batch items): a typed, retry-later error."""
+    return StorageUnavailableError(
+        id="MASTRA_STORAGE_DYNAMODB_THROTTLED",
+        category=ErrorCategory.THIRD_PARTY,
+        text=text,
+        details=details,
+        cause=cause,
+    )
+
+
 class DynamoDBConnection:
     """Owns the aioboto3 client of one store (or one standalone domain) and the table name."""
 
@@ -278,12 +289,10 @@ class DynamoDBConnection:
                     raise
                 attempt += 1
                 if attempt >= self.config.max_attempts:
-                    raise StorageUnavailableError(
-                        id="MASTRA_STORAGE_DYNAMODB_THROTTLED",
-                        category=ErrorCategory.THIRD_PARTY,
-                        text=f"DynamoDB {operation} still throttled after {attempt} attempts ({code})",
-                        details={"operation": operation, "code": code, "attempts": attempt},
-                        cause=exc,
+                    raise _throttled(
+                        f"DynamoDB {operation} still throttled after {attempt} attempts ({code})",
+                        {"operation": operation, "code": code, "attempts": attempt},
+                        exc,
                     ) from exc
                 await self._backoff(attempt)
 
@@ -400,11 +409,9 @@ class DynamoDBConnection:
     async def _unprocessed(self, attempt: int, operation: str, left: int) -> int:
         attempt += 1
         if attempt >= self.config.max_attempts:
-            raise StorageUnavailableError(
-                id="MASTRA_STORAGE_DYNAMODB_THROTTLED",
-                category=ErrorCategory.THIRD_PARTY,
-                text=f"DynamoDB {operation}: {left} item(s) still unprocessed after {attempt} attempts",
-                details={"operation": operation, "unprocessed": left, "attempts": attempt},
+            raise _throttled(
+                f"DynamoDB {operation}: {left} item(s) still unprocessed after {attempt} attempts",
+                {"operation": operation, "unprocessed": left, "attempts": attempt},
             )
         await self._backoff(attempt)
         return attempt
