@@ -406,6 +406,24 @@ async def test_include_from_another_thread(mem: MemoryStorage) -> None:
     assert (ids(empty.messages), empty.total) == ([b, c], 0)
 
 
+@pytest.mark.parametrize("count", [1, 16, 17, 40])
+async def test_many_include_windows(mem: MemoryStorage, count: int) -> None:
+    # PostgreSQL binds up to 16 windows one parameter per value and more as arrays: both give the same result.
+    msgs = await seed(mem, 50)
+    await seed(mem, 3, thread_id="t2")
+    include = [{"id": msgs[(7 * k) % 50], "withPreviousMessages": k % 3, "withNextMessages": 1} for k in range(count)]
+    res = await mem.list_messages(thread_id=["t1", "t2"], per_page=0, include=include)
+    expected: set[str] = set()
+    for k in range(count):
+        at = (7 * k) % 50
+        expected.update(msgs[max(0, at - k % 3) : at + 2])
+    assert set(ids(res.messages)) == expected
+    assert res.total == 53
+    paged = await mem.list_messages(thread_id="t1", per_page=3, include=include)
+    assert set(ids(paged.messages)) == expected | set(msgs[:3])  # default order: oldest first
+    assert paged.total == 50
+
+
 async def test_list_messages_by_id(mem: MemoryStorage) -> None:
     assert (await mem.list_messages_by_id(message_ids=[])).messages == []
     await seed(mem, 2)
