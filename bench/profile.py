@@ -76,7 +76,15 @@ OPS: dict[str, Call] = {
     "W7b": lambda t, i: t.get_trace(f"trace-{i * 7 % 500:06d}"),
     "W8a": lambda t, i: t.save_score(make_score(i, f"score-run-{i % 200}")),
     "W8b": lambda t, i: t.list_scores(f"score-run-{i * 7 % 200}", 20),
+    "C1": lambda t, i: _turn(t, i),
 }
+
+
+async def _turn(t: Target, i: int) -> None:
+    """One C1 turn, sequentially (its CPU per turn; the bench runs 32 of them at once)."""
+    thread = THREADS[i * 7 % 200]
+    await t.list_last_messages(thread["id"], 40)
+    await t.save_messages(make_c1_messages(20_000_000 + i, thread))
 
 
 async def block(target: Target, call: Call, start: int, n: int) -> tuple[float, float]:
@@ -100,7 +108,7 @@ async def main_async(args: argparse.Namespace) -> None:
             await block(store, call, 20, args.calls)
             prof.disable()
             out = io.StringIO()
-            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(30)
+            pstats.Stats(prof, stream=out).sort_stats(os.environ.get("PSORT", "tottime")).print_stats(30)
             print(out.getvalue())
             return
         print(

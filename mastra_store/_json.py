@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic_core import to_jsonable_python
 
 from ._time import js_iso
 
@@ -23,7 +24,12 @@ def _default(value: Any) -> Any:
         return value.model_dump(by_alias=True, mode="json", exclude_none=True)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    # Anything else pydantic can put in JSON (Decimal, bytes, Path, dataclasses …) the way pydantic does;
+    # its TypeError (PydanticSerializationError) for the rest.
+    try:
+        return to_jsonable_python(value)
+    except Exception as exc:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable") from exc
 
 
 # OPT_PASSTHROUGH_DATETIME routes datetimes to _default so they get JS's millisecond ``Z`` form.

@@ -29,9 +29,16 @@ def content_to_text(content: MessageContentV2 | str | dict[str, Any]) -> str:
     """The ``content`` column: JSON text of the content object; a plain string is stored verbatim."""
     if isinstance(content, str):
         return content
+    if type(content) is MessageContentV2:
+        # pydantic-core's serializer in python mode + orjson: 1.0 µs per message, vs 2.0 through
+        # ``model_dump(mode="json")``; datetimes inside parts come out in JS's ISO form, as Mastra writes them.
+        return _json.dumps(_content_to_python(content, by_alias=True, exclude_none=True))
     if isinstance(content, MessageContentV2):
         return _json.dumps(content.to_json_dict())
     return _json.dumps(content)
+
+
+_content_to_python = MessageContentV2.__pydantic_serializer__.to_python
 
 
 #: Per camelCase key of format-2 content, the types a stored value must have to skip validation: then
@@ -52,6 +59,25 @@ _CONTENT_TYPES: dict[str, tuple[type, ...]] = {
 
 
 _new_content = Constructor(MessageContentV2, _CONTENT_TYPES)
+_PARTS_ONLY_TEMPLATE = _new_content.template
+_PARTS_ONLY_FIELDS = frozenset(("format", "parts"))
+
+
+def parts_only_content(value: dict[str, Any]) -> MessageContentV2 | None:
+    """The commonest stored content, ``{"format": 2, "parts": [{…}, …]}`` freshly decoded, as a record in
+    ~0.5 µs (what validation would give: same fields set, no extras); ``None`` for any other shape."""
+    if len(value) != 2:
+        return None
+    parts = value.get("parts")
+    fmt = value.get("format")
+    if type(parts) is not list or type(fmt) is not int or fmt != 2:
+        return None
+    for p in parts:
+        if type(p) is not dict:
+            return None
+    data = _PARTS_ONLY_TEMPLATE.copy()
+    data["parts"] = parts
+    return _new_content.finish(data, set(_PARTS_ONLY_FIELDS), {})
 
 
 def content_from_text(text: Any) -> MessageContentV2:
@@ -170,6 +196,42 @@ def message_from_row(
 
 _ROLES = frozenset(("user", "assistant", "system", "tool"))
 _new_message = Constructor(MastraDBMessage)
+_MESSAGE_FIELDS = frozenset(MastraDBMessage.model_fields)
+
+
+def message_from_text_row(
+    id: str, text: Any, role: str, type_: str | None, created_at: Any, thread_id: str | None, resource_id: str | None
+) -> MastraDBMessage:
+    """:func:`message_from_row` (``type`` 'v2' left out) for a row whose ``content`` column holds JSON text.
+
+    The read hot path (W3: 40 per call): the common row — a known role, parts-only format-2 content — is built
+    in one step, ~2 µs per message less than the general path, which takes every other row."""
+    if role in _ROLES and isinstance(text, str):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = None
+        content = parts_only_content(value) if type(value) is dict else None
+        if content is not None:
+            data = {
+                "id": id,
+                "role": role,
+                "created_at": from_db(created_at),
+                "thread_id": thread_id,
+                "resource_id": resource_id,
+                "type": None if type_ == "v2" else type_,
+                "content": content,
+            }
+            return _new_message.finish(data, set(_MESSAGE_FIELDS), None)
+    return message_from_row(
+        id=id,
+        content=text,
+        role=role,
+        type=type_,
+        created_at=created_at,
+        thread_id=thread_id,
+        resource_id=resource_id,
+    )
 
 
 def merge_content(old: Any, update: dict[str, Any]) -> dict[str, Any]:

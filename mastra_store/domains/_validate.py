@@ -5,6 +5,7 @@ Every failure is a :class:`~mastra_store.errors.ValidationError` (category USER)
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
 import pydantic
@@ -34,18 +35,34 @@ def coerce(model: type[M], value: Any, *, field: str, error_id: str) -> M:
     try:
         return model.model_validate(value)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        raise ValidationError(
-            id=error_id,
-            field=_loc(field, tuple(first["loc"])),
-            reason=str(first["msg"]),
-            details={"errors": exc.errors(include_url=False, include_context=False, include_input=False)},
-        ) from exc
+        raise _error(exc, field, error_id) from exc
+
+
+def _error(exc: pydantic.ValidationError, field: str, error_id: str) -> ValidationError:
+    first = exc.errors()[0]
+    return ValidationError(
+        id=error_id,
+        field=_loc(field, tuple(first["loc"])),
+        reason=str(first["msg"]),
+        details={"errors": exc.errors(include_url=False, include_context=False, include_input=False)},
+    )
+
+
+@cache
+def _list_adapter(model: type[M]) -> pydantic.TypeAdapter[list[M]]:
+    return pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def coerce_list(model: type[M], values: Any, *, field: str, error_id: str) -> list[M]:
     if not isinstance(values, list | tuple):
         raise ValidationError(id=error_id, field=field, reason=f"expected a list, got {type(values).__name__}")
+    if values and all(type(v) is dict for v in values):
+        # The usual batch (plain dicts): one call into pydantic-core for the whole list, ~1.2 µs per item less
+        # than one call per item (100 messages: 252 vs 370 µs). Error locations start with the item's index.
+        try:
+            return _list_adapter(model).validate_python(values)
+        except pydantic.ValidationError as exc:
+            raise _error(exc, field, error_id) from exc
     return [coerce(model, v, field=f"{field}[{i}]", error_id=error_id) for i, v in enumerate(values)]
 
 

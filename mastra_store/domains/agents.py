@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError
+from ..records._construct import construct
 from ..records.agents import AgentsPage, StorageAgent, StorageCreateAgentInput
 from ..types import UNSET, calculate_pagination, generic_has_more, normalize_per_page, parse_order_by
 from ._validate import coerce, require_str
@@ -93,8 +94,9 @@ class AgentsStorage(StorageDomain):
         async with self._guard(op):
             agents, total = await self._list_agents(AgentQuery(fld, direction, offset, normalized))  # type: ignore[arg-type]
         if total == 0:
-            return AgentsPage(agents=[], total=0, page=page, per_page=per_page_out, has_more=False)
-        return AgentsPage(
+            return construct(AgentsPage, agents=[], total=0, page=page, per_page=per_page_out, has_more=False)
+        return construct(
+            AgentsPage,
             agents=agents,
             total=total,
             page=page,

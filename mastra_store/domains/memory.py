@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
+from ..records._construct import construct
 from ..records.memory import (
     CloneThreadOptions,
     CloneThreadResult,
@@ -135,8 +136,9 @@ class MemoryStorage(StorageDomain):
         async with self._guard(op, resourceId=resource_id):
             threads, total = await self._list_threads(q)
         if total == 0:
-            return ThreadsPage(threads=[], total=0, page=page, per_page=per_page_out, has_more=False)
-        return ThreadsPage(
+            return construct(ThreadsPage, threads=[], total=0, page=page, per_page=per_page_out, has_more=False)
+        return construct(
+            ThreadsPage,
             threads=threads,
             total=total,
             page=page,
@@ -192,7 +194,7 @@ class MemoryStorage(StorageDomain):
         async with self._guard(op, threadId=str(thread_id)):
             rows, total, included = await self._list_messages(q)
         if total == 0 and not includes:
-            return MessagesPage(messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
+            return construct(MessagesPage, messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
         # Ascending by (created_at, id): already the final order for ASC.
         messages = normalize_messages([*rows, *included])
         if direction == "DESC":
@@ -204,17 +206,19 @@ class MemoryStorage(StorageDomain):
         else:
             returned_own = len(messages)  # the page holds only the queried threads' messages
         has_more = per_page_out is not False and returned_own < total and offset + normalized < total
-        return MessagesPage(messages=messages, total=total, page=page, per_page=per_page_out, has_more=has_more)
+        return construct(
+            MessagesPage, messages=messages, total=total, page=page, per_page=per_page_out, has_more=has_more
+        )
 
     async def list_messages_by_id(self, *, message_ids: list[str]) -> MessagesResult:
         """The messages with these ids (any thread), oldest first; unknown ids are skipped."""
         op = "LIST_MESSAGES_BY_ID"
         ids = require_str_list(message_ids, field="message_ids", error_id=self._error_id(op, "INVALID_ARGS"))
         if not ids:
-            return MessagesResult(messages=[])
+            return construct(MessagesResult, messages=[])
         async with self._guard(op):
             rows = await self._list_messages_by_id(list(dict.fromkeys(ids)))
-        return MessagesResult(messages=normalize_messages(rows))
+        return construct(MessagesResult, messages=normalize_messages(rows))
 
     async def save_messages(self, *, messages: list[MastraDBMessage | dict[str, Any]]) -> MessagesResult:
         """Upsert messages in one atomic write. Every referenced thread must exist and gets ``updated_at``
@@ -223,7 +227,7 @@ class MemoryStorage(StorageDomain):
         bad = self._error_id(op, "INVALID_ARGS")
         items = coerce_list(MastraDBMessage, messages, field="messages", error_id=bad)
         if not items:
-            return MessagesResult(messages=[])
+            return construct(MessagesResult, messages=[])
         now = utc_now()
         prepared: list[MastraDBMessage] = []
         for i, m in enumerate(items):
@@ -246,7 +250,7 @@ class MemoryStorage(StorageDomain):
                 text=f"Thread {missing[0]} not found",
                 details={"threadId": missing[0], "missingThreadIds": missing},
             )
-        return MessagesResult(messages=normalize_messages(items_with_dates(items, prepared)))
+        return construct(MessagesResult, messages=normalize_messages(items_with_dates(items, prepared)))
 
     async def update_messages(self, *, messages: list[MessageUpdate | dict[str, Any]]) -> list[MastraDBMessage]:
         """Partially update messages (content and its metadata merged); unknown ids are ignored."""

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
+from ..records._construct import construct
 from ..records.observability import (
     CreateSpanRecord,
     ListTracesResponse,
@@ -117,7 +118,7 @@ class ObservabilityStorage(StorageDomain):
         require_str(trace_id, field="trace_id", error_id=self._error_id(op, "INVALID_ARGS"), allow_empty=True)
         async with self._guard(op, traceId=trace_id):
             spans = await self._get_trace_spans(trace_id)
-        return TraceRecord(trace_id=trace_id, spans=spans) if spans else None
+        return construct(TraceRecord, trace_id=trace_id, spans=spans) if spans else None
 
     async def update_span(self, *, trace_id: str, span_id: str, updates: UpdateSpanRecord | dict[str, Any]) -> None:
         """Write only the supplied fields; a missing span is a no-op."""
@@ -167,10 +168,14 @@ class ObservabilityStorage(StorageDomain):
         q = TraceQuery(flt, order.field, order.direction, pg.page * pg.per_page, pg.per_page)
         async with self._guard(op):
             spans, total = await self._list_traces(q)
-        info = TracesPaginationInfo(
-            total=total, page=pg.page, per_page=pg.per_page, has_more=(pg.page + 1) * pg.per_page < total
+        info = construct(
+            TracesPaginationInfo,
+            total=total,
+            page=pg.page,
+            per_page=pg.per_page,
+            has_more=(pg.page + 1) * pg.per_page < total,
         )
-        return ListTracesResponse(pagination=info, spans=spans if total else [])
+        return construct(ListTracesResponse, pagination=info, spans=spans if total else [])
 
     # backend primitives -------------------------------------------------------------------------------
     @abstractmethod

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
-from ..records._construct import Constructor
+from ..records._construct import Constructor, construct
 from ..records.scores import ListScoresResponse, SaveScorePayload, SaveScoreResult, ScoreRowData
 from ..types import (
     PaginationInfo,
@@ -143,11 +143,11 @@ class ScoresStorage(StorageDomain):
         async with self._guard(op, **filters):
             scores, total = await self._list_scores(ScoreQuery(filters, offset, normalized))
         if total == 0:
-            info = PaginationInfo(total=0, page=pg.page, per_page=per_page_out, has_more=False)
-            return ListScoresResponse(pagination=info, scores=[])
+            info = construct(PaginationInfo, total=0, page=pg.page, per_page=per_page_out, has_more=False)
+            return construct(ListScoresResponse, pagination=info, scores=[])
         end = total if per_page_out is False else offset + normalized
-        info = PaginationInfo(total=total, page=pg.page, per_page=per_page_out, has_more=end < total)
-        return ListScoresResponse(pagination=info, scores=scores)
+        info = construct(PaginationInfo, total=total, page=pg.page, per_page=per_page_out, has_more=end < total)
+        return construct(ListScoresResponse, pagination=info, scores=scores)
 
     # backend primitives -------------------------------------------------------------------------------
     @abstractmethod

@@ -12,6 +12,7 @@ from .. import _json
 from .._time import now as utc_now
 from .._time import parse_datetime, to_epoch_ms
 from ..errors import ErrorCategory, MastraError, ValidationError
+from ..records._construct import construct
 from ..records.workflows import WorkflowRun, WorkflowRuns, WorkflowStateUpdate
 from ..types import MAX_SAFE_INTEGER, normalize_per_page
 from ._validate import coerce, require_int, require_str
@@ -176,7 +177,7 @@ class WorkflowsStorage(StorageDomain):
         )
         async with self._guard(op):
             runs, total = await self._list_runs(q)
-        return WorkflowRuns(runs=runs, total=total if paged else len(runs))
+        return construct(WorkflowRuns, runs=runs, total=total if paged else len(runs))
 
     async def update_workflow_results(
         self,

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-__all__ = ("Constructor",)
+__all__ = ("Constructor", "construct")
 
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
@@ -99,6 +99,16 @@ class Constructor(Generic[M]):
             extra = {}
         return self._finish(data, fields_set, extra)
 
+    @property
+    def template(self) -> dict[str, Any]:
+        """Every field with its immutable default (``None`` where a factory or a value is needed); a copy."""
+        return self._template.copy()
+
+    def finish(self, data: dict[str, Any], fields_set: set[str], extra: dict[str, Any] | None) -> M:
+        """The record over ``data`` (every field, in declaration order) as is: for callers that have already
+        established what :meth:`__call__` or :meth:`from_json` would check."""
+        return self._finish(data, fields_set, extra)
+
     def _finish(self, data: dict[str, Any], fields_set: set[str], extra: dict[str, Any] | None) -> M:
         # BaseModel defines no __new__, and its four slots are set through their descriptors directly
         # (BaseModel.__setattr__ is the validating one): ~0.45 µs per record instead of ~0.62.
@@ -108,3 +118,20 @@ class Constructor(Generic[M]):
         _set_extra(obj, extra)
         _set_private(obj, None)
         return obj
+
+
+_constructors: dict[type[BaseModel], Constructor[Any]] = {}
+
+
+def construct(cls: type[M], **values: Any) -> M:
+    """``cls(**values)`` for values the library built itself (result pages of its own records): no validation.
+
+    Validating a page re-checks every record in it with ``isinstance`` against a pydantic model class, an ABC
+    check in Python (~0.35 µs each: 14 µs for W3's 40 messages)."""
+    c: Constructor[M] | None = _constructors.get(cls)
+    if c is None:
+        c = _constructors[cls] = Constructor(cls)
+    if len(values) == len(c._template):
+        # Declaration order, so dumps and reprs look as after validation.
+        return c._finish({name: values[name] for name in c._template}, set(values), None if not c._allow_extra else {})
+    return c(values)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import orjson
 import pytest
 
 from mastra_store._time import from_db, to_utc
-from mastra_store.domains._messages import content_from_text, message_from_row
+from mastra_store.domains._messages import content_from_text, content_to_text, message_from_row, message_from_text_row
+from mastra_store.domains._validate import coerce_list
 from mastra_store.domains.workflows import clean_snapshot
-from mastra_store.records._construct import Constructor
-from mastra_store.records.memory import MastraDBMessage, MessageContentV2
+from mastra_store.errors import ValidationError
+from mastra_store.records._construct import Constructor, construct
+from mastra_store.records.memory import MastraDBMessage, MessageContentV2, MessagesPage
 from mastra_store.records.scores import ScoreRowData
 
 
@@ -90,6 +93,86 @@ def test_message_from_row_matches_validation() -> None:
     assert got.created_at == datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
     with pytest.raises(ValueError):
         message_from_row(**{**kw, "role": "robot"})
+
+
+_ROW_CONTENTS = [
+    '{"format":2,"parts":[{"type":"text","text":"hi"}]}',
+    '{"parts":[{"type":"text","text":"hi"}],"format":2}',
+    '{"format":2,"parts":[]}',
+    '{"format":2,"parts":[{"type":"text"}],"content":"hi"}',
+    '{"format":2,"parts":["x"]}',
+    '{"format":2.0,"parts":[]}',
+    '{"format":true,"parts":[]}',
+    '{"format":2,"parts":{"a":1}}',
+    '{"format":2,"extra":[]}',
+    '"just text"',
+    "not json at all",
+    '[{"type":"text","text":"legacy"}]',
+]
+
+
+@pytest.mark.parametrize("content", _ROW_CONTENTS)
+@pytest.mark.parametrize(("role", "type_"), [("user", "v2"), ("assistant", None), ("tool", "v3"), ("robot", "v2")])
+def test_message_from_text_row_matches_general_path(content: str, role: str, type_: str | None) -> None:
+    # The parts-only fast path and the general path (validation for anything unexpected) agree on every row.
+    at = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    args = ("m1", content, role, type_, at, "t", "r")
+    try:
+        expected: Any = message_from_row(
+            id="m1", content=content, role=role, type=type_, created_at=at, thread_id="t", resource_id="r"
+        )
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        got: Any = message_from_text_row(*args)
+    except ValueError as exc:
+        got = type(exc)
+    if isinstance(expected, type):
+        assert got is expected
+    else:
+        _same(got, expected)
+        _same(got.content, expected.content)
+
+
+def test_content_to_text_matches_model_dump_and_writes_js_dates() -> None:
+    content = MessageContentV2.model_validate(
+        {
+            "format": 2,
+            "parts": [{"type": "text", "text": "é \u2028", "n": None}],
+            "toolInvocations": [{"toolCallId": "c"}],
+            "metadata": None,
+            "someExtra": {"k": [1, 2.5]},
+            "noneExtra": None,
+        }
+    )
+    text = content_to_text(content)
+    assert orjson.loads(text) == content.to_json_dict()
+    assert list(orjson.loads(text)) == ["format", "parts", "toolInvocations", "someExtra"]
+    dated = MessageContentV2(parts=[{"type": "x", "at": datetime(2024, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)}])
+    assert orjson.loads(content_to_text(dated))["parts"][0]["at"] == "2024-01-02T03:04:05.678Z"
+    odd = MessageContentV2(parts=[{"type": "x", "d": Decimal("1.5"), "b": b"raw", "s": {3}}])
+    assert orjson.loads(content_to_text(odd))["parts"][0] == {"type": "x", "d": "1.5", "b": "raw", "s": [3]}
+
+
+def test_coerce_list_batch_path_names_the_failing_item() -> None:
+    good = {"id": "a", "role": "user", "content": {"format": 2, "parts": []}}
+    items = coerce_list(MastraDBMessage, [good, dict(good, id="b")], field="messages", error_id="E")
+    assert [m.id for m in items] == ["a", "b"]
+    _same(items[0], MastraDBMessage.model_validate(good))
+    with pytest.raises(ValidationError) as info:
+        coerce_list(MastraDBMessage, [good, dict(good, role="robot")], field="messages", error_id="E")
+    assert info.value.field == "messages[1].role"
+    with pytest.raises(ValidationError) as info:
+        coerce_list(MastraDBMessage, [good, "nope"], field="messages", error_id="E")
+    assert info.value.field == "messages[1]"
+
+
+def test_construct_equals_validation_for_result_pages() -> None:
+    msg = MastraDBMessage(id="a", role="user", content=MessageContentV2())
+    kw: dict[str, Any] = {"has_more": True, "messages": [msg], "total": 3, "page": 0, "per_page": False}
+    built = construct(MessagesPage, **kw)
+    _same(built, MessagesPage(**kw))
+    assert list(built.model_dump()) == list(MessagesPage.model_fields)  # declaration order, whatever the call's
 
 
 def test_constructor_defaults_and_fields_set() -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ... import _json
 from ..._time import from_db, naive_utc, to_utc
-from ...domains._messages import content_to_text, merge_content, message_from_row
+from ...domains._messages import content_to_text, merge_content, message_from_row, message_from_text_row
 from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
 from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
@@ -96,6 +96,17 @@ def _resource(row: Mapping_) -> StorageResource:
 
 
 def _message(row: Mapping_, *, keep_v2_type: bool = False) -> MastraDBMessage:
+    z = row["createdAtZ"]
+    if not keep_v2_type:
+        return message_from_text_row(
+            row["id"],
+            row["content"],
+            row["role"],
+            row["type"],
+            z if z is not None else row["createdAt"],
+            row["thread_id"],
+            row["resourceId"],
+        )
     return message_from_row(
         id=row["id"],
         content=row["content"],
@@ -121,6 +132,22 @@ def _message_row(m: MastraDBMessage) -> dict[str, Any]:
         "createdAt": z.replace(tzinfo=None),
         "createdAtZ": z,
         "resourceId": m.resource_id,
+    }
+
+
+def _message_arrays(messages: list[MastraDBMessage]) -> dict[str, list[Any]]:
+    """The ``unnest`` arrays of :data:`MSG_COLS` (``a_<column>``), built column by column (W2: a row dict per
+    message and a transpose cost ~0.7 µs more per message)."""
+    zs = [to_utc(m.created_at) for m in messages]  # type: ignore[arg-type]  # callers fill created_at
+    return {
+        "a_id": [m.id for m in messages],
+        "a_thread_id": [m.thread_id for m in messages],
+        "a_content": [content_to_text(m.content) for m in messages],
+        "a_role": [m.role for m in messages],
+        "a_type": [m.type or "v2" for m in messages],
+        "a_createdAt": [z.replace(tzinfo=None) for z in zs],
+        "a_createdAtZ": zs,
+        "a_resourceId": [m.resource_id for m in messages],
     }
 
 
@@ -370,11 +397,7 @@ class _Statements:
                 arrays.append(sa.cast(postgresql.array(items), postgresql.ARRAY(ty)))
             else:
                 arrays.append(sa.bindparam(name, type_=postgresql.ARRAY(ty)))
-        inc = (
-            sa.func.unnest(*arrays)
-            .table_valued("id", "prev", "next")
-            .render_derived(name="inc")
-        )
+        inc = sa.func.unnest(*arrays).table_valued("id", "prev", "next").render_derived(name="inc")
         tgt = m.alias("tgt")
         w = m.alias("w")
         here = sa.tuple_(w.c.createdAt, w.c.id)
@@ -568,16 +591,17 @@ class SqlMemory(SqlDomain, MemoryStorage):
             await conn.execute(s.sqlite_upsert(rows[i : i + _SQLITE_ROWS_PER_INSERT], keep_created=keep_created))
 
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
-        rows = [_message_row(m) for m in messages]
         s = self._s
         if s.pg:
-            params: dict[str, Any] = {f"a_{c}": [r[c] for r in rows] for c in MSG_COLS}
-            row = await self.db.first(s.pg_save_messages, {**params, "tids": thread_ids, **self._now(now)})
+            row = await self.db.first(
+                s.pg_save_messages, {**_message_arrays(messages), "tids": thread_ids, **self._now(now)}
+            )
             assert row is not None
             if row._mapping["ok"]:
                 return []
             present = set(row._mapping["found"] or ())
             return [t for t in thread_ids if t not in present]
+        rows = [_message_row(m) for m in messages]
         try:
             async with self.db.transaction() as conn:
                 # One statement checks that every thread exists and bumps each of them (and the old threads
