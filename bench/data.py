@@ -7,6 +7,7 @@ what a caller hands to the public API. Key order follows the JS object literals,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 __all__ = (
@@ -36,6 +37,7 @@ def at_ms(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
+@cache  # same value as the JS, one shared object per length (the harness's own memory, not the library's)
 def text(length: int) -> str:
     s = ""
     while len(s) < length:

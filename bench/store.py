@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mastra_store import PostgresStore, SqliteStore
 from mastra_store.store import BaseStore
 
 __all__ = ("StoreTarget",)
@@ -21,9 +20,14 @@ class StoreTarget:
     ) -> None:
         self._args = {"database_url": database_url, "schema": schema, "sqlite_path": sqlite_path}
         self.store: BaseStore
+        # Only the backend under test is imported (mastra_store loads backends on first use).
         if sqlite_path is not None:
+            from mastra_store import SqliteStore
+
             self.store = SqliteStore(id="bench", path=sqlite_path)
         else:
+            from mastra_store import PostgresStore
+
             self.store = PostgresStore(id="bench", connection_string=database_url, schema_name=schema)
         # Fetched once, as the reference does with getStore().
         self.memory = self.store.memory

@@ -1,17 +1,8 @@
 """mastra_store: async-first Python storage for AI-agent state, compatible with Mastra's storage schema."""
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .backends.inmemory import InMemoryStore
-from .backends.postgres import AgentsPG, MemoryPG, ObservabilityPG, PostgresStore, ScoresPG, WorkflowsPG
-from .backends.sqlite import (
-    AgentsSqlite,
-    MemorySqlite,
-    ObservabilitySqlite,
-    ScoresSqlite,
-    SqliteStore,
-    WorkflowsSqlite,
-)
 from .composite import MastraCompositeStore, MastraStorage
 from .domains import (
     AgentsStorage,
@@ -42,28 +33,50 @@ if TYPE_CHECKING:
         ScoresDynamoDB,
         WorkflowsDynamoDB,
     )
+    from .backends.inmemory import InMemoryStore
+    from .backends.postgres import AgentsPG, MemoryPG, ObservabilityPG, PostgresStore, ScoresPG, WorkflowsPG
+    from .backends.sqlite import (
+        AgentsSqlite,
+        MemorySqlite,
+        ObservabilitySqlite,
+        ScoresSqlite,
+        SqliteStore,
+        WorkflowsSqlite,
+    )
 
 __version__ = "0.1.0"
 
-#: Imported on first use (PEP 562): a PostgreSQL/SQLite process never loads the DynamoDB backend (~1 MB RSS);
-#: aioboto3 itself (the ``dynamodb`` extra) is imported only when a DynamoDB client is opened.
-_DYNAMODB = frozenset(
-    (
-        "AgentsDynamoDB",
-        "DynamoDBStore",
-        "MemoryDynamoDB",
-        "ObservabilityDynamoDB",
-        "ScoresDynamoDB",
-        "WorkflowsDynamoDB",
-    )
-)
+#: Backends are imported on first use (PEP 562): a process loads only the backends it names, e.g. a
+#: PostgreSQL service never imports aiosqlite, the in-memory backend or the DynamoDB adapter (aioboto3
+#: itself, the ``dynamodb`` extra, is imported only when a DynamoDB client is opened).
+_LAZY: dict[str, str] = {
+    "InMemoryStore": "inmemory",
+    **dict.fromkeys(
+        ("AgentsPG", "MemoryPG", "ObservabilityPG", "PostgresStore", "ScoresPG", "WorkflowsPG"), "postgres"
+    ),
+    **dict.fromkeys(
+        ("AgentsSqlite", "MemorySqlite", "ObservabilitySqlite", "ScoresSqlite", "SqliteStore", "WorkflowsSqlite"),
+        "sqlite",
+    ),
+    **dict.fromkeys(
+        (
+            "AgentsDynamoDB",
+            "DynamoDBStore",
+            "MemoryDynamoDB",
+            "ObservabilityDynamoDB",
+            "ScoresDynamoDB",
+            "WorkflowsDynamoDB",
+        ),
+        "dynamodb",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _DYNAMODB:
-        from .backends import dynamodb
-
-        value = getattr(dynamodb, name)
+    module = _LAZY.get(name)
+    if module is not None:
+        backend = importlib.import_module(f".backends.{module}", __name__)
+        value = getattr(backend, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

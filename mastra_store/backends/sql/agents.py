@@ -13,13 +13,12 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..._time import from_db, naive_utc
 from ...domains.agents import AgentQuery, AgentsStorage
 from ...errors import ErrorCategory, MastraError
 from ...records.agents import StorageAgent
-from .base import SqlDomain
+from .base import SqlDomain, upsert_insert
 from .paging import JSON_NULLABLE, LIMIT, OFFSET, paged_select, split_page
 from .tables import Tables
 
@@ -54,8 +53,8 @@ def _bind(t: sa.Table, column: str) -> sa.BindParameter[Any]:
 def _insert(tables: Tables, is_postgres: bool) -> sa.Insert:
     """INSERT … ON CONFLICT (id) DO NOTHING: an existing id writes nothing (rowcount 0)."""
     t = tables.agents
-    insert = postgresql.insert if is_postgres else sqlite.insert
-    return insert(t).values({c.name: _bind(t, c.name) for c in t.c}).on_conflict_do_nothing(index_elements=[t.c.id])
+    stmt: sa.Insert = upsert_insert(t, is_postgres).values({c.name: _bind(t, c.name) for c in t.c})
+    return stmt.on_conflict_do_nothing(index_elements=[t.c.id])  # type: ignore[attr-defined,no-any-return]
 
 
 @cache

@@ -10,7 +10,19 @@ from ...domains.base import StorageDomain
 from .database import SqlDatabase, is_connection_error
 from .tables import DOMAIN_TABLES
 
-__all__ = ("SqlDomain",)
+__all__ = ("SqlDomain", "upsert_insert")
+
+
+def upsert_insert(table: sa.Table, is_postgres: bool) -> Any:
+    """The dialect's ``INSERT`` (with ``on_conflict_do_*``). SQLite's dialect is imported only when used, so a
+    PostgreSQL process never loads it."""
+    if is_postgres:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 class SqlDomain(StorageDomain):

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ... import _json
@@ -25,7 +25,7 @@ from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
 from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import Unset
-from .base import SqlDomain
+from .base import SqlDomain, upsert_insert
 from .tables import TS, TSZ, Tables
 
 __all__ = ("SqlMemory",)
@@ -257,7 +257,7 @@ class _Statements:
 
     # -- building blocks -------------------------------------------------------------------------------
     def insert(self, table: sa.Table) -> Any:
-        return postgresql.insert(table) if self.pg else sqlite.insert(table)
+        return upsert_insert(table, self.pg)
 
     def in_(self, col: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
         """``col`` in a bound list: one array parameter on PostgreSQL, an expanding ``IN`` on SQLite."""
@@ -320,7 +320,7 @@ class _Statements:
         return sa.select(is_ok.label("ok"), found.label("found")).add_cte(bumped, upsert)
 
     def sqlite_upsert(self, rows: list[dict[str, Any]], *, keep_created: bool) -> Any:
-        return self._message_upsert(sqlite.insert(self.m).values(rows), keep_created=keep_created)
+        return self._message_upsert(upsert_insert(self.m, False).values(rows), keep_created=keep_created)
 
     def _list_threads(self, fld: str, direction: str) -> sa.Select[Any]:
         """Page and total in one statement: ``count(*) OVER ()`` is computed before LIMIT/OFFSET, from the

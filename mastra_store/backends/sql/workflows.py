@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from ... import _json
 from ..._time import from_db, naive_utc
 from ...domains.workflows import RunQuery, SnapshotMutation, WorkflowsStorage
 from ...records._construct import Constructor
 from ...records.workflows import WorkflowRun
-from .base import SqlDomain
+from .base import SqlDomain, upsert_insert
 from .paging import LIMIT, OFFSET, paged_select, split_page
 from .tables import Tables
 
@@ -59,7 +59,7 @@ def _run_columns(t: sa.Table) -> list[sa.ColumnElement[Any]]:
 @cache
 def _statements(tables: Tables, is_postgres: bool) -> _Statements:
     t = tables.workflow_snapshot
-    insert = postgresql.insert if is_postgres else sqlite.insert
+    insert = partial(upsert_insert, is_postgres=is_postgres)
     key = (t.c.workflow_name == sa.bindparam("k_workflow_name")) & (t.c.run_id == sa.bindparam("k_run_id"))
     values: dict[str, Any] = {
         "workflow_name": sa.bindparam("k_workflow_name"),
