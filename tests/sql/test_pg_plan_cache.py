@@ -1,0 +1,97 @@
+"""PostgreSQL keeps generic plans for the hot statements (no re-planning per call).
+
+asyncpg prepares every statement once per connection; PostgreSQL plans the first 5 executions with the actual
+values and then keeps a generic plan only if it does not look costlier. Statements with array parameters looked
+costlier (the planner guesses 10 elements for an array parameter), so they were re-planned on every call: ~100-200
+µs of server CPU each for W3/W4/C1. These tests read ``pg_prepared_statements`` after a dozen calls of each
+shape; a statement that regresses to re-planning fails here (correctness is covered by the conformance suite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mastra_store import PostgresStore
+
+T0 = datetime(2025, 1, 15, 10, 0, 0, tzinfo=UTC)
+CALLS = 12
+
+
+@pytest.fixture
+async def pg(pg_url: str, pg_schema_factory: Any) -> AsyncIterator[PostgresStore]:
+    schema = pg_schema_factory()
+    store = PostgresStore(id="plans", connection_string=pg_url, schema_name=schema)
+    await store.init()
+    mem = store.memory
+    # Table statistics like the benchmark database's (the planner's cost comparison depends on them): 200 threads of
+    # 50 messages, analysed.
+    for t in range(200):
+        await mem.save_thread(thread={"id": f"t{t}", "resourceId": "r", "title": "x", "createdAt": T0, "updatedAt": T0})
+        await mem.save_messages(messages=[_msg(f"t{t}-{i}", f"t{t}", i) for i in range(50)])
+    fast = store.database.fast
+    assert fast is not None
+    await (await fast.pool()).execute(f'ANALYZE "{schema}".mastra_threads; ANALYZE "{schema}".mastra_messages')
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _msg(mid: str, thread_id: str, i: int) -> dict[str, Any]:
+    return {
+        "id": mid,
+        "threadId": thread_id,
+        "resourceId": "r",
+        "role": "user",
+        "createdAt": T0 + timedelta(seconds=i),
+        "content": {"format": 2, "parts": [{"type": "text", "text": mid}]},
+    }
+
+
+async def _plans(store: PostgresStore, like: str) -> list[tuple[int, int]]:
+    """(generic, custom) plan counts of the prepared statements containing ``like`` on every pooled connection."""
+    fast = store.database.fast
+    assert fast is not None
+    pool = await fast.pool()
+    out: list[tuple[int, int]] = []
+    for _ in range(pool.get_size()):
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1",
+                f"%{like}%",
+            )
+            out.extend((r[0], r[1]) for r in rows)
+    return out
+
+
+def _assert_generic(plans: list[tuple[int, int]]) -> None:
+    assert plans, "the statement was not prepared"
+    generic = sum(g for g, _ in plans)
+    custom = sum(c for _, c in plans)
+    assert generic > 0 and custom <= 5 * len(plans), plans
+
+
+async def test_list_messages_one_thread_keeps_a_generic_plan(pg: PostgresStore) -> None:
+    for i in range(CALLS):
+        page = await pg.memory.list_messages(thread_id=f"t{i % 3}", per_page=40, order_by={"direction": "DESC"})
+        assert page.total == 50
+    _assert_generic(await _plans(pg, "'p' AS kind"))
+
+
+async def test_include_windows_keep_a_generic_plan(pg: PostgresStore) -> None:
+    for i in range(CALLS):
+        include = [{"id": f"t{k % 3}-{(i * 7 + k * 11) % 50}", "withPreviousMessages": 2} for k in range(5)]
+        page = await pg.memory.list_messages(thread_id="t0", per_page=0, include=include)
+        assert page.messages
+    _assert_generic(await _plans(pg, "AS inc(id, prev, next)"))
+
+
+async def test_small_save_keeps_a_generic_plan(pg: PostgresStore) -> None:
+    for i in range(CALLS):
+        turn = [_msg(f"turn-{i}-{j}", f"t{i % 3}", 100 + i) for j in range(2)]
+        await pg.memory.save_messages(messages=turn)
+    _assert_generic(await _plans(pg, "WITH locked AS"))
