@@ -231,7 +231,9 @@ class MemoryStorage(StorageDomain):
         now = utc_now()
         prepared: list[MastraDBMessage] = []
         for i, m in enumerate(items):
-            require_str(m.id, field=f"messages[{i}].id", error_id=bad)
+            # Inline checks (one loop over up to thousands of messages); ``id`` is a str after validation.
+            if not m.id.strip():
+                require_str(m.id, field=f"messages[{i}].id", error_id=bad)
             if not m.thread_id or not m.thread_id.strip():
                 raise ValidationError(id=bad, field=f"messages[{i}].thread_id", reason="Thread ID is required")
             if not m.resource_id or not m.resource_id.strip():

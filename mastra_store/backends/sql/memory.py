@@ -157,17 +157,15 @@ def _flatten(arrays: dict[str, list[Any]]) -> dict[str, Any]:
 
 
 def _message_arrays(messages: list[MastraDBMessage]) -> dict[str, list[Any]]:
-    """The ``unnest`` arrays of :data:`MSG_COLS` (``a_<column>``), built column by column (W2: a row dict per
-    message and a transpose cost ~0.7 µs more per message)."""
-    zs = [to_utc(m.created_at) for m in messages]  # type: ignore[arg-type]  # callers fill created_at
+    """The ``unnest`` arrays of :meth:`_Statements.pg_save_messages` (``a_<column>``; no plain ``createdAt``),
+    built column by column (W2: a row dict per message and a transpose cost ~0.7 µs more per message)."""
     return {
         "a_id": [m.id for m in messages],
         "a_thread_id": [m.thread_id for m in messages],
         "a_content": [content_to_text(m.content) for m in messages],
         "a_role": [m.role for m in messages],
         "a_type": [m.type or "v2" for m in messages],
-        "a_createdAt": [z.replace(tzinfo=None) for z in zs],
-        "a_createdAtZ": zs,
+        "a_createdAtZ": [to_utc(m.created_at) for m in messages],  # type: ignore[arg-type]  # filled by callers
         "a_resourceId": [m.resource_id for m in messages],
     }
 
@@ -325,9 +323,12 @@ class _Statements:
             .table_valued("id", "thread_id")
             .render_derived(name="mv")
         )
+        # The plain ``createdAt`` is derived from ``createdAtZ`` here (UTC wall clock), not sent: one array and
+        # a ``datetime.replace`` per message less on the client (W2: ~30 µs per batch of 100).
+        sent = [(c, ty) for c, ty in zip(MSG_COLS, _MSG_TYPES, strict=True) if c != "createdAt"]
         src = (
-            sa.func.unnest(*(_pg_array(f"a_{c}", ty, count) for c, ty in zip(MSG_COLS, _MSG_TYPES, strict=True)))
-            .table_valued(*MSG_COLS)
+            sa.func.unnest(*(_pg_array(f"a_{c}", ty, count) for c, ty in sent))
+            .table_valued(*(c for c, _ in sent))
             .render_derived(name="src")
         )
         moved_from = (
@@ -344,7 +345,10 @@ class _Statements:
             .values({t.c.updatedAt: sa.bindparam("now", type_=TS), t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ)})
             .cte("bumped")
         )
-        ins = postgresql.insert(m).from_select([m.c[c] for c in MSG_COLS], sa.select(*src.c).where(is_ok))
+        values = [
+            sa.func.timezone("UTC", src.c.createdAtZ).label(c) if c == "createdAt" else src.c[c] for c in MSG_COLS
+        ]
+        ins = postgresql.insert(m).from_select([m.c[c] for c in MSG_COLS], sa.select(*values).where(is_ok))
         upsert = self._message_upsert(ins, keep_created=True).cte("ins")
         found = sa.select(sa.func.array_agg(locked.c.id)).scalar_subquery()
         # PostgreSQL runs every data-modifying CTE to completion whether or not the main query reads it.
