@@ -56,6 +56,8 @@ def _kind(col: str) -> Kind:
 
 #: Column order of the INSERT row source: the record fields, then the two Z shadows of the record times.
 _INSERT_COLS: Final[tuple[str, ...]] = (*_FIELD_COLUMNS.values(), "startedAtZ", "endedAtZ")
+#: What PostgreSQL's INSERT is sent: the plain start/end times are computed from their Z shadows.
+_PG_INSERT_COLS: Final[tuple[str, ...]] = tuple(c for c in _INSERT_COLS if c not in _TS_COLS)
 _PG_ARRAY: Final[dict[Kind, str]] = {
     "text": "text[]",
     "bool": "boolean[]",
@@ -110,13 +112,20 @@ def _now_expr(kind: Kind, pg: bool) -> str:
 
 @cache
 def _insert_stmt(tables: Tables, pg: bool) -> _Batch:
-    source, exprs = _row_source(_INSERT_COLS, pg)
+    sent = _PG_INSERT_COLS if pg else _INSERT_COLS
+    source, sent_exprs = _row_source(sent, pg)
+    by_col = dict(zip(sent, sent_exprs, strict=True))
+    if pg:
+        # The plain (UTC wall clock) start/end times are derived from their Z shadows in the statement rather
+        # than sent: two arrays and 200 ``datetime`` conversions less per batch of 100 spans.
+        by_col.update({c: f"timezone('UTC', {by_col[c + 'Z']})" for c in _TS_COLS})
+    exprs = [by_col[c] for c in _INSERT_COLS]
     cols = [*_INSERT_COLS, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"]
     values = [*exprs, _now_expr("ts", pg), _now_expr("ts", pg), _now_expr("tsz", pg), _now_expr("tsz", pg)]
     sql = (
         f"INSERT INTO {_table_sql(tables)} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(values)} FROM {source}"
     )
-    return _Batch(sa.text(sql), _INSERT_COLS)
+    return _Batch(sa.text(sql), sent)
 
 
 @cache
@@ -158,9 +167,9 @@ def _params(batch: _Batch, rows: list[dict[str, Any]], now: datetime, pg: bool) 
     return params
 
 
-#: (record field, kind) per ``_INSERT_COLS`` position: the two Z shadows read the record's own times.
+#: (record field, kind) per ``_PG_INSERT_COLS`` position: the two Z shadows read the record's own times.
 _INSERT_PLAN: Final[tuple[tuple[str, Kind], ...]] = tuple(
-    (_COL_FIELDS[c[:-1]] if c in ("startedAtZ", "endedAtZ") else _COL_FIELDS[c], _kind(c)) for c in _INSERT_COLS
+    (_COL_FIELDS[c[:-1]] if c in ("startedAtZ", "endedAtZ") else _COL_FIELDS[c], _kind(c)) for c in _PG_INSERT_COLS
 )
 
 
@@ -174,8 +183,6 @@ def _pg_insert_params(spans: list[CreateSpanRecord], now: datetime) -> dict[str,
         values = [getattr(s, field) for s in spans]
         if kind == "json":
             values = [None if v is None else dumps(v) for v in values]
-        elif kind == "ts":
-            values = [None if v is None else naive_utc(v) for v in values]
         elif kind == "tsz":
             values = [None if v is None else to_utc(v) for v in values]
         params[f"p{i}"] = values
