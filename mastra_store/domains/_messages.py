@@ -20,8 +20,11 @@ __all__ = (
     "content_to_text",
     "merge_content",
     "message_from_row",
+    "message_from_text_row",
     "normalize_messages",
+    "parts_only_content",
     "sort_key",
+    "sort_messages",
 )
 
 
@@ -140,6 +143,15 @@ BY_CREATED_AT: Final = operator.attrgetter("created_at")
 def sort_key(message: MastraDBMessage) -> datetime:
     assert message.created_at is not None
     return message.created_at
+
+
+def sort_messages(messages: list[MastraDBMessage]) -> list[MastraDBMessage]:
+    """:func:`normalize_messages` for messages with distinct ids (one backend page): the same result without the
+    de-duplication pass (~8 µs per 40 messages); anything undated or not yet format 2 takes the full pass."""
+    for m in messages:
+        if m.created_at is None or type(m.content) is not MessageContentV2:
+            return normalize_messages(messages)
+    return sorted(messages, key=_ASC_KEY)
 
 
 def normalize_messages(messages: Iterable[MastraDBMessage]) -> list[MastraDBMessage]:

@@ -36,7 +36,7 @@ from ..types import (
     normalize_per_page,
     parse_order_by,
 )
-from ._messages import BY_CREATED_AT, normalize_messages
+from ._messages import BY_CREATED_AT, normalize_messages, sort_messages
 from ._validate import coerce, coerce_list, require_str, require_str_list
 from .base import DomainName, StorageDomain
 
@@ -195,8 +195,9 @@ class MemoryStorage(StorageDomain):
             rows, total, included = await self._list_messages(q)
         if total == 0 and not includes:
             return construct(MessagesPage, messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
-        # Ascending by (created_at, id): already the final order for ASC.
-        messages = normalize_messages([*rows, *included])
+        # Ascending by (created_at, id): already the final order for ASC. A page without include windows has
+        # unique ids and dated format-2 content straight from the backend: sorting it is all that is needed.
+        messages = normalize_messages([*rows, *included]) if included or includes else sort_messages(rows)
         if direction == "DESC":
             # created_at descending, ties by id ascending: a stable reverse sort keeps the id order of ties.
             messages.sort(key=BY_CREATED_AT, reverse=True)

@@ -26,6 +26,7 @@ from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import Unset
 from .base import SqlDomain, upsert_insert
+from .fastpath import FastRow
 from .tables import TS, TSZ, Tables
 
 __all__ = ("SqlMemory",)
@@ -595,17 +596,25 @@ class SqlMemory(SqlDomain, MemoryStorage):
         page: list[MastraDBMessage] = []
         included: list[MastraDBMessage] = []
         total = 0
-        for row in rows:
-            # One ``_mapping`` per row: ``row.kind`` on the fast path's records is a failed attribute lookup
-            # first, then ``__getattr__`` (~1 µs per row, 41 rows per W3 call).
-            m = row._mapping
+        # The fast path's records answer ``row["col"]`` themselves; SQLAlchemy rows through ``_mapping``.
+        maps: Any = rows if not rows or isinstance(rows[0], FastRow) else [r._mapping for r in rows]
+        build = message_from_text_row
+        for m in maps:
             kind = m["kind"]
             if kind == "c":
                 total = int(m["total"])
-            elif kind == "p":
-                page.append(_message(m))
-            else:
-                included.append(_message(m))
+                continue
+            z = m["createdAtZ"]
+            message = build(
+                m["id"],
+                m["content"],
+                m["role"],
+                m["type"],
+                z if z is not None else m["createdAt"],
+                m["thread_id"],
+                m["resourceId"],
+            )
+            (page if kind == "p" else included).append(message)
         # Page rows in no particular order (UNION ALL): the domain sorts the merged result once.
         return page, total, included
 
