@@ -10,7 +10,14 @@ import orjson
 import pytest
 
 from mastra_store._time import from_db, to_utc
-from mastra_store.domains._messages import content_from_text, content_to_text, message_from_row, message_from_text_row
+from mastra_store.domains._messages import (
+    content_from_text,
+    content_to_text,
+    message_from_row,
+    message_from_text_row,
+    normalize_messages,
+    sort_messages,
+)
 from mastra_store.domains._validate import coerce_list
 from mastra_store.domains.workflows import clean_snapshot
 from mastra_store.errors import ValidationError
@@ -200,3 +207,18 @@ def test_clean_snapshot_fast_path_and_walk() -> None:
     assert clean_snapshot(plain) is plain
     dirty = {"k\x00": ["a\x00b", "\ud800c"], "d": datetime(2024, 1, 1, tzinfo=UTC)}
     assert clean_snapshot(dirty) == {"k": ["ab", "c"], "d": datetime(2024, 1, 1, tzinfo=UTC)}
+
+
+def test_sort_messages_equals_normalize_and_falls_back() -> None:
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    msgs = [
+        MastraDBMessage(id=f"m{i}", role="user", created_at=at + timedelta(seconds=i % 3), content=MessageContentV2())
+        for i in (5, 1, 4, 2, 3, 0)
+    ]
+    assert [m.id for m in sort_messages(msgs)] == [m.id for m in normalize_messages(msgs)]
+    undated = [*msgs, MastraDBMessage(id="x", role="user", content=MessageContentV2())]
+    assert [m.id for m in sort_messages(undated)] == [m.id for m in normalize_messages(undated)]
+    legacy = [*msgs, MastraDBMessage(id="s", role="user", created_at=at, content="plain text")]
+    got = sort_messages(legacy)
+    assert [m.id for m in got] == [m.id for m in normalize_messages(legacy)]
+    assert all(isinstance(m.content, MessageContentV2) for m in got)
