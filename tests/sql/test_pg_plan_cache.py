@@ -34,7 +34,8 @@ async def pg(pg_url: str, pg_schema_factory: Any) -> AsyncIterator[PostgresStore
         await mem.save_messages(messages=[_msg(f"t{t}-{i}", f"t{t}", i) for i in range(50)])
     fast = store.database.fast
     assert fast is not None
-    await (await fast.pool()).execute(f'ANALYZE "{schema}".mastra_threads; ANALYZE "{schema}".mastra_messages')
+    async with (await fast.pool()).connection() as conn:
+        await conn.execute(f'ANALYZE "{schema}".mastra_threads; ANALYZE "{schema}".mastra_messages')
     try:
         yield store
     finally:
@@ -58,13 +59,17 @@ async def _plans(store: PostgresStore, like: str) -> list[tuple[int, int]]:
     assert fast is not None
     pool = await fast.pool()
     out: list[tuple[int, int]] = []
-    for _ in range(pool.get_size()):
-        async with pool.acquire() as conn:
+    held = [await pool.acquire() for _ in range(pool.size)]  # every open connection, each once
+    try:
+        for conn in held:
             rows = await conn.fetch(
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1",
                 f"%{like}%",
             )
             out.extend((r[0], r[1]) for r in rows)
+    finally:
+        for conn in held:
+            pool.release(conn)
     return out
 
 

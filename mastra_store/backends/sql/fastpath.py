@@ -1,10 +1,11 @@
-"""PostgreSQL hot path: SQLAlchemy Core statements compiled once, executed on a plain asyncpg pool.
+"""PostgreSQL hot path: SQLAlchemy Core statements compiled once, executed on pooled asyncpg connections.
 
 Why: going through ``AsyncConnection.execute`` costs a fixed ~170-230 µs per call on a 2-core VM (greenlet
 hop, result proxy, pool events), which put point operations at 0.5-0.75x raw asyncpg; compiling each
-statement once and running the SQL on a pooled asyncpg connection with a no-op reset measured ≈1.0x raw
-(shared/bench/floor.md §6-7, variant D). SQLAlchemy still builds every statement and owns the schema; this
-module only changes how an already-built statement is sent.
+statement once and running the SQL on a pooled asyncpg connection measured ≈1.0x raw (shared/bench/floor.md
+§6-7, variant D), and our own minimal pool (``pgpool.py``) takes another ~40 µs off every call. SQLAlchemy
+still builds every statement and owns the schema; this module only changes how an already-built statement is
+sent.
 
 Results are asyncpg records of class :class:`FastRow`, which also answer ``row._mapping[...]`` like
 SQLAlchemy rows. Statements the cache cannot hold (expanding ``IN`` parameters, executemany) fall back
@@ -25,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 
 from ... import _json
+from .pgpool import ConnectionPool, breaks_connection
 
 __all__ = ("FastRow", "PgFastPath")
 
@@ -152,11 +154,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=_json_encode, decoder=orjson.loads, schema="pg_catalog")
 
 
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """asyncpg's default reset runs several statements on every release (+170-200 µs per call); our
-    connections hold no session state (no LISTEN, no SET, transactions always closed), so skip it."""
-
-
 class PgFastPath:
     """Owns an asyncpg pool and the compiled-statement cache for one :class:`SqlDatabase`."""
 
@@ -164,12 +161,12 @@ class PgFastPath:
         self._url = url
         self._connect_args = dict(connect_args)
         self._max_size = max_size
-        self._pool: asyncpg.Pool | None = None
+        self._pool: ConnectionPool | None = None
         # The engine's own dialect: its JSON serializer (orjson, JS dates) is what bind processors use.
         self._dialect = dialect
         self._cache: dict[int, _Prepared | None] = {}
 
-    async def pool(self) -> asyncpg.Pool:
+    async def pool(self) -> ConnectionPool:
         if self._pool is None:
             kwargs: dict[str, Any] = {
                 "host": self._url.host,
@@ -180,14 +177,21 @@ class PgFastPath:
             }
             kwargs.update(self._connect_args)
             kwargs.pop("prepared_statement_cache_size", None)
-            self._pool = await asyncpg.create_pool(
-                min_size=1,
-                max_size=self._max_size,
-                record_class=FastRow,
-                init=_init_connection,
-                reset=_no_reset,
-                **{k: v for k, v in kwargs.items() if v is not None},
-            )
+            options = {k: v for k, v in kwargs.items() if v is not None}
+
+            async def connect() -> asyncpg.Connection:
+                conn = await asyncpg.connect(record_class=FastRow, **options)
+                try:
+                    await _init_connection(conn)
+                except BaseException:
+                    conn.terminate()
+                    raise
+                return conn
+
+            pool = ConnectionPool(connect, self._max_size)
+            # One connection up front (as asyncpg's min_size=1): an unreachable server fails here, in init().
+            pool.release(await pool.acquire())
+            self._pool = pool
         return self._pool
 
     async def close(self) -> None:
@@ -242,7 +246,7 @@ class PgFastPath:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[FastConnection]:
         pool = await self.pool()
-        async with pool.acquire() as conn, conn.transaction():
+        async with pool.connection() as conn, conn.transaction():
             yield FastConnection(self, conn)
 
     @staticmethod
@@ -278,28 +282,33 @@ class PgFastPath:
             p.sql, None, orig, dbapi.Error, connection_invalidated=disconnect, dialect=self._dialect
         )
 
-    async def fetch(self, p: _Prepared, params: Mapping[str, Any] | None) -> list[FastRow]:
-        pool = await self.pool()
+    async def _run(self, p: _Prepared, params: Mapping[str, Any] | None, method: str) -> Any:
+        """One statement on a pooled connection; driver errors come back as SQLAlchemy's exceptions."""
+        args = self.args(p, params)
+        pool = self._pool or await self.pool()
+        conn = await pool.acquire()
         try:
-            return await pool.fetch(p.sql, *self.args(p, params))  # type: ignore[no-any-return]
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise self.translate(exc, p) from exc
+            result = await getattr(conn, method)(p.sql, *args)
+        except BaseException as exc:
+            pool.release(conn, broken=breaks_connection(exc))
+            if isinstance(
+                exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError | asyncpg.ConnectionDoesNotExistError
+            ):
+                raise self.translate(exc, p) from exc
+            raise
+        pool.release(conn)
+        return result
+
+    async def fetch(self, p: _Prepared, params: Mapping[str, Any] | None) -> list[FastRow]:
+        return await self._run(p, params, "fetch")  # type: ignore[no-any-return]
 
     async def fetchrow(self, p: _Prepared, params: Mapping[str, Any] | None) -> FastRow | None:
-        pool = await self.pool()
-        try:
-            return await pool.fetchrow(p.sql, *self.args(p, params))  # type: ignore[no-any-return]
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise self.translate(exc, p) from exc
+        return await self._run(p, params, "fetchrow")  # type: ignore[no-any-return]
 
     async def execute(self, p: _Prepared, params: Mapping[str, Any] | None) -> int:
-        pool = await self.pool()
-        try:
-            if p.returns_rows:
-                return len(await pool.fetch(p.sql, *self.args(p, params)))
-            status: str = await pool.execute(p.sql, *self.args(p, params))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            raise self.translate(exc, p) from exc
+        if p.returns_rows:
+            return len(await self._run(p, params, "fetch"))
+        status: str = await self._run(p, params, "execute")
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 

@@ -237,7 +237,7 @@ async def _bootstrap(db: SqlDatabase) -> bool:
     if db.fast is not None:
         pool = await db.fast.pool()
         key = advisory_lock_key(db.schema)
-        async with pool.acquire() as conn:
+        async with pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_lock($1)", key)
             try:
                 found = await conn.fetchval(

@@ -1,0 +1,130 @@
+"""A minimal asyncpg connection pool for the PostgreSQL fast path.
+
+Why not ``asyncpg.Pool``: every ``pool.fetch`` goes through a connection proxy, a holder object, and
+``asyncio.shield`` around the release (a new task per call): ~42 µs of CPU and ~45 µs of wall time per call on
+a 2-vCPU VM against ~87 µs for the query itself on a bare connection (W6b's point read; bench notes in
+``bench/RESULTS.md``). Here an idle connection is taken and given back without awaiting anything.
+
+What it keeps of asyncpg's pool: at most ``max_size`` connections, opened on demand, handed to waiters in
+arrival order; a connection that may be in an unknown state (cancelled mid-call, I/O error, closed by the
+server, left inside a transaction) is terminated instead of being reused. A PostgreSQL error (constraint
+violation, …) leaves the connection usable, as in asyncpg. Our connections hold no session state to reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+__all__ = ("ConnectionPool", "breaks_connection")
+
+
+def breaks_connection(exc: BaseException) -> bool:
+    """Whether a connection that raised ``exc`` must not be reused: anything but a server-reported SQL error
+    (cancellation, timeouts and I/O errors can leave a command half-sent or half-read)."""
+    return not isinstance(exc, asyncpg.PostgresError) or isinstance(exc, asyncpg.PostgresConnectionError)
+
+
+class ConnectionPool:
+    """``acquire()`` / ``release(conn)``; :meth:`connection` wraps both for ``async with``."""
+
+    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], max_size: int) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be >= 1")
+        self._connect = connect
+        self._max_size = max_size
+        self._idle: list[asyncpg.Connection] = []  # LIFO: the warmest connection (statement cache) first
+        self._size = 0  # open connections plus those being opened
+        self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
+        self._closed = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    async def acquire(self) -> asyncpg.Connection:
+        if self._idle:
+            return self._idle.pop()
+        return await self._acquire_slow()
+
+    async def _acquire_slow(self) -> asyncpg.Connection:
+        while True:
+            if self._closed:
+                raise asyncpg.InterfaceError("the connection pool is closed")
+            if self._idle:
+                return self._idle.pop()
+            if self._size < self._max_size:
+                self._size += 1
+                try:
+                    return await self._connect()
+                except BaseException:
+                    self._size -= 1
+                    self._wake(None)  # the slot is free again: let a waiter try
+                    raise
+            waiter: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                conn = await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    # Handed a connection (or a free slot) just as this task was cancelled: pass it on.
+                    handed = waiter.result()
+                    if handed is not None:
+                        self.release(handed)
+                    else:
+                        self._wake(None)
+                else:
+                    waiter.cancel()
+                raise
+            if conn is not None:
+                return conn
+            # ``None``: a slot was freed; loop to open a connection.
+
+    def release(self, conn: asyncpg.Connection, *, broken: bool = False) -> None:
+        """Give a connection back; ``broken`` (or closed, or still inside a transaction) terminates it."""
+        if broken or self._closed or conn.is_closed() or conn.is_in_transaction():
+            self._size -= 1
+            if not conn.is_closed():
+                conn.terminate()
+            self._wake(None)
+            return
+        if not self._wake(conn):
+            self._idle.append(conn)
+
+    def _wake(self, conn: asyncpg.Connection | None) -> bool:
+        """Hand ``conn`` (``None``: a free slot) to the longest waiter; ``False`` if nobody waits."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return True
+        return False
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self.acquire()
+        try:
+            yield conn
+        except BaseException as exc:
+            self.release(conn, broken=breaks_connection(exc))
+            raise
+        self.release(conn)
+
+    async def close(self) -> None:
+        """Close the idle connections; connections in use are terminated when released."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(asyncpg.InterfaceError("the connection pool is closed"))
+        self._waiters.clear()
+        for conn in idle:
+            self._size -= 1
+            try:
+                await asyncio.wait_for(conn.close(), timeout=5)
+            except Exception:
+                conn.terminate()

@@ -1,0 +1,149 @@
+"""The fast path's own asyncpg connection pool (backends/sql/pgpool.py), on the real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from mastra_store.backends.sql.pgpool import ConnectionPool
+
+
+@pytest.fixture
+async def make_pool(pg_url: str) -> AsyncIterator[object]:
+    pools: list[ConnectionPool] = []
+    opened: list[int] = []
+
+    def make(max_size: int, *, fail_first: int = 0) -> ConnectionPool:
+        failures = [fail_first]
+
+        async def connect() -> asyncpg.Connection:
+            opened.append(1)
+            if failures[0] > 0:
+                failures[0] -= 1
+                raise OSError("connect refused (test)")
+            return await asyncpg.connect(pg_url)
+
+        pool = ConnectionPool(connect, max_size)
+        pools.append(pool)
+        return pool
+
+    make.opened = opened  # type: ignore[attr-defined]
+    yield make
+    for pool in pools:
+        await pool.close()
+
+
+async def _pid(pool: ConnectionPool) -> int:
+    async with pool.connection() as conn:
+        return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+
+async def test_reuses_one_connection_for_sequential_calls(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(4)
+    pids = {await _pid(pool) for _ in range(5)}
+    assert len(pids) == 1 and pool.size == 1
+
+
+async def test_never_opens_more_than_max_size(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(2)
+    running = 0
+    peak = 0
+
+    async def work() -> int:
+        nonlocal running, peak
+        async with pool.connection() as conn:
+            running += 1
+            peak = max(peak, running)
+            pid = await conn.fetchval("SELECT pg_backend_pid() FROM pg_sleep(0.02)")
+            running -= 1
+            return int(pid)
+
+    pids = await asyncio.gather(*(work() for _ in range(10)))
+    assert peak == 2 and pool.size == 2 and len(set(pids)) == 2
+
+
+async def test_sql_error_keeps_the_connection(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(2)
+    before = await _pid(pool)
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        async with pool.connection() as conn:
+            await conn.fetchval("SELECT 1 / 0")
+    assert await _pid(pool) == before
+
+
+async def test_cancelled_query_discards_the_connection(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(2)
+    before = await _pid(pool)
+
+    async def slow() -> None:
+        async with pool.connection() as conn:
+            await conn.execute("SELECT pg_sleep(5)")
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pool.size == 0  # terminated, not returned
+    assert await _pid(pool) != before
+
+
+async def test_cancelled_waiter_does_not_leak(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(1)
+    held = await pool.acquire()
+    waiter = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.01)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    pool.release(held)
+    # The one connection is free again for the next caller.
+    assert await asyncio.wait_for(_pid(pool), 2)
+    assert pool.size == 1
+
+
+async def test_connection_handed_to_a_cancelled_waiter_is_passed_on(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(1)
+    held = await pool.acquire()
+    first = asyncio.create_task(pool.acquire())
+    second = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.01)
+    pool.release(held)  # handed to ``first`` …
+    first.cancel()  # … which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    conn = await asyncio.wait_for(second, 2)
+    pool.release(conn)
+    assert pool.size == 1
+
+
+async def test_failed_connect_frees_the_slot(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(1, fail_first=1)
+    with pytest.raises(OSError):
+        await pool.acquire()
+    assert pool.size == 0
+    assert await _pid(pool)
+    assert pool.size == 1
+
+
+async def test_close(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(2)
+    held = await pool.acquire()
+    await _pid(pool)
+    waiter_pool = make_pool(1)
+    blocked = await waiter_pool.acquire()
+    waiting = asyncio.create_task(waiter_pool.acquire())
+    await asyncio.sleep(0.01)
+    await waiter_pool.close()
+    with pytest.raises(asyncpg.InterfaceError):
+        await waiting
+    waiter_pool.release(blocked)
+    assert blocked.is_closed()
+    await pool.close()
+    pool.release(held)  # in use during close: terminated on release
+    assert held.is_closed() and pool.size == 0
+    with pytest.raises(asyncpg.InterfaceError):
+        await pool.acquire()
