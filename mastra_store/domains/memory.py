@@ -173,12 +173,12 @@ class MemoryStorage(StorageDomain):
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
         page = self._check_page(op, page)
-        includes = coerce_list(MessageInclude, include or [], field="include", error_id=bad)
-        flt = coerce(MessageFilter, filter or {}, field="filter", error_id=bad)
+        # The common call has neither include windows nor a filter: no validation pass for absent arguments.
+        includes = coerce_list(MessageInclude, include, field="include", error_id=bad) if include else []
+        dr = coerce(MessageFilter, filter, field="filter", error_id=bad).date_range if filter else None
         _, direction = parse_order_by(order_by, "ASC")
         normalized = normalize_per_page(per_page, 40)
         offset, per_page_out = calculate_pagination(page, per_page, normalized)
-        dr = flt.date_range
         q = MessageQuery(
             thread_ids=list(dict.fromkeys(ids)),
             resource_id=resource_id,
