@@ -16,7 +16,7 @@ async def make_pool(pg_url: str) -> AsyncIterator[object]:
     pools: list[ConnectionPool] = []
     opened: list[int] = []
 
-    def make(max_size: int, *, fail_first: int = 0) -> ConnectionPool:
+    def make(max_size: int, *, fail_first: int = 0, max_idle: float = 300.0) -> ConnectionPool:
         failures = [fail_first]
 
         async def connect() -> asyncpg.Connection:
@@ -26,7 +26,7 @@ async def make_pool(pg_url: str) -> AsyncIterator[object]:
                 raise OSError("connect refused (test)")
             return await asyncpg.connect(pg_url)
 
-        pool = ConnectionPool(connect, max_size)
+        pool = ConnectionPool(connect, max_size, max_idle=max_idle)
         pools.append(pool)
         return pool
 
@@ -147,3 +147,17 @@ async def test_close(make_pool) -> None:  # type: ignore[no-untyped-def]
     assert held.is_closed() and pool.size == 0
     with pytest.raises(asyncpg.InterfaceError):
         await pool.acquire()
+
+
+async def test_idle_connections_expire_down_to_one(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(3, max_idle=0.05)
+    held = [await pool.acquire() for _ in range(3)]
+    for conn in held:
+        pool.release(conn)
+    assert pool.size == 3
+    await asyncio.sleep(0.1)
+    for _ in range(4):
+        await _pid(pool)  # each give-back closes the coldest expired connection, never the last one
+    assert pool.size == 1
+    await pool.close()
+    assert all(conn.is_closed() for conn in held)

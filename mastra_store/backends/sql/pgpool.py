@@ -6,9 +6,11 @@ a 2-vCPU VM against ~87 µs for the query itself on a bare connection (W6b's poi
 ``bench/RESULTS.md``). Here an idle connection is taken and given back without awaiting anything.
 
 What it keeps of asyncpg's pool: at most ``max_size`` connections, opened on demand, handed to waiters in
-arrival order; a connection that may be in an unknown state (cancelled mid-call, I/O error, closed by the
-server, left inside a transaction) is terminated instead of being reused. A PostgreSQL error (constraint
-violation, …) leaves the connection usable, as in asyncpg. Our connections hold no session state to reset.
+arrival order; idle connections closed after ``max_idle`` seconds unused (asyncpg: 300 s; checked whenever a
+connection is given back), keeping one; a connection that may be in an unknown state (cancelled mid-call, I/O
+error, closed by the server, left inside a transaction) is terminated instead of being reused. A PostgreSQL
+error (constraint violation, …) leaves the connection usable, as in asyncpg. Our connections hold no session
+state to reset.
 """
 
 from __future__ import annotations
@@ -32,12 +34,18 @@ def breaks_connection(exc: BaseException) -> bool:
 class ConnectionPool:
     """``acquire()`` / ``release(conn)``; :meth:`connection` wraps both for ``async with``."""
 
-    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], max_size: int) -> None:
+    def __init__(
+        self, connect: Callable[[], Awaitable[asyncpg.Connection]], max_size: int, *, max_idle: float = 300.0
+    ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be >= 1")
         self._connect = connect
         self._max_size = max_size
-        self._idle: list[asyncpg.Connection] = []  # LIFO: the warmest connection (statement cache) first
+        self._max_idle = max_idle
+        # LIFO: the warmest connection (statement cache) is reused first, so the coldest sit at the front,
+        # each with the loop time it was released at.
+        self._idle: list[tuple[asyncpg.Connection, float]] = []
+        self._closing: set[asyncio.Task[None]] = set()
         self._size = 0  # open connections plus those being opened
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._closed = False
@@ -48,7 +56,7 @@ class ConnectionPool:
 
     async def acquire(self) -> asyncpg.Connection:
         if self._idle:
-            return self._idle.pop()
+            return self._idle.pop()[0]
         return await self._acquire_slow()
 
     async def _acquire_slow(self) -> asyncpg.Connection:
@@ -56,7 +64,7 @@ class ConnectionPool:
             if self._closed:
                 raise asyncpg.InterfaceError("the connection pool is closed")
             if self._idle:
-                return self._idle.pop()
+                return self._idle.pop()[0]
             if self._size < self._max_size:
                 self._size += 1
                 try:
@@ -92,8 +100,15 @@ class ConnectionPool:
                 conn.terminate()
             self._wake(None)
             return
-        if not self._wake(conn):
-            self._idle.append(conn)
+        if self._wake(conn):
+            return
+        now = asyncio.get_running_loop().time()
+        self._idle.append((conn, now))
+        if len(self._idle) > 1 and self._idle[0][1] < now - self._max_idle:
+            self._size -= 1
+            task = asyncio.get_running_loop().create_task(_close(self._idle.pop(0)[0]))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def _wake(self, conn: asyncpg.Connection | None) -> bool:
         """Hand ``conn`` (``None``: a free slot) to the longest waiter; ``False`` if nobody waits."""
@@ -122,9 +137,15 @@ class ConnectionPool:
             if not waiter.done():
                 waiter.set_exception(asyncpg.InterfaceError("the connection pool is closed"))
         self._waiters.clear()
-        for conn in idle:
+        for conn, _ in idle:
             self._size -= 1
-            try:
-                await asyncio.wait_for(conn.close(), timeout=5)
-            except Exception:
-                conn.terminate()
+            await _close(conn)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), timeout=5)
+    except Exception:
+        conn.terminate()
