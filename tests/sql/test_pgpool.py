@@ -161,3 +161,27 @@ async def test_idle_connections_expire_down_to_one(make_pool) -> None:  # type: 
     assert pool.size == 1
     await pool.close()
     assert all(conn.is_closed() for conn in held)
+
+
+async def test_store_without_statement_cache(pg_url: str, pg_schema_factory) -> None:  # type: ignore[no-untyped-def]
+    # statement_cache_size=0 (PgBouncer in transaction mode): every call still works on the fast path.
+    from mastra_store import PostgresStore
+
+    t0 = "2025-01-01T00:00:00.000Z"
+    async with PostgresStore(
+        id="nocache", connection_string=pg_url, schema_name=pg_schema_factory(), statement_cache_size=0
+    ) as store:
+        mem = store.memory
+        await mem.save_thread(thread={"id": "t", "resourceId": "r", "title": "t", "createdAt": t0, "updatedAt": t0})
+        for i in range(3):
+            await mem.save_messages(
+                messages=[
+                    {"id": f"m{i}", "threadId": "t", "resourceId": "r", "role": "user", "createdAt": t0, "content": "x"}
+                ]
+            )
+        page = await mem.list_messages(thread_id="t")
+        assert [m.id for m in page.messages] == ["m0", "m1", "m2"] and page.total == 3
+        fast = store.database.fast
+        assert fast is not None
+        async with (await fast.pool()).connection() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM pg_prepared_statements") == 0
