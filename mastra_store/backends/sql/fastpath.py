@@ -188,10 +188,11 @@ class PgFastPath:
                     raise
                 return conn
 
-            pool = ConnectionPool(connect, self._max_size)
+            # Assigned before the first await: concurrent first callers share one pool.
+            pool = self._pool = ConnectionPool(connect, self._max_size)
             # One connection up front (as asyncpg's min_size=1): an unreachable server fails here, in init().
             pool.release(await pool.acquire())
-            self._pool = pool
+            return pool
         return self._pool
 
     async def close(self) -> None:
