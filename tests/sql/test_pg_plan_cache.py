@@ -103,3 +103,28 @@ async def test_small_save_keeps_a_generic_plan(pg: PostgresStore) -> None:
         await pg.memory.save_messages(messages=turn)
     # The fixture's 50-message saves run the array form of the statement; the 2-message form binds scalars.
     _assert_generic(await _plans(pg, "WITH locked AS", "CAST(ARRAY[$"))
+
+
+N_RUNS = 20_000
+
+
+async def test_paged_lists_keep_a_generic_plan(pg: PostgresStore) -> None:
+    # A table of the size where PostgreSQL stopped choosing the generic plan for the plain LIMIT/OFFSET
+    # parameters (filled in one statement; the rows are what persist_workflow_snapshot writes).
+    fast = pg.database.fast
+    assert fast is not None
+    table = f'"{pg.database.schema}".mastra_workflow_snapshot'
+    async with (await fast.pool()).connection() as conn:
+        await conn.execute(
+            f"""INSERT INTO {table}
+              (workflow_name, run_id, snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+            SELECT 'w' || (i % 5), 'run-' || i, '{{"i":' || i || '}}', t, t,
+              t AT TIME ZONE 'UTC', t AT TIME ZONE 'UTC'
+            FROM generate_series(1, {N_RUNS}) AS i,
+              LATERAL (SELECT TIMESTAMP '2025-01-01' + i * INTERVAL '1 second') AS x(t)"""
+        )
+        await conn.execute(f"ANALYZE {table}")
+    for i in range(CALLS):
+        runs = await pg.workflows.list_workflow_runs(page=i % 20, per_page=50)
+        assert runs.total == N_RUNS and len(runs.runs) == 50
+    _assert_generic(await _plans(pg, "mastra_workflow_snapshot) AS c"))

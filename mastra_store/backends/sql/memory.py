@@ -27,6 +27,7 @@ from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, S
 from ...types import Unset
 from .base import SqlDomain, upsert_insert
 from .fastpath import FastRow
+from .paging import opaque
 from .tables import TS, TSZ, Tables
 
 __all__ = ("SqlMemory",)
@@ -410,8 +411,9 @@ class _Statements:
                 sa.select(*self.msg_cols(m))
                 .where(*conds)
                 .order_by(key, m.c.id.asc())
-                .limit(sa.bindparam("lim"))
-                .offset(sa.bindparam("off"))
+                # ``(SELECT :lim)``: see paging.opaque (a generic plan whatever the threads' sizes).
+                .limit(opaque("lim"))
+                .offset(opaque("off"))
                 .subquery("pg")
             )
             no_total = sa.cast(sa.null(), sa.BigInteger).label("total")

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ("JSON_NULLABLE", "LIMIT", "OFFSET", "OrderSpec", "paged_select", "split_page")
+__all__ = ("JSON_NULLABLE", "LIMIT", "OFFSET", "OrderSpec", "opaque", "paged_select", "split_page")
 
 #: JSON bind type that writes Python ``None`` as SQL NULL (the column types write JSON ``null``).
 JSON_NULLABLE = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
@@ -48,12 +48,20 @@ def paged_select(
         sa.select(*columns)
         .where(*where)
         .order_by(*inner_order)
-        .limit(sa.bindparam(LIMIT, type_=sa.BigInteger))
-        .offset(sa.bindparam(OFFSET, type_=sa.BigInteger))
+        .limit(opaque(LIMIT))
+        .offset(opaque(OFFSET))
         .subquery("p")
     )
     outer_order = [page.c[name].desc() if desc else page.c[name].asc() for name, desc in order]
     return sa.select(count.c.total, *page.c).select_from(count.outerjoin(page, sa.true())).order_by(*outer_order)
+
+
+def opaque(name: str) -> Any:
+    """``(SELECT :name)``: the planner sees the same unknown LIMIT/OFFSET in every plan, so PostgreSQL keeps the
+    prepared statement's generic plan. With a plain parameter each call's custom plan (knowing LIMIT 50) always
+    looked cheaper than the generic one, so every call was re-planned (W6c: 0 generic / 30 custom plans,
+    ~0.1 ms of planning per call; the plan itself is the same index scan either way)."""
+    return sa.select(sa.bindparam(name, type_=sa.BigInteger)).scalar_subquery()
 
 
 def split_page(rows: Sequence[sa.Row[Any]], key: str) -> tuple[list[sa.Row[Any]], int]:
