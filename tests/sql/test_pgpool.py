@@ -74,6 +74,16 @@ async def test_sql_error_keeps_the_connection(make_pool) -> None:  # type: ignor
     assert await _pid(pool) == before
 
 
+async def test_callers_own_error_keeps_the_connection(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(2)
+    before = await _pid(pool)
+    with pytest.raises(LookupError):
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT 1")
+            raise LookupError("the caller's own logic failed inside a transaction")
+    assert await _pid(pool) == before
+
+
 async def test_cancelled_query_discards_the_connection(make_pool) -> None:  # type: ignore[no-untyped-def]
     pool = make_pool(2)
     before = await _pid(pool)

@@ -26,9 +26,18 @@ __all__ = ("ConnectionPool", "breaks_connection")
 
 
 def breaks_connection(exc: BaseException) -> bool:
-    """Whether a connection that raised ``exc`` must not be reused: anything but a server-reported SQL error
-    (cancellation, timeouts and I/O errors can leave a command half-sent or half-read)."""
-    return not isinstance(exc, asyncpg.PostgresError) or isinstance(exc, asyncpg.PostgresConnectionError)
+    """Whether a connection that raised ``exc`` must not be reused: cancellation, timeouts, I/O and protocol
+    errors can leave a command half-sent or half-read. A server-reported SQL error, or an exception of the
+    caller's own code between statements, leaves it usable (``release`` still checks that it is open and
+    outside a transaction)."""
+    return not isinstance(exc, Exception) or isinstance(
+        exc,
+        asyncpg.InterfaceError
+        | asyncpg.ConnectionDoesNotExistError
+        | asyncpg.PostgresConnectionError
+        | OSError
+        | TimeoutError,
+    )
 
 
 class ConnectionPool:
