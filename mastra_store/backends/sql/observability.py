@@ -266,7 +266,12 @@ def _reads(tables: Tables, pg: bool) -> _Reads:
         span=select.where(trace, t.c.spanId == sa.bindparam("span_id", type_=sa.Text)),
         root_spans=select.where(trace, t.c.parentSpanId.is_(None)).limit(2),
         trace_spans=select.where(trace).order_by(t.c.startedAtZ.asc(), t.c.spanId),
-        delete_traces=t.delete().where(t.c.traceId.in_(sa.bindparam("ids", expanding=True))),
+        # PostgreSQL: one array parameter, so the statement is compiled once and runs on the fast path.
+        delete_traces=t.delete().where(
+            t.c.traceId == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text)))
+            if pg
+            else t.c.traceId.in_(sa.bindparam("ids", expanding=True))
+        ),
     )
 
 
