@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
@@ -230,10 +230,12 @@ def message_from_text_row(
             value = None
         content = parts_only_content(value) if type(value) is dict else None
         if content is not None:
+            if not (type(created_at) is datetime and created_at.tzinfo is UTC and not created_at.microsecond % 1000):
+                created_at = from_db(created_at)  # else already what from_db would return (asyncpg's timestamptz)
             data = {
                 "id": id,
                 "role": role,
-                "created_at": from_db(created_at),
+                "created_at": created_at,
                 "thread_id": thread_id,
                 "resource_id": resource_id,
                 "type": None if type_ == "v2" else type_,
