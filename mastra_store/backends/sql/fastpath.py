@@ -155,7 +155,8 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 class PgFastPath:
-    """Owns an asyncpg pool and the compiled-statement cache for one :class:`SqlDatabase`."""
+    """Owns the connection pool (:class:`~.pgpool.ConnectionPool`) and the compiled-statement cache for one
+    :class:`SqlDatabase`."""
 
     def __init__(self, url: URL, *, dialect: Any, connect_args: Mapping[str, Any], max_size: int) -> None:
         self._url = url
