@@ -47,6 +47,8 @@ def parse_datetime(value: Any) -> datetime:
 
 def from_db(value: Any) -> datetime | None:
     """Read a timestamp column: drivers give naive (UTC wall clock), aware, or (SQLite) text."""
+    if type(value) is datetime and value.tzinfo is UTC and not value.microsecond % 1000:
+        return value  # asyncpg's timestamptz as we write it (every read, several times per row): nothing to do
     if value is None:
         return None
     if isinstance(value, datetime):

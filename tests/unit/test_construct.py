@@ -14,7 +14,6 @@ from mastra_store.domains._messages import (
     content_from_text,
     content_to_text,
     message_from_row,
-    message_from_text_row,
     normalize_messages,
     sort_messages,
 )
@@ -118,20 +117,36 @@ _ROW_CONTENTS = [
 ]
 
 
+def _validated_content(text: str) -> MessageContentV2:
+    """What validation makes of a ``content`` column: format-2 JSON validated, legacy content converted."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = None
+    if isinstance(value, dict) and value.get("format") == 2:
+        return MessageContentV2.model_validate(value)
+    return content_from_text(text)  # legacy conversions build their content through validation
+
+
 @pytest.mark.parametrize("content", _ROW_CONTENTS)
 @pytest.mark.parametrize(("role", "type_"), [("user", "v2"), ("assistant", None), ("tool", "v3"), ("robot", "v2")])
-def test_message_from_text_row_matches_general_path(content: str, role: str, type_: str | None) -> None:
-    # The parts-only fast path and the general path (validation for anything unexpected) agree on every row.
+def test_every_row_shape_matches_validation(content: str, role: str, type_: str | None) -> None:
+    # The construction fast paths (parts-only content, known role) and validation agree on every row shape.
     at = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
-    args = ("m1", content, role, type_, at, "t", "r")
     try:
-        expected: Any = message_from_row(
-            id="m1", content=content, role=role, type=type_, created_at=at, thread_id="t", resource_id="r"
+        expected: Any = MastraDBMessage(
+            id="m1",
+            role=role,
+            created_at=at,
+            thread_id="t",
+            resource_id="r",
+            type=None if type_ == "v2" else type_,
+            content=_validated_content(content),
         )
     except ValueError as exc:
         expected = type(exc)
     try:
-        got: Any = message_from_text_row(*args)
+        got: Any = message_from_row("m1", content, role, type_, at, "t", "r")
     except ValueError as exc:
         got = type(exc)
     if isinstance(expected, type):

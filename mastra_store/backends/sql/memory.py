@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ... import _json
 from ..._time import from_db, naive_utc, to_utc
-from ...domains._messages import content_to_text, merge_content, message_from_row, message_from_text_row
+from ...domains._messages import content_to_text, merge_content, message_from_row
 from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
 from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
@@ -88,25 +88,15 @@ def _resource(row: Mapping_) -> StorageResource:
 
 def _message(row: Mapping_, *, keep_v2_type: bool = False) -> MastraDBMessage:
     z = row["createdAtZ"]
-    if not keep_v2_type:
-        return message_from_text_row(
-            row["id"],
-            row["content"],
-            row["role"],
-            row["type"],
-            z if z is not None else row["createdAt"],
-            row["thread_id"],
-            row["resourceId"],
-        )
     return message_from_row(
-        id=row["id"],
-        content=row["content"],
-        role=row["role"],
-        type=row["type"],
-        created_at=row["createdAtZ"] if row["createdAtZ"] is not None else row["createdAt"],
-        thread_id=row["thread_id"],
-        resource_id=row["resourceId"],
-        keep_v2_type=keep_v2_type,
+        row["id"],
+        row["content"],
+        row["role"],
+        row["type"],
+        z if z is not None else row["createdAt"],
+        row["thread_id"],
+        row["resourceId"],
+        keep_v2_type,
     )
 
 
@@ -248,23 +238,12 @@ class SqlMemory(SqlDomain, MemoryStorage):
         total = 0
         # The fast path's records answer ``row["col"]`` themselves; SQLAlchemy rows through ``_mapping``.
         maps: Any = rows if not rows or isinstance(rows[0], FastRow) else [r._mapping for r in rows]
-        build = message_from_text_row
         for m in maps:
             kind = m["kind"]
             if kind == "c":
                 total = int(m["total"])
-                continue
-            z = m["createdAtZ"]
-            message = build(
-                m["id"],
-                m["content"],
-                m["role"],
-                m["type"],
-                z if z is not None else m["createdAt"],
-                m["thread_id"],
-                m["resourceId"],
-            )
-            (page if kind == "p" else included).append(message)
+            else:
+                (page if kind == "p" else included).append(_message(m))
         # Page rows in no particular order (UNION ALL): the domain sorts the merged result once.
         return page, total, included
 
