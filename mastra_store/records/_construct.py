@@ -62,7 +62,7 @@ class Constructor(Generic[M]):
     def __call__(self, values: Mapping[str, Any]) -> M:
         if type(values) is dict and len(values) == len(self._template) and not self._allow_extra:
             # Every field given (callers list them in declaration order): the dict becomes the record's.
-            return self._finish(values, set(values), None)
+            return self.finish(values, set(values), None)
         return self._build(values, set(values), None)
 
     def from_json(self, value: Mapping[str, Any]) -> M | None:
@@ -97,7 +97,7 @@ class Constructor(Generic[M]):
                 del data[name]  # model_construct leaves missing required fields out
         if extra is None and self._allow_extra:
             extra = {}
-        return self._finish(data, fields_set, extra)
+        return self.finish(data, fields_set, extra)
 
     @property
     def template(self) -> dict[str, Any]:
@@ -116,8 +116,6 @@ class Constructor(Generic[M]):
         _set_private(obj, None)
         return obj
 
-    _finish = finish
-
 
 _constructors: dict[type[BaseModel], Constructor[Any]] = {}
 
@@ -132,5 +130,5 @@ def construct(cls: type[M], **values: Any) -> M:
         c = _constructors[cls] = Constructor(cls)
     if len(values) == len(c._template):
         # Declaration order, so dumps and reprs look as after validation.
-        return c._finish({name: values[name] for name in c._template}, set(values), None if not c._allow_extra else {})
+        return c.finish({name: values[name] for name in c._template}, set(values), None if not c._allow_extra else {})
     return c(values)

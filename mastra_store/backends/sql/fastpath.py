@@ -285,7 +285,10 @@ class PgFastPath:
         )
 
     async def _run(self, p: _Prepared, params: Mapping[str, Any] | None, method: str) -> Any:
-        """One statement on a pooled connection; driver errors come back as SQLAlchemy's exceptions."""
+        """One statement on a pooled connection; driver errors come back as SQLAlchemy's exceptions.
+
+        Acquire/release spelled out rather than ``async with pool.connection()`` (same release rules): the
+        generator-based context manager costs ~1.4 µs per call on this path."""
         args = self.args(p, params)
         pool = self._pool or await self.pool()
         conn = await pool.acquire()
