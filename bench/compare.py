@@ -149,7 +149,7 @@ class Plan:
     def command(self, impl: str, ref_dir: Path) -> tuple[list[str], Path]:
         if impl == "reference":
             node = shutil.which("node") or "node"
-            return [node, "mastra_pg_bench.mjs"], ref_dir
+            return [node, "--expose-gc", "mastra_pg_bench.mjs"], ref_dir
         return [sys.executable, "-m", "bench.run", "--backend", "store" if impl == "ours" else "raw"], ROOT
 
     def execute(self) -> None:

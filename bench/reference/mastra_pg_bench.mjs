@@ -7,6 +7,9 @@
 //   - init_existing: init() of a second store on the already-initialised database.
 //   - the total line also carries `draws` (PRNG draws consumed), to check the Python port draws alike;
 //   - BENCH_CHECKS=1 prints the results of the untimed checks to stderr (bench/compare.py --check).
+//   - before each timed op, a full garbage collection outside the timer when node runs with --expose-gc
+//     (bench/compare.py passes it), as the Python harness does with gc.collect(): the previous op's
+//     garbage and the harness's freshly generated input are not collected on the next op's clock.
 //
 // Usage:
 //   DATABASE_URL=postgresql://bench:bench@127.0.0.1:5432/bench_ts SCALE=1 node mastra_pg_bench.mjs
@@ -60,6 +63,7 @@ function emit(op, n, seconds, extra = {}) {
   console.log(JSON.stringify(rec));
 }
 async function timed(op, n, fn, extra) {
+  if (globalThis.gc) globalThis.gc();
   const t0 = performance.now();
   await fn();
   const s = (performance.now() - t0) / 1000;
