@@ -91,7 +91,7 @@ class Bench:
     async def timed(self, op: str, n: int, fn: Callable[[], Awaitable[None]], **extra: Any) -> float:
         # A full collection before the timer (the reference harness runs V8's under --expose-gc): the input a
         # workload has just generated is otherwise promoted and walked by the first full collection, which
-        # lands in whichever op first allocates enough (W2: one 48-57 ms pass in a 0.4 s op for the library,
+        # lands in whichever op first allocates enough (W2: one 44-57 ms pass in a 0.4 s op for the library,
         # none for raw, which allocates few tracked objects). Collection during an op is still on its clock.
         gc.collect()
         t0 = time.perf_counter()

@@ -155,7 +155,7 @@ async def test_batch_save_probes_messages_by_key_on_an_unanalysed_table(pg_url: 
         prepared = fast.prepare(stmt)
         assert prepared is not None
         sql, args = fast.bind(prepared, params)
-        async with (await fast.pool()).connection() as conn, conn.transaction():
+        async with (await fast.pool()).connection() as conn:  # plain EXPLAIN: nothing is executed
             plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
         # The INSERT's own conflict check is not a scan node; any scan of the message table must be the probe.
         scans = [line for line in plan.splitlines() if "on mastra_messages" in line and "Scan" in line]
