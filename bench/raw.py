@@ -260,7 +260,7 @@ class RawTarget:
         self.pool = await asyncpg.create_pool(
             asyncpg_dsn(self.url),
             min_size=1,
-            max_size=20,
+            max_size=10,  # mastra_store's default pool size (the reference's own default is 20)
             init=_init_connection,
             reset=_noop_reset,
             server_settings=settings,

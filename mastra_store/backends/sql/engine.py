@@ -59,7 +59,7 @@ def make_postgres_engine(
     connect_args: dict[str, Any] | None = None,
     ssl: Any = None,
     pool_size: int = 10,
-    max_overflow: int = 10,
+    max_overflow: int = 0,
     pool_timeout: float = 30.0,
     pool_recycle: int = -1,
     pool_pre_ping: bool = False,
