@@ -113,7 +113,8 @@ def open_postgres_database(
         skip_default_indexes=skip_default_indexes,
         auto_migrate=auto_migrate,
         fast_connect_args=fast_args,
-        fast_pool_size=int(pool.get("pool_size", DEFAULT_POOL_SIZE)) + int(pool.get("max_overflow", DEFAULT_MAX_OVERFLOW)),
+        fast_pool_size=int(pool.get("pool_size", DEFAULT_POOL_SIZE))
+        + int(pool.get("max_overflow", DEFAULT_MAX_OVERFLOW)),
     )
 
 

@@ -28,12 +28,14 @@ from .memory_statements import (
     FIXED_INCLUDES,
     FIXED_SAVE,
     MSG_COLS,
+    PACKED_MESSAGE_COLUMNS,
     SQLITE_ROWS_PER_INSERT,
     Shape,
     Statements,
     flatten_params,
     statements,
 )
+from .packed import pack_columns
 
 __all__ = ("SqlMemory",)
 
@@ -266,10 +268,12 @@ class SqlMemory(SqlDomain, MemoryStorage):
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
         s = self._s
         if s.pg:
-            arrays = {**_message_arrays(messages), "tids": thread_ids}
+            arrays: dict[str, Any] = {**_message_arrays(messages), "tids": thread_ids}
             count = len(messages) if len(messages) <= FIXED_SAVE and len(thread_ids) == 1 else 0
-            params = flatten_params(arrays) if count else arrays
-            row = await self.db.first(s.pg_save_messages(count), {**params, **self._now(now)})
+            packed = None if count else pack_columns(arrays, PACKED_MESSAGE_COLUMNS)
+            params = flatten_params(arrays) if count else {**arrays, **packed} if packed else arrays
+            stmt = s.pg_save_messages(count, packed is not None)
+            row = await self.db.first(stmt, {**params, **self._now(now)})
             assert row is not None
             if row._mapping["ok"]:
                 return []

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from .base import upsert_insert
+from .packed import unpacked
 from .paging import opaque
 from .tables import TS, TSZ, Tables
 
@@ -23,6 +24,7 @@ __all__ = (
     "FIXED_INCLUDES",
     "FIXED_SAVE",
     "MSG_COLS",
+    "PACKED_MESSAGE_COLUMNS",
     "SQLITE_ROWS_PER_INSERT",
     "Shape",
     "Statements",
@@ -56,10 +58,18 @@ FIXED_INCLUDES = 16
 #: which C1's 32 tasks share the 2 cores with).
 FIXED_SAVE = 8
 
+#: The array parameters of a batch ``save_messages`` that travel packed (``packed.py``) when they can.
+PACKED_MESSAGE_COLUMNS: tuple[str, ...] = tuple(
+    f"a_{c}" for c, ty in zip(MSG_COLS, _MSG_TYPES, strict=True) if ty is sa.Text
+)
 
-def _pg_array(name: str, ty: Any, count: int) -> Any:
-    """An array parameter ``name`` (count 0), or ``ARRAY[:name_0, …]`` of ``count`` scalar parameters."""
+
+def _pg_array(name: str, ty: Any, count: int, packed: bool = False) -> Any:
+    """An array parameter ``name`` (count 0; a :func:`~.packed.pack`-ed string if ``packed`` and ``ty`` is
+    text), or ``ARRAY[:name_0, …]`` of ``count`` scalar parameters."""
     if not count:
+        if packed and ty is sa.Text:
+            return unpacked(name)
         return sa.bindparam(name, type_=postgresql.ARRAY(ty))
     items = [sa.bindparam(f"{name}_{i}", type_=ty) for i in range(count)]
     return sa.cast(postgresql.array(items), postgresql.ARRAY(ty))
@@ -133,7 +143,7 @@ class Statements:
             ins = postgresql.insert(m).from_select([m.c[c] for c in MSG_COLS], sa.select(*(src.c[c] for c in MSG_COLS)))
             self.pg_upsert_keep = self._message_upsert(ins, keep_created=True)
             self.pg_upsert_all = self._message_upsert(ins, keep_created=False)
-            self._pg_saves: dict[int, sa.Select[Any]] = {}
+            self._pg_saves: dict[tuple[int, bool], sa.Select[Any]] = {}
 
         # resources
         self.get_resource = sa.select(r).where(r.c.id == sa.bindparam("id"))
@@ -187,15 +197,15 @@ class Statements:
             cols += ["createdAt", "createdAtZ"]
         return ins.on_conflict_do_update(index_elements=[self.m.c.id], set_={c: ins.excluded[c] for c in cols})
 
-    def pg_save_messages(self, count: int) -> sa.Select[Any]:
+    def pg_save_messages(self, count: int, packed: bool = False) -> sa.Select[Any]:
         """:meth:`_pg_save_messages` for ``count`` messages of one thread (1 … :data:`FIXED_SAVE`), else (0) for
-        any batch; built on first use."""
-        stmt = self._pg_saves.get(count)
+        any batch, its text columns :data:`PACKED_MESSAGE_COLUMNS` packed or not; built on first use."""
+        stmt = self._pg_saves.get((count, packed))
         if stmt is None:
-            stmt = self._pg_saves[count] = self._pg_save_messages(count)
+            stmt = self._pg_saves[(count, packed)] = self._pg_save_messages(count, packed)
         return stmt
 
-    def _pg_save_messages(self, count: int) -> sa.Select[Any]:
+    def _pg_save_messages(self, count: int, packed: bool) -> sa.Select[Any]:
         """``save_messages`` as ONE autocommit statement (atomic by itself): lock the target threads, and only
         when all of them exist bump them plus the threads moved messages leave, and upsert the rows.
 
@@ -211,7 +221,7 @@ class Statements:
         ok = sa.select((sa.func.count() == sa.func.cardinality(tids)).label("ok")).select_from(locked).cte("ok")
         is_ok = sa.select(ok.c.ok).scalar_subquery()
         ids = (
-            sa.func.unnest(_pg_array("a_id", sa.Text, count), _pg_array("a_thread_id", sa.Text, count))
+            sa.func.unnest(_pg_array("a_id", sa.Text, count, packed), _pg_array("a_thread_id", sa.Text, count, packed))
             .table_valued("id", "thread_id")
             .render_derived(name="mv")
         )
@@ -219,7 +229,7 @@ class Statements:
         # a ``datetime.replace`` per message less on the client (W2: ~30 µs per batch of 100).
         sent = [(c, ty) for c, ty in zip(MSG_COLS, _MSG_TYPES, strict=True) if c != "createdAt"]
         src = (
-            sa.func.unnest(*(_pg_array(f"a_{c}", ty, count) for c, ty in sent))
+            sa.func.unnest(*(_pg_array(f"a_{c}", ty, count, packed) for c, ty in sent))
             .table_valued(*(c for c, _ in sent))
             .render_derived(name="src")
         )

@@ -26,6 +26,7 @@ from ...errors import ValidationError
 from ...records._construct import Constructor
 from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
 from .base import SqlDomain
+from .packed import pack_columns, packed_sql
 from .tables import Tables
 
 __all__ = ("SqlObservability",)
@@ -91,10 +92,14 @@ class _Batch:
     cols: tuple[str, ...]  # row-source columns, in parameter order
 
 
-def _row_source(cols: Sequence[str], pg: bool) -> tuple[str, list[str]]:
-    """``FROM`` item named ``v`` with columns ``c0…cN`` and the SELECT expression of each column."""
+def _row_source(cols: Sequence[str], pg: bool, packed: bool = False) -> tuple[str, list[str]]:
+    """``FROM`` item named ``v`` with columns ``c0…cN`` and the SELECT expression of each column; ``packed``:
+    the text and JSON columns come as :func:`~.packed.pack`-ed strings (:func:`_pack_params`)."""
     if pg:
-        args = ", ".join(f"CAST(:p{i} AS {_PG_ARRAY[_kind(c)]})" for i, c in enumerate(cols))
+        args = ", ".join(
+            packed_sql(f"p{i}") if packed and _kind(c) in _PACKABLE else f"CAST(:p{i} AS {_PG_ARRAY[_kind(c)]})"
+            for i, c in enumerate(cols)
+        )
         names = ", ".join(f"c{i}" for i in range(len(cols)))
         source = f"unnest({args}) AS v({names})"
         exprs = [f"CAST(v.c{i} AS jsonb)" if _kind(c) == "json" else f"v.c{i}" for i, c in enumerate(cols)]
@@ -111,9 +116,9 @@ def _now_expr(kind: Kind, pg: bool) -> str:
 
 
 @cache
-def _insert_stmt(tables: Tables, pg: bool) -> _Batch:
+def _insert_stmt(tables: Tables, pg: bool, packed: bool = False) -> _Batch:
     sent = _PG_INSERT_COLS if pg else _INSERT_COLS
-    source, sent_exprs = _row_source(sent, pg)
+    source, sent_exprs = _row_source(sent, pg, packed)
     by_col = dict(zip(sent, sent_exprs, strict=True))
     if pg:
         # The plain (UTC wall clock) start/end times are derived from their Z shadows in the statement rather
@@ -129,9 +134,9 @@ def _insert_stmt(tables: Tables, pg: bool) -> _Batch:
 
 
 @cache
-def _update_stmt(tables: Tables, pg: bool, set_cols: tuple[str, ...]) -> _Batch:
+def _update_stmt(tables: Tables, pg: bool, set_cols: tuple[str, ...], packed: bool = False) -> _Batch:
     cols = ("traceId", "spanId", *set_cols)
-    source, exprs = _row_source(cols, pg)
+    source, exprs = _row_source(cols, pg, packed)
     sets = [f"{_q(c)} = {e}" for c, e in zip(set_cols, exprs[2:], strict=True)]
     sets += [f"{_q('updatedAt')} = {_now_expr('ts', pg)}", f"{_q('updatedAtZ')} = {_now_expr('tsz', pg)}"]
     sql = (
@@ -165,6 +170,19 @@ def _params(batch: _Batch, rows: list[dict[str, Any]], now: datetime, pg: bool) 
             [[_encode(k, r.get(c), pg) for c, k in zip(batch.cols, kinds, strict=True)] for r in rows]
         )
     return params
+
+
+_PACKABLE: Final = ("text", "json")
+
+
+def _pack_params(cols: Sequence[str], params: dict[str, Any]) -> bool:
+    """Pack the text and JSON column arrays of PostgreSQL ``params`` in place, all or none; ``True`` if packed."""
+    names = [f"p{i}" for i, c in enumerate(cols) if _kind(c) in _PACKABLE]
+    packed = pack_columns(params, names)
+    if packed is None:
+        return False
+    params.update(packed)
+    return True
 
 
 #: (record field, kind) per ``_PG_INSERT_COLS`` position: the two Z shadows read the record's own times.
@@ -341,10 +359,12 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
         return sa.select(*_read_columns(self.tables.ai_spans, self._pg))
 
     async def _insert_spans(self, spans: list[CreateSpanRecord], now: datetime) -> None:
-        batch = _insert_stmt(self.tables, self._pg)
         if self._pg:
-            await self.db.execute(batch.sql, _pg_insert_params(spans, now))
+            params = _pg_insert_params(spans, now)
+            packed = _pack_params(_PG_INSERT_COLS, params)
+            await self.db.execute(_insert_stmt(self.tables, True, packed).sql, params)
         else:
+            batch = _insert_stmt(self.tables, False)
             await self.db.execute(batch.sql, _params(batch, [_span_row(s) for s in spans], now, False))
 
     async def _get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
@@ -364,16 +384,20 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
         groups = _group_updates(updates)
         if not groups:
             return
-        pg = self._pg
         if len(groups) == 1:
             ((cols, rows),) = groups.items()
-            batch = _update_stmt(self.tables, pg, cols)
-            await self.db.execute(batch.sql, _params(batch, rows, now, pg))
+            await self.db.execute(*self._update_batch(cols, rows, now))
             return
         async with self.db.transaction() as conn:
             for cols, rows in groups.items():
-                batch = _update_stmt(self.tables, pg, cols)
-                await conn.execute(batch.sql, _params(batch, rows, now, pg))
+                await conn.execute(*self._update_batch(cols, rows, now))
+
+    def _update_batch(self, cols: tuple[str, ...], rows: list[dict[str, Any]], now: datetime) -> tuple[Any, Any]:
+        """Statement and parameters of one group of span updates (PostgreSQL: packed where possible)."""
+        pg = self._pg
+        params = _params(_update_stmt(self.tables, pg, cols), rows, now, pg)
+        packed = pg and _pack_params(("traceId", "spanId", *cols), params)
+        return _update_stmt(self.tables, pg, cols, packed).sql, params
 
     async def _delete_traces(self, trace_ids: list[str]) -> None:
         await self.db.execute(_reads(self.tables, self._pg).delete_traces, {"ids": trace_ids})
