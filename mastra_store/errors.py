@@ -16,6 +16,7 @@ __all__ = (
     "ErrorDomain",
     "MastraError",
     "NotSupportedError",
+    "PoolTimeoutError",
     "SchemaOutOfDateError",
     "StorageUnavailableError",
     "ValidationError",
@@ -112,6 +113,16 @@ class StorageUnavailableError(MastraError):
 
     The store stays usable: the broken connection is discarded and the next call opens a new one.
     """
+
+
+class PoolTimeoutError(TimeoutError):
+    """Raised inside a backend when every pooled connection stays busy for the pool timeout; public calls report
+    it as :class:`StorageUnavailableError` with ``details["connection"] == "pool_timeout"``."""
+
+    def __init__(self, timeout: float, size: int) -> None:
+        super().__init__(f"no free connection within {timeout:g} s (all {size} in use)")
+        self.timeout = timeout
+        self.size = size
 
 
 class SchemaOutOfDateError(MastraError):

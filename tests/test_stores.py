@@ -41,6 +41,13 @@ def test_store_id_is_required(bad_id: object) -> None:
         ({"connection_string": "postgresql://u@h/db", "schema_name": 'x"; DROP TABLE y; --'}, "schema_name"),
         ({"connection_string": "postgresql://u@h/db", "schema_name": "a" * 64}, "schema_name"),
         ({"connection_string": "postgresql://u@h/db", "pool_sizee": 3}, "pool_sizee"),
+        ({"connection_string": "postgresql://u@h/db", "pool_size": 0}, "pool_size"),
+        ({"connection_string": "postgresql://u@h/db", "pool_size": "10"}, "pool_size"),
+        ({"connection_string": "postgresql://u@h/db", "max_overflow": -1}, "max_overflow"),
+        ({"connection_string": "postgresql://u@h/db", "pool_timeout": 0}, "pool_timeout"),
+        ({"connection_string": "postgresql://u@h/db", "pool_timeout": True}, "pool_timeout"),
+        ({"connection_string": "postgresql://u@h/db", "pool_pre_ping": "yes"}, "pool_pre_ping"),
+        ({"connection_string": "postgresql://u@h/db", "statement_cache_size": 1.5}, "statement_cache_size"),
         ({"connection_string": "postgresql://u@h/db?sslmode=bogus"}, "connection_string"),
     ],
 )

@@ -35,6 +35,21 @@ _POOL_OPTIONS = ("pool_size", "max_overflow", "pool_timeout", "pool_recycle", "p
 #: calls/s, with at most 10 at 3800-4000; warmed up, 10 and 20 run alike.
 DEFAULT_POOL_SIZE = 10
 DEFAULT_MAX_OVERFLOW = 0
+#: Seconds a call waits for a free connection before failing with ``StorageUnavailableError`` (SQLAlchemy's 30).
+DEFAULT_POOL_TIMEOUT = 30.0
+
+
+def _pool_option_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for pool option ``name`` (``None``: it is)."""
+    if name == "pool_pre_ping":
+        return None if isinstance(value, bool) else "must be a bool"
+    if name == "pool_timeout":
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < float("inf")
+        return None if ok else "must be a positive number of seconds"
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "must be an int"
+    least = {"pool_size": 1, "max_overflow": 0, "statement_cache_size": 0, "pool_recycle": -1}[name]
+    return None if value >= least else f"must be >= {least}"
 
 
 def open_postgres_database(
@@ -66,6 +81,10 @@ def open_postgres_database(
     unknown = sorted(set(pool) - set(_POOL_OPTIONS))
     if unknown:
         raise bad(f"unknown option {unknown[0]!r}", unknown[0])
+    for name, value in pool.items():
+        problem = _pool_option_problem(name, value)
+        if problem:
+            raise bad(f"{name} {problem}", name)
     if schema_name is not None:
         try:
             check_identifier(schema_name, "schema name")
@@ -115,6 +134,7 @@ def open_postgres_database(
         fast_connect_args=fast_args,
         fast_pool_size=int(pool.get("pool_size", DEFAULT_POOL_SIZE))
         + int(pool.get("max_overflow", DEFAULT_MAX_OVERFLOW)),
+        fast_pool_timeout=float(pool.get("pool_timeout", DEFAULT_POOL_TIMEOUT)),
     )
 
 

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
-from ..errors import ErrorCategory, MastraError, StorageUnavailableError, storage_error_id
+from ..errors import ErrorCategory, MastraError, PoolTimeoutError, StorageUnavailableError, storage_error_id
 
 __all__ = ("DOMAIN_NAMES", "DomainName", "StorageDomain", "translate_error")
 
@@ -24,6 +24,14 @@ def translate_error(
     exc: Exception, *, error_id: str, operation: str, backend: str, is_connection_error: bool, details: dict[str, Any]
 ) -> MastraError:
     """The :class:`MastraError` a public call raises for a driver exception."""
+    if isinstance(exc, PoolTimeoutError):
+        return StorageUnavailableError(
+            id=error_id,
+            category=ErrorCategory.THIRD_PARTY,
+            text=f"{operation.lower()} failed: {exc}",
+            details={**details, "connection": "pool_timeout", "timeoutSeconds": exc.timeout, "poolSize": exc.size},
+            cause=exc,
+        )
     if is_connection_error:
         return StorageUnavailableError(
             id=error_id,

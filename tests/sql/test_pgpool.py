@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from mastra_store import PostgresStore, StorageUnavailableError
 from mastra_store.backends.sql.pgpool import ConnectionPool
+from mastra_store.errors import PoolTimeoutError
 
 
 @pytest.fixture
@@ -16,7 +18,9 @@ async def make_pool(pg_url: str) -> AsyncIterator[object]:
     pools: list[ConnectionPool] = []
     opened: list[int] = []
 
-    def make(max_size: int, *, fail_first: int = 0, max_idle: float = 300.0) -> ConnectionPool:
+    def make(
+        max_size: int, *, fail_first: int = 0, max_idle: float = 300.0, acquire_timeout: float | None = None
+    ) -> ConnectionPool:
         failures = [fail_first]
 
         async def connect() -> asyncpg.Connection:
@@ -26,7 +30,7 @@ async def make_pool(pg_url: str) -> AsyncIterator[object]:
                 raise OSError("connect refused (test)")
             return await asyncpg.connect(pg_url)
 
-        pool = ConnectionPool(connect, max_size, max_idle=max_idle)
+        pool = ConnectionPool(connect, max_size, max_idle=max_idle, acquire_timeout=acquire_timeout)
         pools.append(pool)
         return pool
 
@@ -195,3 +199,50 @@ async def test_store_without_statement_cache(pg_url: str, pg_schema_factory) -> 
         assert fast is not None
         async with (await fast.pool()).connection() as conn:
             assert await conn.fetchval("SELECT count(*) FROM pg_prepared_statements") == 0
+
+
+async def test_a_waiter_gives_up_after_the_acquire_timeout(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(1, acquire_timeout=0.05)
+    held = await pool.acquire()
+    with pytest.raises(PoolTimeoutError, match=r"within 0.05 s \(all 1 in use\)"):
+        await pool.acquire()
+    pool.release(held)
+    # The expired waiter took nothing with it: the connection is handed to the next caller.
+    assert await _pid(pool) == await _pid(pool) and pool.size == 1
+
+
+async def test_a_connection_handed_over_at_the_deadline_is_not_lost(make_pool) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(1, acquire_timeout=0.05)
+    held = await pool.acquire()
+    loop = asyncio.get_running_loop()
+    # Released in the same loop iteration as the deadline fires (whichever runs first wins).
+    loop.call_later(0.05, pool.release, held)
+    try:
+        conn = await pool.acquire()
+    except PoolTimeoutError:
+        conn = await pool.acquire()  # the release went to the idle list, not to the expired waiter
+    pool.release(conn)
+    assert pool.size == 1 and await _pid(pool) > 0
+
+
+async def test_store_calls_report_a_busy_pool_as_storage_unavailable(pg_url: str, pg_schema_factory) -> None:  # type: ignore[no-untyped-def]
+    store = PostgresStore(
+        id="busy", connection_string=pg_url, schema_name=pg_schema_factory(), pool_size=1, pool_timeout=0.1
+    )
+    await store.init()
+    try:
+        fast = store.database.fast
+        assert fast is not None
+        pool = await fast.pool()
+        held = await pool.acquire()
+        try:
+            with pytest.raises(StorageUnavailableError) as info:
+                await store.memory.get_thread_by_id(thread_id="t")
+        finally:
+            pool.release(held)
+        err = info.value
+        assert err.category == "THIRD_PARTY" and err.id == "MASTRA_STORAGE_PG_GET_THREAD_BY_ID_FAILED"
+        assert err.details["connection"] == "pool_timeout" and err.details["poolSize"] == 1
+        assert await store.memory.get_thread_by_id(thread_id="t") is None  # usable again
+    finally:
+        await store.close()

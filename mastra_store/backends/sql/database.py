@@ -69,6 +69,7 @@ class SqlDatabase:
         auto_migrate: bool = True,
         fast_connect_args: Mapping[str, Any] | None = None,
         fast_pool_size: int = 10,
+        fast_pool_timeout: float | None = 30.0,
     ) -> None:
         self.engine = engine
         self.owned = owned
@@ -93,7 +94,11 @@ class SqlDatabase:
         self.fast: PgFastPath | None = None
         if self.dialect == "postgresql" and engine.dialect.driver == "asyncpg":
             self.fast = PgFastPath(
-                engine.url, dialect=engine.dialect, connect_args=fast_connect_args or {}, max_size=fast_pool_size
+                engine.url,
+                dialect=engine.dialect,
+                connect_args=fast_connect_args or {},
+                max_size=fast_pool_size,
+                acquire_timeout=fast_pool_timeout,
             )
 
     @property

@@ -158,10 +158,19 @@ class PgFastPath:
     """Owns the connection pool (:class:`~.pgpool.ConnectionPool`) and the compiled-statement cache for one
     :class:`SqlDatabase`."""
 
-    def __init__(self, url: URL, *, dialect: Any, connect_args: Mapping[str, Any], max_size: int) -> None:
+    def __init__(
+        self,
+        url: URL,
+        *,
+        dialect: Any,
+        connect_args: Mapping[str, Any],
+        max_size: int,
+        acquire_timeout: float | None = None,
+    ) -> None:
         self._url = url
         self._connect_args = dict(connect_args)
         self._max_size = max_size
+        self._acquire_timeout = acquire_timeout
         self._pool: ConnectionPool | None = None
         # The engine's own dialect: its JSON serializer (orjson, JS dates) is what bind processors use.
         self._dialect = dialect
@@ -190,7 +199,7 @@ class PgFastPath:
                 return conn
 
             # Assigned before the first await: concurrent first callers share one pool.
-            pool = self._pool = ConnectionPool(connect, self._max_size)
+            pool = self._pool = ConnectionPool(connect, self._max_size, acquire_timeout=self._acquire_timeout)
             # One connection up front (as asyncpg's min_size=1): an unreachable server fails here, in init().
             pool.release(await pool.acquire())
             return pool

@@ -6,11 +6,11 @@ a 2-vCPU VM against ~87 µs for the query itself on a bare connection (W6b's poi
 ``bench/RESULTS.md``). Here an idle connection is taken and given back without awaiting anything.
 
 What it keeps of asyncpg's pool: at most ``max_size`` connections, opened on demand, handed to waiters in
-arrival order; idle connections closed after ``max_idle`` seconds unused (asyncpg: 300 s; checked whenever a
-connection is given back), keeping one; a connection that may be in an unknown state (cancelled mid-call, I/O
-error, closed by the server, left inside a transaction) is terminated instead of being reused. A PostgreSQL
-error (constraint violation, …) leaves the connection usable, as in asyncpg. Our connections hold no session
-state to reset.
+arrival order; a waiter gives up after ``acquire_timeout`` seconds (:class:`~mastra_store.errors.PoolTimeoutError`);
+idle connections closed after ``max_idle`` seconds unused (asyncpg: 300 s; checked whenever a connection is given
+back), keeping one; a connection that may be in an unknown state (cancelled mid-call, I/O error, closed by the
+server, left inside a transaction) is terminated instead of being reused. A PostgreSQL error (constraint
+violation, …) leaves the connection usable, as in asyncpg. Our connections hold no session state to reset.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
+
+from ...errors import PoolTimeoutError
 
 __all__ = ("ConnectionPool", "breaks_connection")
 
@@ -44,10 +46,16 @@ class ConnectionPool:
     """``acquire()`` / ``release(conn)``; :meth:`connection` wraps both for ``async with``."""
 
     def __init__(
-        self, connect: Callable[[], Awaitable[asyncpg.Connection]], max_size: int, *, max_idle: float = 300.0
+        self,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
+        max_size: int,
+        *,
+        max_idle: float = 300.0,
+        acquire_timeout: float | None = None,
     ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be >= 1")
+        self._acquire_timeout = acquire_timeout
         self._connect = connect
         self._max_size = max_size
         self._max_idle = max_idle
@@ -82,8 +90,13 @@ class ConnectionPool:
                     self._size -= 1
                     self._wake(None)  # the slot is free again: let a waiter try
                     raise
-            waiter: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[asyncpg.Connection | None] = loop.create_future()
             self._waiters.append(waiter)
+            # The deadline fails the waiter itself (never cancels the task), so a connection handed over at the
+            # same moment cannot be lost: ``_wake`` skips waiters that are already done.
+            timeout = self._acquire_timeout
+            expiry = None if timeout is None else loop.call_later(timeout, self._expire, waiter, timeout)
             try:
                 conn = await waiter
             except BaseException:
@@ -97,6 +110,9 @@ class ConnectionPool:
                 else:
                     waiter.cancel()
                 raise
+            finally:
+                if expiry is not None:
+                    expiry.cancel()
             if conn is not None:
                 return conn
             # ``None``: a slot was freed; loop to open a connection.
@@ -118,6 +134,10 @@ class ConnectionPool:
             task = asyncio.get_running_loop().create_task(_close(self._idle.pop(0)[0]))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    def _expire(self, waiter: asyncio.Future[asyncpg.Connection | None], timeout: float) -> None:
+        if not waiter.done():
+            waiter.set_exception(PoolTimeoutError(timeout, self._max_size))
 
     def _wake(self, conn: asyncpg.Connection | None) -> bool:
         """Hand ``conn`` (``None``: a free slot) to the longest waiter; ``False`` if nobody waits."""
