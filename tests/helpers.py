@@ -20,8 +20,9 @@ __all__ = ("as_utc", "count_statements", "exec_sql", "fetch_rows", "qualified_ta
 def count_statements(store: SqlStore) -> Iterator[list[str]]:
     """Collect the SQL statements sent to the server (transaction control left out).
 
-    SQLAlchemy's cursor events see SQLite and the SQLAlchemy path; on PostgreSQL the statements go through
-    the asyncpg fast path (backends/sql/fastpath.py), whose entry points are wrapped as well.
+    SQLAlchemy's cursor events see the SQLAlchemy path; on PostgreSQL the statements go through the asyncpg fast
+    path (backends/sql/fastpath.py) and SQLite's reads through its own (sqlite_reads.py), whose entry points are
+    wrapped as well.
     """
     seen: list[str] = []
 
@@ -47,6 +48,15 @@ def count_statements(store: SqlStore) -> Iterator[list[str]]:
             for name in ("fetch", "fetchrow", "execute"):
                 wrap(fast, name, lambda p, *_: str(p.sql))
             wrap(fastpath.FastConnection, "execute", lambda _self, stmt, *_: str(stmt))
+        lite = store.database.lite
+        if lite is not None:  # SQLite files: single-statement reads bypass the engine (sqlite_reads.py)
+            original = lite.fetch
+
+            async def counted_read(p: Any, params: Any) -> Any:
+                seen.append(str(p.sql))
+                return await original(p, params)
+
+            mp.setattr(lite, "fetch", counted_read)
         try:
             yield seen
         finally:

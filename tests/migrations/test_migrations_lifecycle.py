@@ -18,7 +18,7 @@ from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mastra_store import PostgresStore, SqliteStore
-from mastra_store.backends.sql import fastpath
+from mastra_store.backends.sql import fastpath, sqlite_reads
 from mastra_store.backends.sql.schema import HEAD_REVISION, VERSION_TABLE, alembic_config
 from mastra_store.backends.sql.tables import TABLE_NAMES
 from mastra_store.errors import SchemaOutOfDateError
@@ -172,7 +172,7 @@ async def test_auto_migrate_off_refuses_empty_and_outdated(
 
 @contextmanager
 def _count_statements(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent: through the engine and through the PostgreSQL fast path."""
+    """Every statement sent: through the engine, the PostgreSQL fast path and SQLite's read path."""
     seen: list[str] = []
 
     def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -186,6 +186,14 @@ def _count_statements(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> I
             return await _original(self, p, params)
 
         monkeypatch.setattr(fastpath.PgFastPath, name, wrapped)
+
+    original_read = sqlite_reads.SqliteReads.fetch
+
+    async def read(self: Any, p: Any, params: Any) -> Any:
+        seen.append(p.sql)
+        return await original_read(self, p, params)
+
+    monkeypatch.setattr(sqlite_reads.SqliteReads, "fetch", read)
     sa.event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     try:
         yield seen

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ...domains.base import translate_error
 from ...errors import storage_error_id
 from .fastpath import PgFastPath, is_single
+from .sqlite_reads import SqliteReads
 from .tables import Tables, build_tables
 
 __all__ = ("RawAccess", "SqlDatabase", "is_connection_error")
@@ -100,6 +101,8 @@ class SqlDatabase:
                 max_size=fast_pool_size,
                 acquire_timeout=fast_pool_timeout,
             )
+        # SQLite files: single-statement reads in one thread hop (sqlite_reads.py).
+        self.lite: SqliteReads | None = SqliteReads.for_engine(engine) if self.dialect == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -109,6 +112,8 @@ class SqlDatabase:
     async def all(self, stmt: sa.Executable, params: Params = None) -> Sequence[Row[Any]]:
         if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
             return await self.fast.fetch(p, params)  # type: ignore[arg-type]
+        if self.lite is not None and is_single(params) and (p := self.lite.prepare_read(stmt)) is not None:
+            return await self.lite.fetch(p, params)  # type: ignore[arg-type,return-value]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return result.fetchall()
@@ -116,6 +121,9 @@ class SqlDatabase:
     async def first(self, stmt: sa.Executable, params: Params = None) -> Row[Any] | None:
         if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
             return await self.fast.fetchrow(p, params)  # type: ignore[arg-type]
+        if self.lite is not None and is_single(params) and (p := self.lite.prepare_read(stmt)) is not None:
+            rows = await self.lite.fetch(p, params)  # type: ignore[arg-type]
+            return rows[0] if rows else None  # type: ignore[return-value]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return result.first()
@@ -124,6 +132,9 @@ class SqlDatabase:
         if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
             row = await self.fast.fetchrow(p, params)  # type: ignore[arg-type]
             return None if row is None else row[0]
+        if self.lite is not None and is_single(params) and (p := self.lite.prepare_read(stmt)) is not None:
+            rows = await self.lite.fetch(p, params)  # type: ignore[arg-type]
+            return rows[0][0] if rows else None
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return result.scalar()
@@ -179,6 +190,8 @@ class SqlDatabase:
     async def close(self) -> None:
         if self.fast is not None:
             await self.fast.close()  # our own pool, also for an injected engine
+        if self.lite is not None:
+            await self.lite.close()
         if self.owned and not self._closed:
             await self.engine.dispose()
         self._closed = True

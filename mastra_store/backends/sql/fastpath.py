@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -26,6 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 
 from ... import _json
+from .compiled import Prepared, StatementCache
 from .pgpool import ConnectionPool, breaks_connection
 
 __all__ = ("FastRow", "PgFastPath")
@@ -44,19 +44,6 @@ class FastRow(asyncpg.Record):  # type: ignore[misc]
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    sql: str
-    names: tuple[str, ...]
-    processors: tuple[Any, ...]  # per position: SQLAlchemy bind processor or None
-    compiled: Any
-    returns_rows: bool
-    expanding: bool  # ``IN`` lists: the SQL text is re-rendered per call (SQLAlchemy's expanded state)
-    stmt: Any  # keeps the statement alive, so its id() stays unique while cached
-    #: Values bound inside the statement itself (``.limit(1)``, literals in functions), by bind name.
-    defaults: dict[str, Any]
 
 
 class FastResult:
@@ -154,7 +141,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=_json_encode, decoder=orjson.loads, schema="pg_catalog")
 
 
-class PgFastPath:
+class PgFastPath(StatementCache):
     """Owns the connection pool (:class:`~.pgpool.ConnectionPool`) and the compiled-statement cache for one
     :class:`SqlDatabase`."""
 
@@ -167,14 +154,12 @@ class PgFastPath:
         max_size: int,
         acquire_timeout: float | None = None,
     ) -> None:
+        super().__init__(dialect)
         self._url = url
         self._connect_args = dict(connect_args)
         self._max_size = max_size
         self._acquire_timeout = acquire_timeout
         self._pool: ConnectionPool | None = None
-        # The engine's own dialect: its JSON serializer (orjson, JS dates) is what bind processors use.
-        self._dialect = dialect
-        self._cache: dict[int, _Prepared | None] = {}
 
     async def pool(self) -> ConnectionPool:
         if self._pool is None:
@@ -210,73 +195,13 @@ class PgFastPath:
             pool, self._pool = self._pool, None
             await pool.close()
 
-    def prepare(self, stmt: sa.Executable, *, allow_expanding: bool = False) -> _Prepared | None:
-        """The compiled form of ``stmt`` (cached by identity). ``None`` for a statement with expanding
-        parameters unless ``allow_expanding`` (single statements then take SQLAlchemy's path, whose
-        expanded-SQL cache is better than re-rendering here)."""
-        key = id(stmt)
-        hit = self._cache.get(key)
-        if hit is None or hit.stmt is not stmt:
-            compiled: Any = stmt.compile(dialect=self._dialect)  # type: ignore[attr-defined]
-            names = tuple(compiled.positiontup or ())
-            procs = compiled._bind_processors
-            returns_rows = bool(
-                isinstance(stmt, sa.Select | sa.CompoundSelect | sa.TextClause)
-                or getattr(compiled, "effective_returning", None)
-            )
-            expanding = bool(compiled.post_compile_params or compiled.literal_execute_params)
-            hit = _Prepared(
-                compiled.string,
-                names,
-                tuple(procs.get(n) for n in names),
-                compiled,
-                returns_rows,
-                expanding,
-                stmt,
-                _literal_values(compiled, names),
-            )
-            if len(self._cache) > 4096:  # statements are built once per shape; this only guards misuse
-                self._cache.clear()
-            self._cache[key] = hit
-        if hit.expanding and not allow_expanding:
-            return None
-        return hit
-
-    def bind(self, p: _Prepared, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-        """SQL text and positional arguments for one execution."""
-        if not p.expanding:
-            return p.sql, self.args(p, params)
-        full = p.compiled.construct_params(params or {})
-        state = p.compiled.construct_expanded_state(full)
-        procs = {**p.compiled._bind_processors, **(state.processors or {})}
-        values = state.parameters
-        return state.statement, [
-            procs[n](values[n]) if procs.get(n) is not None else values[n] for n in state.positiontup or ()
-        ]
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[FastConnection]:
         pool = await self.pool()
         async with pool.connection() as conn, conn.transaction():
             yield FastConnection(self, conn)
 
-    @staticmethod
-    def args(p: _Prepared, params: Mapping[str, Any] | None) -> list[Any]:
-        values: Mapping[str, Any] = params or {}
-        if p.defaults:
-            values = {**p.defaults, **values}
-        try:
-            return [
-                values[n] if proc is None else proc(values[n]) for n, proc in zip(p.names, p.processors, strict=True)
-            ]
-        except KeyError:
-            # A required parameter is missing: SQLAlchemy raises its usual error for it.
-            values = p.compiled.construct_params(values)
-            return [
-                values[n] if proc is None else proc(values[n]) for n, proc in zip(p.names, p.processors, strict=True)
-            ]
-
-    def translate(self, error: Exception, p: _Prepared) -> Exception:
+    def translate(self, error: Exception, p: Prepared) -> Exception:
         """The SQLAlchemy exception SQLAlchemy itself would raise (``IntegrityError`` …), so callers
         catch one family of errors whichever path ran the statement."""
         dbapi = self._dialect.dbapi
@@ -293,7 +218,7 @@ class PgFastPath:
             p.sql, None, orig, dbapi.Error, connection_invalidated=disconnect, dialect=self._dialect
         )
 
-    async def _run(self, p: _Prepared, params: Mapping[str, Any] | None, method: str) -> Any:
+    async def _run(self, p: Prepared, params: Mapping[str, Any] | None, method: str) -> Any:
         """One statement on a pooled connection; driver errors come back as SQLAlchemy's exceptions.
 
         Acquire/release spelled out rather than ``async with pool.connection()`` (same release rules): the
@@ -313,29 +238,18 @@ class PgFastPath:
         pool.release(conn)
         return result
 
-    async def fetch(self, p: _Prepared, params: Mapping[str, Any] | None) -> list[FastRow]:
+    async def fetch(self, p: Prepared, params: Mapping[str, Any] | None) -> list[FastRow]:
         return await self._run(p, params, "fetch")  # type: ignore[no-any-return]
 
-    async def fetchrow(self, p: _Prepared, params: Mapping[str, Any] | None) -> FastRow | None:
+    async def fetchrow(self, p: Prepared, params: Mapping[str, Any] | None) -> FastRow | None:
         return await self._run(p, params, "fetchrow")  # type: ignore[no-any-return]
 
-    async def execute(self, p: _Prepared, params: Mapping[str, Any] | None) -> int:
+    async def execute(self, p: Prepared, params: Mapping[str, Any] | None) -> int:
         if p.returns_rows:
             return len(await self._run(p, params, "fetch"))
         status: str = await self._run(p, params, "execute")
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
-
-
-def _literal_values(compiled: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    """The parameters whose value the statement carries (``.limit(1)`` …), resolved once: filling them per call
-    through ``construct_params`` cost ~10 µs (W6b's ``LIMIT 1``)."""
-    out: dict[str, Any] = {}
-    for name in names:
-        bind = compiled.binds.get(name)
-        if bind is not None and not bind.required and bind.callable is None:
-            out[name] = bind.value
-    return out
 
 
 def is_single(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> bool:
