@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,16 +34,6 @@ async def pg(pg_url: str, pg_index_schema: str) -> AsyncIterator[PostgresStore]:
         for name in await names(store) - baseline:
             await store.drop_index(name)
         await store.memory.dangerously_clear_all()
-        await store.close()
-
-
-@pytest.fixture
-async def lite(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(id="idx", path=tmp_path / "idx.db")
-    await store.init()
-    try:
-        yield store
-    finally:
         await store.close()
 
 
