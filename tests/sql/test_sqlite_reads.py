@@ -26,10 +26,26 @@ async def test_rows_match_sqlalchemys_for_every_column_type(lite: SqliteStore) -
     obs = lite.observability
     await obs.batch_create_spans(
         records=[
-            {"trace_id": "t", "span_id": "a", "name": "a", "span_type": "generic", "started_at": T0,
-             "ended_at": T0 + timedelta(seconds=1), "attributes": {"k": [1, 2.5, None]}, "is_event": True},
-            {"trace_id": "t", "span_id": "b", "parent_span_id": "a", "name": "b", "span_type": "generic",
-             "started_at": T0, "output": 7, "metadata": None},
+            {
+                "trace_id": "t",
+                "span_id": "a",
+                "name": "a",
+                "span_type": "generic",
+                "started_at": T0,
+                "ended_at": T0 + timedelta(seconds=1),
+                "attributes": {"k": [1, 2.5, None]},
+                "is_event": True,
+            },
+            {
+                "trace_id": "t",
+                "span_id": "b",
+                "parent_span_id": "a",
+                "name": "b",
+                "span_type": "generic",
+                "started_at": T0,
+                "output": 7,
+                "metadata": None,
+            },
         ]
     )
     reads = lite.database.lite

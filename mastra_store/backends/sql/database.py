@@ -112,8 +112,8 @@ class SqlDatabase:
     async def all(self, stmt: sa.Executable, params: Params = None) -> Sequence[Row[Any]]:
         if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
             return await self.fast.fetch(p, params)  # type: ignore[arg-type]
-        if self.lite is not None and is_single(params) and (p := self.lite.prepare_read(stmt)) is not None:
-            return await self.lite.fetch(p, params)  # type: ignore[arg-type,return-value]
+        if self.lite is not None and (rows := await self.lite.read(stmt, params)) is not None:
+            return rows  # type: ignore[return-value]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
             return result.fetchall()
@@ -121,8 +121,7 @@ class SqlDatabase:
     async def first(self, stmt: sa.Executable, params: Params = None) -> Row[Any] | None:
         if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
             return await self.fast.fetchrow(p, params)  # type: ignore[arg-type]
-        if self.lite is not None and is_single(params) and (p := self.lite.prepare_read(stmt)) is not None:
-            rows = await self.lite.fetch(p, params)  # type: ignore[arg-type]
+        if self.lite is not None and (rows := await self.lite.read(stmt, params)) is not None:
             return rows[0] if rows else None  # type: ignore[return-value]
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)
@@ -132,8 +131,7 @@ class SqlDatabase:
         if self.fast is not None and is_single(params) and (p := self.fast.prepare(stmt)) is not None:
             row = await self.fast.fetchrow(p, params)  # type: ignore[arg-type]
             return None if row is None else row[0]
-        if self.lite is not None and is_single(params) and (p := self.lite.prepare_read(stmt)) is not None:
-            rows = await self.lite.fetch(p, params)  # type: ignore[arg-type]
+        if self.lite is not None and (rows := await self.lite.read(stmt, params)) is not None:
             return rows[0][0] if rows else None
         async with self.autocommit.connect() as conn:
             result = await conn.execute(stmt, params)

@@ -35,7 +35,7 @@ from .memory_statements import (
     flatten_params,
     statements,
 )
-from .packed import pack_columns
+from .packed import pack_params
 
 __all__ = ("SqlMemory",)
 
@@ -268,12 +268,13 @@ class SqlMemory(SqlDomain, MemoryStorage):
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
         s = self._s
         if s.pg:
-            arrays: dict[str, Any] = {**_message_arrays(messages), "tids": thread_ids}
+            params: dict[str, Any] = {**_message_arrays(messages), "tids": thread_ids}
             count = len(messages) if len(messages) <= FIXED_SAVE and len(thread_ids) == 1 else 0
-            packed = None if count else pack_columns(arrays, PACKED_MESSAGE_COLUMNS)
-            params = flatten_params(arrays) if count else {**arrays, **packed} if packed else arrays
-            stmt = s.pg_save_messages(count, packed is not None)
-            row = await self.db.first(stmt, {**params, **self._now(now)})
+            if count:
+                params, packed = flatten_params(params), False
+            else:
+                packed = pack_params(params, PACKED_MESSAGE_COLUMNS)
+            row = await self.db.first(s.pg_save_messages(count, packed), {**params, **self._now(now)})
             assert row is not None
             if row._mapping["ok"]:
                 return []

@@ -26,7 +26,7 @@ from ...errors import ValidationError
 from ...records._construct import Constructor
 from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
 from .base import SqlDomain
-from .packed import pack_columns, packed_sql
+from .packed import pack_params, packed_sql
 from .tables import Tables
 
 __all__ = ("SqlObservability",)
@@ -177,12 +177,7 @@ _PACKABLE: Final = ("text", "json")
 
 def _pack_params(cols: Sequence[str], params: dict[str, Any]) -> bool:
     """Pack the text and JSON column arrays of PostgreSQL ``params`` in place, all or none; ``True`` if packed."""
-    names = [f"p{i}" for i, c in enumerate(cols) if _kind(c) in _PACKABLE]
-    packed = pack_columns(params, names)
-    if packed is None:
-        return False
-    params.update(packed)
-    return True
+    return pack_params(params, [f"p{i}" for i, c in enumerate(cols) if _kind(c) in _PACKABLE])
 
 
 #: (record field, kind) per ``_PG_INSERT_COLS`` position: the two Z shadows read the record's own times.
@@ -395,9 +390,11 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
     def _update_batch(self, cols: tuple[str, ...], rows: list[dict[str, Any]], now: datetime) -> tuple[Any, Any]:
         """Statement and parameters of one group of span updates (PostgreSQL: packed where possible)."""
         pg = self._pg
-        params = _params(_update_stmt(self.tables, pg, cols), rows, now, pg)
-        packed = pg and _pack_params(("traceId", "spanId", *cols), params)
-        return _update_stmt(self.tables, pg, cols, packed).sql, params
+        batch = _update_stmt(self.tables, pg, cols)
+        params = _params(batch, rows, now, pg)
+        if pg and _pack_params(batch.cols, params):
+            batch = _update_stmt(self.tables, pg, cols, True)
+        return batch.sql, params
 
     async def _delete_traces(self, trace_ids: list[str]) -> None:
         await self.db.execute(_reads(self.tables, self._pg).delete_traces, {"ids": trace_ids})

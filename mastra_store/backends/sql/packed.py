@@ -20,7 +20,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ("NULL", "SEP", "pack", "pack_columns", "packed_sql", "unpacked")
+__all__ = ("NULL", "SEP", "pack", "pack_columns", "pack_params", "packed_sql", "unpacked")
 
 SEP: Final = "\x1f"
 NULL: Final = "\x1e"
@@ -59,6 +59,15 @@ def pack_columns(arrays: Mapping[str, Sequence[Any]], names: Sequence[str]) -> d
             return None
         out[name] = text
     return out
+
+
+def pack_params(params: dict[str, Any], names: Sequence[str]) -> bool:
+    """Replace the arrays ``params[name]`` by their packed strings, all or none; ``True`` if they were packed."""
+    packed = pack_columns(params, names)
+    if packed is None:
+        return False
+    params.update(packed)
+    return True
 
 
 def unpacked(name: str) -> sa.ColumnElement[Any]:
