@@ -18,6 +18,7 @@ __all__ = (
     "BY_CREATED_AT",
     "content_from_text",
     "content_to_text",
+    "contents_to_text",
     "merge_content",
     "message_from_row",
     "normalize_messages",
@@ -47,6 +48,20 @@ def content_to_text(content: MessageContentV2 | str | dict[str, Any]) -> str:
 
 
 _content_to_python = MessageContentV2.__pydantic_serializer__.to_python
+
+
+def contents_to_text(contents: Iterable[MessageContentV2 | str | dict[str, Any]]) -> list[str]:
+    """:func:`content_to_text` of a batch; the usual parts-only content is encoded inline (W2's 100 messages:
+    75 → 40 µs)."""
+    out: list[str] = []
+    append = out.append
+    dumps = _json.dumps
+    for c in contents:
+        if type(c) is MessageContentV2 and not c.__pydantic_extra__ and c.__pydantic_fields_set__ <= _PARTS_ONLY_FIELDS:
+            append(dumps({"format": c.format, "parts": c.parts}))
+        else:
+            append(content_to_text(c))
+    return out
 
 
 #: Per camelCase key of format-2 content, the types a stored value must have to skip validation: then

@@ -226,9 +226,28 @@ async def test_save_messages_result_and_defaults(mem: MemoryStorage) -> None:
     assert (await mem.save_messages(messages=[])).messages == []
 
 
+async def test_save_messages_batch_repeating_an_id(mem: MemoryStorage) -> None:
+    # The returned list is normalised (ids collapsed, legacy text upgraded, sorted); the last copy is stored.
+    await mem.save_thread(thread=thread())
+    res = await mem.save_messages(
+        messages=[
+            msg("c", at=T0 + timedelta(seconds=2), content="plain"),
+            msg("a", text="one"),
+            msg("b", at=T0 + timedelta(seconds=1)),
+            msg("a", text="two"),
+        ]
+    )
+    assert ids(res.messages) == ["a", "b", "c"]
+    first, _, plain = res.messages
+    assert not isinstance(first.content, str) and first.content.parts == [{"type": "text", "text": "two"}]
+    assert not isinstance(plain.content, str) and plain.content.content == "plain"
+    (stored,) = (await mem.list_messages_by_id(message_ids=["a"])).messages
+    assert not isinstance(stored.content, str) and stored.content.parts == [{"type": "text", "text": "two"}]
+
+
 async def test_every_role_and_legacy_string_content(mem: MemoryStorage) -> None:
     await mem.save_thread(thread=thread())
-    await mem.save_messages(
+    saved = await mem.save_messages(
         messages=[
             msg("s", at=T0, role="system"),
             msg("u", at=T0 + timedelta(seconds=1)),
@@ -236,6 +255,8 @@ async def test_every_role_and_legacy_string_content(mem: MemoryStorage) -> None:
             msg("x", at=T0 + timedelta(seconds=3), role="tool", content="plain text"),
         ]
     )
+    assert [m.id for m in saved.messages] == ["s", "u", "a", "x"]
+    assert not isinstance(saved.messages[3].content, str)  # returned normalised too
     got = (await mem.list_messages(thread_id="t1")).messages
     assert [(m.id, m.role) for m in got] == [("s", "system"), ("u", "user"), ("a", "assistant"), ("x", "tool")]
     assert got[2].type == "custom"

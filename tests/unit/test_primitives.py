@@ -73,6 +73,17 @@ def test_json_helpers() -> None:
     assert _json.loads_twice({"x": 1}) == {"x": 1}
 
 
+def test_json_keys_that_are_not_strings_become_strings() -> None:
+    # orjson refuses them without OPT_NON_STR_KEYS; dumps retries with it (nested too, datetimes kept in JS form).
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    value = {"parts": [{1: "a", "at": when}], 2.5: None}
+    expected = '{"parts":[{"1":"a","at":"2024-01-01T00:00:00.000Z"}],"2.5":null}'
+    assert _json.dumps(value) == expected
+    assert _json.dumps_bytes(value) == expected.encode()
+    with pytest.raises(TypeError):
+        _json.dumps({"x": object()})
+
+
 def test_records_accept_both_spellings_and_dump_mastra_json() -> None:
     t = StorageThread.model_validate(
         {

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ... import _json
 from ..._time import from_db, naive_utc, to_utc
-from ...domains._messages import content_to_text, merge_content, message_from_row
+from ...domains._messages import content_to_text, contents_to_text, merge_content, message_from_row
 from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
 from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
@@ -124,7 +124,7 @@ def _message_arrays(messages: list[MastraDBMessage]) -> dict[str, list[Any]]:
     return {
         "a_id": [m.id for m in messages],
         "a_thread_id": [m.thread_id for m in messages],
-        "a_content": [content_to_text(m.content) for m in messages],
+        "a_content": contents_to_text([m.content for m in messages]),
         "a_role": [m.role for m in messages],
         "a_type": [m.type or "v2" for m in messages],
         "a_createdAtZ": [to_utc(m.created_at) for m in messages],  # type: ignore[arg-type]  # filled by callers
