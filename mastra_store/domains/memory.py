@@ -260,9 +260,7 @@ class MemoryStorage(StorageDomain):
             )
         returned = items_with_dates(items, prepared) if undated else items
         # Distinct ids (the usual batch): sorting is all normalisation does (100 messages: 66 → 15 µs).
-        return construct(
-            MessagesResult, messages=sort_messages(returned) if unique else normalize_messages(returned)
-        )
+        return construct(MessagesResult, messages=sort_messages(returned) if unique else normalize_messages(returned))
 
     async def update_messages(self, *, messages: list[MessageUpdate | dict[str, Any]]) -> list[MastraDBMessage]:
         """Partially update messages (content and its metadata merged); unknown ids are ignored."""
