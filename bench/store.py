@@ -48,7 +48,7 @@ class StoreTarget:
         await self.memory.save_thread(thread=thread)
 
     async def save_messages(self, messages: list[dict[str, Any]]) -> None:
-        await self.memory.save_messages(messages=messages)  # type: ignore[arg-type]
+        await self.memory.save_messages(messages=messages)
 
     async def list_last_messages(self, thread_id: str, per_page: int) -> tuple[list[str], int]:
         page = await self.memory.list_messages(thread_id=thread_id, per_page=per_page, page=0, order_by=_DESC)
@@ -59,7 +59,7 @@ class StoreTarget:
             thread_id=thread_id,
             resource_id=resource_id,
             per_page=0,
-            include=include,  # type: ignore[arg-type]
+            include=include,
         )
         return [m.id for m in page.messages]
 
@@ -84,7 +84,7 @@ class StoreTarget:
         return [r.run_id for r in runs.runs], runs.total
 
     async def batch_create_spans(self, spans: list[dict[str, Any]]) -> None:
-        await self.observability.batch_create_spans(records=spans)  # type: ignore[arg-type]
+        await self.observability.batch_create_spans(records=spans)
 
     async def get_trace(self, trace_id: str) -> list[str] | None:
         trace = await self.observability.get_trace(trace_id=trace_id)

@@ -21,8 +21,8 @@ def count_statements(store: SqlStore) -> Iterator[list[str]]:
     """Collect the SQL statements sent to the server (transaction control left out).
 
     SQLAlchemy's cursor events see the SQLAlchemy path; on PostgreSQL the statements go through the asyncpg fast
-    path (backends/sql/fastpath.py) and SQLite's reads through its own (sqlite_reads.py), whose entry points are
-    wrapped as well.
+    path (backends/sql/fastpath.py) and on SQLite files through their own (sqlite_file.py), whose entry points
+    are wrapped as well.
     """
     seen: list[str] = []
 
@@ -49,14 +49,20 @@ def count_statements(store: SqlStore) -> Iterator[list[str]]:
                 wrap(fast, name, lambda p, *_: str(p.sql))
             wrap(fastpath.FastConnection, "execute", lambda _self, stmt, *_: str(stmt))
         lite = store.database.lite
-        if lite is not None:  # SQLite files: single-statement reads bypass the engine (sqlite_reads.py)
+        if lite is not None:  # SQLite files: reads and writes bypass the engine (sqlite_file.py)
             original = lite.fetch
+            original_write = lite._write
 
             async def counted_read(p: Any, params: Any) -> Any:
                 seen.append(str(p.sql))
                 return await original(p, params)
 
+            async def counted_write(stmt: Any, params: Any, **kwargs: Any) -> Any:
+                seen.append(str(lite.prepare(stmt, allow_expanding=True).sql))  # type: ignore[union-attr]
+                return await original_write(stmt, params, **kwargs)
+
             mp.setattr(lite, "fetch", counted_read)
+            mp.setattr(lite, "_write", counted_write)
         try:
             yield seen
         finally:

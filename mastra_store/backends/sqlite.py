@@ -65,6 +65,7 @@ def open_sqlite_database(
         owned=True,
         skip_default_indexes=skip_default_indexes,
         auto_migrate=auto_migrate,
+        sqlite_busy_timeout_ms=busy_timeout_ms,
     )
 
 

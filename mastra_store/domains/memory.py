@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -153,7 +154,7 @@ class MemoryStorage(StorageDomain):
         *,
         thread_id: str | list[str],
         resource_id: str | None = None,
-        include: list[MessageInclude | dict[str, Any]] | None = None,
+        include: Sequence[MessageInclude | dict[str, Any]] | None = None,
         per_page: int | Literal[False] | None = None,
         page: int = 0,
         filter: MessageFilter | dict[str, Any] | None = None,
@@ -221,7 +222,7 @@ class MemoryStorage(StorageDomain):
             rows = await self._list_messages_by_id(list(dict.fromkeys(ids)))
         return construct(MessagesResult, messages=normalize_messages(rows))
 
-    async def save_messages(self, *, messages: list[MastraDBMessage | dict[str, Any]]) -> MessagesResult:
+    async def save_messages(self, *, messages: Sequence[MastraDBMessage | dict[str, Any]]) -> MessagesResult:
         """Upsert messages in one atomic write. Every referenced thread must exist and gets ``updated_at``
         bumped. Re-saving an id keeps its ``created_at`` and may move it to another thread."""
         op = "SAVE_MESSAGES"
@@ -262,7 +263,7 @@ class MemoryStorage(StorageDomain):
         # Distinct ids (the usual batch): sorting is all normalisation does (100 messages: 66 → 15 µs).
         return construct(MessagesResult, messages=sort_messages(returned) if unique else normalize_messages(returned))
 
-    async def update_messages(self, *, messages: list[MessageUpdate | dict[str, Any]]) -> list[MastraDBMessage]:
+    async def update_messages(self, *, messages: Sequence[MessageUpdate | dict[str, Any]]) -> list[MastraDBMessage]:
         """Partially update messages (content and its metadata merged); unknown ids are ignored."""
         op = "UPDATE_MESSAGES"
         bad = self._error_id(op, "INVALID_ARGS")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -81,7 +82,7 @@ class ObservabilityStorage(StorageDomain):
         async with self._guard(op, traceId=record.trace_id, spanId=record.span_id):
             await self._insert_spans([record], utc_now())
 
-    async def batch_create_spans(self, *, records: list[CreateSpanRecord | dict[str, Any]]) -> None:
+    async def batch_create_spans(self, *, records: Sequence[CreateSpanRecord | dict[str, Any]]) -> None:
         """Insert many spans atomically (all or none)."""
         op = "BATCH_CREATE_SPANS"
         spans = coerce_list(CreateSpanRecord, records, field="records", error_id=self._error_id(op, "INVALID_ARGS"))
@@ -131,7 +132,7 @@ class ObservabilityStorage(StorageDomain):
         async with self._guard(op, traceId=trace_id, spanId=span_id):
             await self._update_spans([SpanUpdate(trace_id=trace_id, span_id=span_id, updates=upd)], utc_now())
 
-    async def batch_update_spans(self, *, records: list[SpanUpdate | dict[str, Any]]) -> None:
+    async def batch_update_spans(self, *, records: Sequence[SpanUpdate | dict[str, Any]]) -> None:
         """Apply many partial updates atomically."""
         op = "BATCH_UPDATE_SPANS"
         bad = self._error_id(op, "INVALID_ARGS")

@@ -18,7 +18,7 @@ from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mastra_store import PostgresStore, SqliteStore
-from mastra_store.backends.sql import fastpath, sqlite_reads
+from mastra_store.backends.sql import fastpath, sqlite_file
 from mastra_store.backends.sql.schema import HEAD_REVISION, VERSION_TABLE, alembic_config
 from mastra_store.backends.sql.tables import TABLE_NAMES
 from mastra_store.errors import SchemaOutOfDateError
@@ -187,13 +187,13 @@ def _count_statements(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> I
 
         monkeypatch.setattr(fastpath.PgFastPath, name, wrapped)
 
-    original_read = sqlite_reads.SqliteReads.fetch
+    original_read = sqlite_file.SqliteFile.fetch
 
     async def read(self: Any, p: Any, params: Any) -> Any:
         seen.append(p.sql)
         return await original_read(self, p, params)
 
-    monkeypatch.setattr(sqlite_reads.SqliteReads, "fetch", read)
+    monkeypatch.setattr(sqlite_file.SqliteFile, "fetch", read)
     sa.event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     try:
         yield seen

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from mastra_store import PostgresStore, SqliteStore, ValidationError
 from mastra_store.backends.sql.store import SqlStore
+
+from ..helpers import count_statements
 
 T0 = datetime(2025, 1, 15, 10, 0, 0, 123000, tzinfo=UTC)
 
@@ -86,17 +87,11 @@ async def test_columns_hold_both_timestamps_and_real_nulls(sql_store: SqlStore) 
 
 @contextmanager
 def _count_statements(store: SqlStore) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_exec(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
-            seen.append(statement)
-
-    event.listen(store.engine.sync_engine, "before_cursor_execute", on_exec)
-    try:
-        yield seen
-    finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", on_exec)
+    """The writes sent, whichever path sent them (tests/helpers.py)."""
+    with count_statements(store) as seen:
+        writes: list[str] = []
+        yield writes
+    writes.extend(s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")))
 
 
 async def test_sqlite_batches_are_one_statement(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 Every statement the domains run is built once (per schema and shape) and kept; compiling it through SQLAlchemy
 on every call cost ~100-900 µs. A :class:`StatementCache` compiles on first use and turns a parameter dict into
 the driver's positional arguments with SQLAlchemy's own bind processors, so values are encoded exactly as
-SQLAlchemy would encode them. Used by PostgreSQL's asyncpg path (``fastpath.py``) and SQLite's read path
-(``sqlite_reads.py``).
+SQLAlchemy would encode them. Used by PostgreSQL's asyncpg path (``fastpath.py``) and SQLite's direct path
+(``sqlite_file.py``).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Single statements run on an AUTOCOMMIT view of the engine: SQLAlchemy's implicit BEGIN/COMMIT around a lone
 statement costs two extra round trips and halved point-op throughput in shared/bench/floor.md §6.
-Multi-statement writes run in :meth:`SqlDatabase.transaction`. On SQLite that transaction is
-``BEGIN IMMEDIATE`` behind an in-process writer lock, so concurrent writers queue instead of failing with
-"database is locked".
+Multi-statement writes run in :meth:`SqlDatabase.transaction`. On SQLite every write is ``BEGIN IMMEDIATE``
+behind an in-process writer lock, so concurrent writers queue instead of failing with "database is locked";
+on a SQLite file reads and writes skip SQLAlchemy's thread hops (``sqlite_file.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ...domains.base import translate_error
 from ...errors import storage_error_id
 from .fastpath import PgFastPath, is_single
-from .sqlite_reads import SqliteReads
+from .sqlite_file import SqliteFile
 from .tables import Tables, build_tables
 
 __all__ = ("RawAccess", "SqlDatabase", "is_connection_error")
@@ -71,6 +71,7 @@ class SqlDatabase:
         fast_connect_args: Mapping[str, Any] | None = None,
         fast_pool_size: int = 10,
         fast_pool_timeout: float | None = 30.0,
+        sqlite_busy_timeout_ms: int = 10_000,
     ) -> None:
         self.engine = engine
         self.owned = owned
@@ -101,8 +102,10 @@ class SqlDatabase:
                 max_size=fast_pool_size,
                 acquire_timeout=fast_pool_timeout,
             )
-        # SQLite files: single-statement reads in one thread hop (sqlite_reads.py).
-        self.lite: SqliteReads | None = SqliteReads.for_engine(engine) if self.dialect == "sqlite" else None
+        # SQLite files: each read, and each statement of a write, in one thread hop (sqlite_file.py).
+        self.lite: SqliteFile | None = (
+            SqliteFile.for_engine(engine, busy_timeout_ms=sqlite_busy_timeout_ms) if self.dialect == "sqlite" else None
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -139,6 +142,10 @@ class SqlDatabase:
 
     async def execute(self, stmt: sa.Executable, params: Params = None) -> int:
         """Run one write statement on its own (atomic by itself); returns the row count."""
+        if self.lite is not None:
+            assert self._write_lock is not None
+            async with self._write_lock:
+                return (await self.lite.execute(stmt, params)).rowcount
         if self._write_lock is not None:
             async with self.transaction() as conn:
                 result = await conn.execute(stmt, params)
@@ -153,13 +160,27 @@ class SqlDatabase:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction; commits on success, rolls back on any exception.
 
-        Yields an object with SQLAlchemy's ``await conn.execute(stmt, params)``: on PostgreSQL a
-        :class:`~.fastpath.FastConnection` on the asyncpg pool, elsewhere SQLAlchemy's ``AsyncConnection``.
+        Yields an object with SQLAlchemy's ``await conn.execute(stmt, params)`` (and ``scalar``): on PostgreSQL a
+        :class:`~.fastpath.FastConnection` on the asyncpg pool, on a SQLite file a
+        :class:`~.sqlite_file.LiteConnection`, elsewhere SQLAlchemy's ``AsyncConnection``. DDL and Alembic use
+        :meth:`engine_transaction`.
         """
         if self.fast is not None:
             async with self.fast.transaction() as fconn:
                 yield fconn  # type: ignore[misc]
-        elif self._write_lock is not None:
+        elif self.lite is not None:
+            assert self._write_lock is not None
+            async with self._write_lock, self.lite.transaction() as lconn:
+                yield lconn  # type: ignore[misc]
+        else:
+            async with self.engine_transaction() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def engine_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on one of the engine's own connections (DDL, ``run_sync``); on SQLite
+        ``BEGIN IMMEDIATE`` behind the same writer lock as every other write."""
+        if self._write_lock is not None:
             async with self._write_lock, self.engine.connect() as conn:
                 await conn.execution_options(sqlite_immediate=True)
                 async with conn.begin():

@@ -348,7 +348,7 @@ class IndexManager:
             async with self.db.autocommit.connect() as conn:
                 await conn.exec_driver_sql(sql)
         else:
-            async with self.db.transaction() as sconn:  # SQLite: queue behind the writer lock
+            async with self.db.engine_transaction() as sconn:  # SQLite: queue behind the writer lock
                 await sconn.exec_driver_sql(sql)
 
     async def create(self, options: CreateIndexOptions | dict[str, Any]) -> None:

@@ -29,7 +29,6 @@ from .memory_statements import (
     FIXED_SAVE,
     MSG_COLS,
     PACKED_MESSAGE_COLUMNS,
-    SQLITE_ROWS_PER_INSERT,
     Shape,
     Statements,
     flatten_params,
@@ -254,7 +253,7 @@ class SqlMemory(SqlDomain, MemoryStorage):
         return [_message(r._mapping) for r in rows]
 
     async def _write_messages(self, conn: AsyncConnection, rows: list[dict[str, Any]], *, keep_created: bool) -> None:
-        """One multi-row upsert (``unnest`` arrays on PostgreSQL, multi-row ``VALUES`` on SQLite)."""
+        """One upsert of every row (``unnest`` arrays on PostgreSQL, executemany of one statement on SQLite)."""
         s = self._s
         if not rows:
             return
@@ -262,8 +261,7 @@ class SqlMemory(SqlDomain, MemoryStorage):
             arrays = {f"a_{c}": [r[c] for r in rows] for c in MSG_COLS}
             await conn.execute(s.pg_upsert_keep if keep_created else s.pg_upsert_all, arrays)
             return
-        for i in range(0, len(rows), SQLITE_ROWS_PER_INSERT):
-            await conn.execute(s.sqlite_upsert(rows[i : i + SQLITE_ROWS_PER_INSERT], keep_created=keep_created))
+        await conn.execute(s.sqlite_upsert(keep_created=keep_created), rows)
 
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
         s = self._s

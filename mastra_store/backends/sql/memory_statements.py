@@ -25,7 +25,6 @@ __all__ = (
     "FIXED_SAVE",
     "MSG_COLS",
     "PACKED_MESSAGE_COLUMNS",
-    "SQLITE_ROWS_PER_INSERT",
     "Shape",
     "Statements",
     "flatten_params",
@@ -36,8 +35,6 @@ __all__ = (
 #: The ``mastra_messages`` columns, in the order every message query selects them.
 MSG_COLS: tuple[str, ...] = ("id", "thread_id", "content", "role", "type", "createdAt", "createdAtZ", "resourceId")
 _MSG_TYPES: tuple[Any, ...] = (sa.Text, sa.Text, sa.Text, sa.Text, sa.Text, TS, TSZ, sa.Text)
-#: SQLite binds at most 32766 variables per statement; 8 per message row.
-SQLITE_ROWS_PER_INSERT = 2000
 #: JSONB/JSON where Python ``None`` means SQL NULL (the column type's default writes JSON ``null``).
 _JSON_OR_NULL = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
@@ -88,6 +85,7 @@ class Statements:
         t, m, r = tables.threads, tables.messages, tables.resources
         self.t, self.m, self.r = t, m, r
         self._message_queries: dict[Shape, sa.CompoundSelect[Any]] = {}
+        self._sqlite_upserts: dict[bool, Any] = {}
 
         # threads
         self.get_thread = sa.select(t).where(t.c.id == sa.bindparam("id"))
@@ -258,8 +256,15 @@ class Statements:
         # PostgreSQL runs every data-modifying CTE to completion whether or not the main query reads it.
         return sa.select(is_ok.label("ok"), found.label("found")).add_cte(bumped, upsert)
 
-    def sqlite_upsert(self, rows: list[dict[str, Any]], *, keep_created: bool) -> Any:
-        return self._message_upsert(upsert_insert(self.m, False).values(rows), keep_created=keep_created)
+    def sqlite_upsert(self, *, keep_created: bool) -> Any:
+        """One message row's upsert, run once per row (executemany: one prepared statement in SQLite). Built once;
+        a multi-row ``VALUES`` statement was a new statement, compiled anew, on every call."""
+        stmt = self._sqlite_upserts.get(keep_created)
+        if stmt is None:
+            stmt = self._sqlite_upserts[keep_created] = self._message_upsert(
+                upsert_insert(self.m, False), keep_created=keep_created
+            )
+        return stmt
 
     def _list_threads(self, fld: str, direction: str) -> sa.Select[Any]:
         """Page and total in one statement: ``count(*) OVER ()`` is computed before LIMIT/OFFSET, from the

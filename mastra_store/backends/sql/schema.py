@@ -255,7 +255,7 @@ async def _bootstrap(db: SqlDatabase) -> bool:
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
     if db.is_postgres:
         return False  # not asyncpg: Alembic does it
-    async with db.transaction() as sconn:  # BEGIN IMMEDIATE behind the writer lock
+    async with db.engine_transaction() as sconn:  # BEGIN IMMEDIATE behind the writer lock
         found = await sconn.scalar(
             sa.text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN :names").bindparams(
                 sa.bindparam("names", expanding=True)
@@ -276,7 +276,7 @@ async def _migrate(db: SqlDatabase) -> None:
             await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes)
     else:
         # BEGIN IMMEDIATE: other processes wait on the file lock; env.py then runs inside this transaction.
-        async with db.transaction() as conn:
+        async with db.engine_transaction() as conn:
             await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes)
 
 

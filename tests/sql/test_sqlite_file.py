@@ -1,0 +1,241 @@
+"""SQLite's direct path (backends/sql/sqlite_file.py): reads give the same rows as SQLAlchemy's path and see fresh
+data; writes are atomic (one statement, or a transaction), roll back on errors and cancellation, raise typed errors;
+each only where it is safe."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from mastra_store import MastraError, SqliteStore
+from mastra_store.backends.sql import sqlite_file
+from mastra_store.backends.sql.sqlite_file import SqliteFile
+
+T0 = datetime(2025, 2, 1, 8, 0, 0, 250000, tzinfo=UTC)
+
+
+async def _engine_rows(store: SqliteStore, stmt: sa.Select[Any]) -> list[dict[str, Any]]:
+    async with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in (await conn.execute(stmt)).fetchall()]
+
+
+async def test_rows_match_sqlalchemys_for_every_column_type(lite: SqliteStore) -> None:
+    obs = lite.observability
+    await obs.batch_create_spans(
+        records=[
+            {
+                "trace_id": "t",
+                "span_id": "a",
+                "name": "a",
+                "span_type": "generic",
+                "started_at": T0,
+                "ended_at": T0 + timedelta(seconds=1),
+                "attributes": {"k": [1, 2.5, None]},
+                "is_event": True,
+            },
+            {
+                "trace_id": "t",
+                "span_id": "b",
+                "parent_span_id": "a",
+                "name": "b",
+                "span_type": "generic",
+                "started_at": T0,
+                "output": 7,
+                "metadata": None,
+            },
+        ]
+    )
+    reads = lite.database.lite
+    assert reads is not None
+    stmt = sa.select(lite.database.tables.ai_spans).order_by(lite.database.tables.ai_spans.c.spanId)
+    p = reads.prepare_read(stmt)
+    assert p is not None
+    fast = [dict(r._mapping) for r in await reads.fetch(p, {})]
+    assert fast == await _engine_rows(lite, stmt)
+    assert isinstance(fast[0]["startedAt"], datetime) and fast[0]["isEvent"] is True
+    assert fast[0]["attributes"] == {"k": [1, 2.5, None]} and fast[1]["output"] == 7
+    row = (await reads.fetch(p, {}))[0]
+    assert row["spanId"] == row.spanId == row._mapping["spanId"] == "a" and row[0] == row["traceId"]
+    with pytest.raises(AttributeError):
+        _ = row.no_such_column
+
+
+async def test_reads_see_every_committed_write(lite: SqliteStore) -> None:
+    mem = lite.memory
+
+    async def one(i: int) -> None:
+        tid = f"t{i}"
+        await mem.save_thread(thread={"id": tid, "resourceId": "r", "title": "x", "createdAt": T0, "updatedAt": T0})
+        assert (await mem.get_thread_by_id(thread_id=tid)) is not None
+        await mem.update_thread(id=tid, title=f"title {i}", metadata={"i": i})
+        got = await mem.get_thread_by_id(thread_id=tid)
+        assert got is not None and got.title == f"title {i}" and got.metadata == {"i": i}
+
+    await asyncio.gather(*(one(i) for i in range(20)))
+    page = await mem.list_threads_by_resource_id(resource_id="r", per_page=False)
+    assert page.total == 20
+
+
+async def test_only_selects_on_files_take_the_path(lite: SqliteStore, tmp_path: Path) -> None:
+    reads = lite.database.lite
+    assert reads is not None
+    t = lite.database.tables.threads
+    assert reads.prepare_read(sa.insert(t).values(id="x")) is None
+    assert reads.prepare_read(sa.text("SELECT 1")) is None
+    assert reads.prepare_read(sa.select(t.c.id).where(t.c.id.in_(["a", "b"]))) is None  # expanding IN
+    memory = SqliteStore(id="mem", url=":memory:")
+    assert memory.database.lite is None
+    await memory.close()
+
+
+async def test_a_failing_read_is_a_typed_error_and_the_store_recovers(lite: SqliteStore) -> None:
+    mem = lite.memory
+    await mem.save_thread(thread={"id": "t", "resourceId": "r", "title": "x", "createdAt": T0, "updatedAt": T0})
+    async with lite.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE mastra_threads RENAME TO parked"))
+    with pytest.raises(MastraError) as info:
+        await mem.get_thread_by_id(thread_id="t")
+    assert info.value.category == "THIRD_PARTY" and "no such table" in str(info.value.cause)
+    async with lite.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE parked RENAME TO mastra_threads"))
+    assert (await mem.get_thread_by_id(thread_id="t")) is not None
+
+
+async def test_the_read_connection_cannot_write(tmp_path: Path) -> None:
+    s = SqliteStore(id="ro", path=tmp_path / "ro.db")
+    await s.init()
+    try:
+        reads = SqliteFile(str(tmp_path / "ro.db"), s.engine.dialect)
+        t = s.database.tables.threads
+        # A SELECT is all it is handed; even so, its connection is opened query_only.
+        p = reads.prepare(sa.select(t.c.id))
+        assert p is not None and await reads.fetch(p, {}) == []
+        conn = reads._reader.conn
+        assert conn is not None
+        with pytest.raises(Exception, match="readonly"):
+            conn.execute("INSERT INTO mastra_threads (id) VALUES ('x')")
+        await reads.close()
+    finally:
+        await s.close()
+
+
+def _thread_row(i: int | str) -> dict[str, Any]:
+    return {
+        "id": f"t{i}",
+        "resourceId": "r",
+        "title": "",
+        "metadata": None,
+        "createdAt": T0.replace(tzinfo=None),
+        "updatedAt": T0.replace(tzinfo=None),
+        "createdAtZ": T0,
+        "updatedAtZ": T0,
+    }
+
+
+async def _ids(store: SqliteStore) -> list[str]:
+    return [r["id"] for r in await _engine_rows(store, sa.select(store.database.tables.threads.c.id).order_by("id"))]
+
+
+async def test_a_lone_write_is_one_hop_with_its_own_transaction(
+    lite: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, file = lite.database, lite.database.lite
+    assert file is not None
+    t = db.tables.threads
+    hops: list[str] = []
+    original = sqlite_file._Thread.run
+
+    async def counted(self: Any, fn: Any, *args: Any) -> Any:
+        if self is file._writer:
+            hops.append(fn.__name__)
+        return await original(self, fn, *args)
+
+    monkeypatch.setattr(sqlite_file._Thread, "run", counted)
+    assert await db.execute(sa.insert(t), _thread_row(1)) == 1
+    assert hops == ["_run_write"]
+    assert not file._writer.conn.in_transaction  # type: ignore[union-attr]
+    assert await _ids(lite) == ["t1"]  # committed: another connection sees it
+    # executemany and a statement with an expanding IN list take the path too
+    assert await db.execute(sa.insert(t), [_thread_row(2), _thread_row(3)]) == 2
+    gone = await db.execute(sa.delete(t).where(t.c.id.in_(sa.bindparam("ids", expanding=True))), {"ids": ["t1", "t3"]})
+    assert gone == 2 and await _ids(lite) == ["t2"]
+    assert hops == ["_run_write"] * 3
+
+
+async def test_a_failing_write_is_a_typed_error_and_leaves_nothing(lite: SqliteStore) -> None:
+    db, t = lite.database, lite.database.tables.threads
+    await db.execute(sa.insert(t), _thread_row(1))
+    with pytest.raises(sa.exc.IntegrityError):  # the same class SQLAlchemy's own path raises
+        await db.execute(sa.insert(t), [_thread_row(2), _thread_row(1)])  # the second row collides
+    assert await _ids(lite) == ["t1"]  # the first row of the failed batch was rolled back
+    await db.execute(sa.insert(t), _thread_row(2))  # the writer goes on
+    assert await _ids(lite) == ["t1", "t2"]
+
+
+async def test_a_transaction_commits_all_or_nothing(lite: SqliteStore) -> None:
+    db, t = lite.database, lite.database.tables.threads
+    async with db.transaction() as conn:
+        await conn.execute(sa.insert(t), _thread_row(1))
+        # its own writes are visible inside it (RETURNING rows come back decoded)
+        row = (await conn.execute(sa.update(t).where(t.c.id == "t1").values(title="x").returning(t))).one()
+        assert row.title == "x" and row.createdAtZ == T0.replace(tzinfo=None)  # as SQLAlchemy reads SQLite
+        assert await _ids(lite) == []  # not committed yet: other connections see nothing
+    assert await _ids(lite) == ["t1"]
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(sa.insert(t), _thread_row(2))
+            raise RuntimeError("boom")
+    with pytest.raises(sa.exc.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute(sa.insert(t), _thread_row(3))
+            await conn.execute(sa.insert(t), _thread_row(1))
+    assert await _ids(lite) == ["t1"]
+    file = db.lite
+    assert file is not None and not file._writer.conn.in_transaction  # type: ignore[union-attr]
+
+
+async def test_a_cancelled_transaction_rolls_back_and_frees_the_writer(lite: SqliteStore) -> None:
+    db, t = lite.database, lite.database.tables.threads
+    inside = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(sa.insert(t), _thread_row(1))
+            inside.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(writer())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _ids(lite) == []
+    await asyncio.wait_for(db.execute(sa.insert(t), _thread_row(2)), 5)  # lock released, no open transaction
+    assert await _ids(lite) == ["t2"]
+
+
+async def test_concurrent_writers_queue_and_all_land(lite: SqliteStore) -> None:
+    mem = lite.memory
+    await mem.save_thread(thread={"id": "t", "resourceId": "r", "title": "", "createdAt": T0, "updatedAt": T0})
+
+    async def save(i: int) -> None:
+        msgs = [{"id": f"m{i}-{j}", "threadId": "t", "resourceId": "r", "role": "user", "content": "x"} for j in (0, 1)]
+        await mem.save_messages(messages=msgs)
+
+    await asyncio.gather(*(save(i) for i in range(40)))
+    assert (await mem.list_messages(thread_id="t", per_page=0)).total == 80
+
+
+async def test_busy_timeout_reaches_the_direct_connections(tmp_path: Path) -> None:
+    async with SqliteStore(id="b", path=tmp_path / "b.db", busy_timeout_ms=1234) as s:
+        await s.memory.save_thread(thread={"id": "t", "resourceId": "r", "title": "", "createdAt": T0, "updatedAt": T0})
+        await s.memory.get_thread_by_id(thread_id="t")
+        file = s.database.lite
+        assert file is not None
+        for thread in (file._reader, file._writer):
+            assert thread.conn is not None and thread.conn.execute("PRAGMA busy_timeout").fetchone() == (1234,)
