@@ -90,8 +90,9 @@ def _update(tables: Tables, columns: frozenset[str]) -> sa.Update:
 
 
 @cache
-def _list(tables: Tables, field: str, descending: bool) -> sa.Select[Any]:
-    return paged_select(tables.agents, _read_columns(tables), [], ((field, descending), ("id", False)))
+def _list(tables: Tables, field: str, descending: bool, is_postgres: bool) -> sa.Select[Any]:
+    order = ((field, descending), ("id", False))
+    return paged_select(tables.agents, _read_columns(tables), [], order, by_rowid=not is_postgres)
 
 
 class SqlAgents(SqlDomain, AgentsStorage):
@@ -182,6 +183,6 @@ class SqlAgents(SqlDomain, AgentsStorage):
         await self.db.execute(_delete(self.tables), {"agent_id": agent_id})
 
     async def _list_agents(self, q: AgentQuery) -> tuple[list[StorageAgent], int]:
-        stmt = _list(self.tables, q.field, q.direction == "DESC")
+        stmt = _list(self.tables, q.field, q.direction == "DESC", self.db.is_postgres)
         rows, total = split_page(await self.db.all(stmt, {LIMIT: q.limit, OFFSET: q.offset}), "id")
         return [self._to_agent(r._mapping) for r in rows], total

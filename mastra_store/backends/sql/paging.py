@@ -10,6 +10,12 @@ A page and the total count of its filter come back from ONE statement::
 The count is a one-row derived table, so a page past the end (or ``LIMIT 0``) still yields one row carrying
 the total, with NULL page columns. Unlike ``count(*) OVER ()`` it never materialises the filtered rows with
 their wide columns (shared/bench/floor.md, W6c). Works on PostgreSQL and SQLite alike (no LATERAL needed).
+
+On SQLite the page is chosen over the sort keys and ``rowid`` alone and only its rows are read whole
+(``by_rowid``): SQLite's sorter otherwise carried every skipped row's wide columns, and a column stored after a
+5 KB snapshot sits on its overflow pages. W6c (1 000 runs, 50 per page): 3.4 → 0.8 ms at offset 950, 0.29 →
+0.22 ms at offset 0. PostgreSQL keeps the plain form: there the wide values are TOASTed pointers until output,
+and joining back by ``ctid`` measured slower (hash join over the table: 0.7-0.9 → 1.6 ms).
 """
 
 from __future__ import annotations
@@ -37,13 +43,33 @@ def paged_select(
     columns: Sequence[sa.ColumnElement[Any]],
     where: Sequence[sa.ColumnElement[bool]],
     order: OrderSpec,
+    *,
+    by_rowid: bool = False,
 ) -> sa.Select[Any]:
     """Page + total in one statement; bind ``page_limit`` and ``page_offset`` (plus the filter's params).
 
     ``columns`` must include every column named in ``order``. The first result column is ``total``.
+    ``by_rowid`` (SQLite): pick the page by key and ``rowid``, then read its rows (see the module notes).
     """
     count = sa.select(sa.func.count().label("total")).select_from(table).where(*where).subquery("c")
     inner_order = [table.c[name].desc() if desc else table.c[name].asc() for name, desc in order]
+    if by_rowid:
+        keys = (
+            sa.select(sa.literal_column("rowid").label("k_rowid"), *(table.c[n].label(f"k_{n}") for n, _ in order))
+            .where(*where)
+            .order_by(*inner_order)
+            .limit(opaque(LIMIT))
+            .offset(opaque(OFFSET))
+            .subquery("k")
+        )
+        # The table's name is one of our models' (never input).
+        rowid: sa.ColumnElement[Any] = sa.literal_column(f'"{table.name}".rowid')
+        key_order = [keys.c[f"k_{n}"].desc() if desc else keys.c[f"k_{n}"].asc() for n, desc in order]
+        return (
+            sa.select(count.c.total, *columns)
+            .select_from(count.outerjoin(keys, sa.true()).outerjoin(table, rowid == keys.c.k_rowid))
+            .order_by(*key_order)
+        )
     page = (
         sa.select(*columns)
         .where(*where)

@@ -61,11 +61,11 @@ def _statements(tables: Tables) -> _Statements:
 
 
 @cache
-def _list_statement(tables: Tables, filters: tuple[str, ...]) -> sa.Select[Any]:
+def _list_statement(tables: Tables, filters: tuple[str, ...], is_postgres: bool) -> sa.Select[Any]:
     """Page + total for one set of equality filters (a handful of variants, each built once)."""
     t = tables.scorers
     where = [t.c[name] == sa.bindparam(f"f_{name}", type_=sa.Text) for name in filters]
-    return paged_select(t, list(t.c), where, _ORDER)
+    return paged_select(t, list(t.c), where, _ORDER, by_rowid=not is_postgres)
 
 
 def _to_score(m: Any, json_columns: frozenset[str], columns: tuple[str, ...]) -> ScoreRowData:
@@ -116,5 +116,6 @@ class SqlScores(SqlDomain, ScoresStorage):
         params: dict[str, Any] = {f"f_{name}": q.filters[name] for name in names}
         params[LIMIT] = q.limit
         params[OFFSET] = q.offset
-        rows, total = split_page(await self.db.all(_list_statement(self.tables, names), params), "id")
+        stmt = _list_statement(self.tables, names, self.db.is_postgres)
+        rows, total = split_page(await self.db.all(stmt, params), "id")
         return [_to_score(r._mapping, st.json_columns, st.columns) for r in rows], total

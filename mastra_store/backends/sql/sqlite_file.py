@@ -41,14 +41,29 @@ T = TypeVar("T")
 class LiteRow(tuple[Any, ...]):
     """A result row that also answers ``row["col"]``, ``row.col`` and ``row._mapping["col"]`` like SQLAlchemy's.
 
-    One subclass per statement carries the column index (:func:`_row_class`)."""
+    One subclass per statement carries the column index (:func:`_row_class`). ``_mapping`` is the row itself, as
+    on the PostgreSQL path's asyncpg records, with ``keys``/``values``/``items``/``get`` (so ``dict(row)`` works):
+    building a dict per row cost ~2.6 µs (W6c on SQLite: 260 µs per call)."""
 
     __slots__ = ()
     _index: ClassVar[dict[str, int]] = {}
 
     @property
-    def _mapping(self) -> dict[str, Any]:
-        return dict(zip(self._index, self, strict=False))
+    def _mapping(self) -> LiteRow:
+        return self
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def values(self) -> list[Any]:
+        return list(self)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(k, tuple.__getitem__(self, i)) for k, i in self._index.items()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._index.get(key)
+        return default if i is None else tuple.__getitem__(self, i)
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):

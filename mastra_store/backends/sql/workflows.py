@@ -130,7 +130,7 @@ def _list_statement(tables: Tables, is_postgres: bool, filters: tuple[str, ...])
             where.append(t.c.createdAt <= sa.bindparam("to_date", type_=t.c.createdAt.type))
         else:  # pragma: no cover - programming error
             raise AssertionError(name)
-    return paged_select(t, _run_columns(t), where, _ORDER)
+    return paged_select(t, _run_columns(t), where, _ORDER, by_rowid=not is_postgres)
 
 
 def _stamp(m: Any, column: str) -> datetime:
