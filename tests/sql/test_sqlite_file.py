@@ -239,3 +239,12 @@ async def test_busy_timeout_reaches_the_direct_connections(tmp_path: Path) -> No
         assert file is not None
         for thread in (file._reader, file._writer):
             assert thread.conn is not None and thread.conn.execute("PRAGMA busy_timeout").fetchone() == (1234,)
+
+
+async def test_executemany_with_an_expanding_list_is_refused(lite: SqliteStore) -> None:
+    db, t = lite.database, lite.database.tables.threads
+    await db.execute(sa.insert(t), [_thread_row(1), _thread_row(2)])
+    stmt = sa.delete(t).where(t.c.id.in_(sa.bindparam("ids", expanding=True)))
+    with pytest.raises(sa.exc.ArgumentError):
+        await db.execute(stmt, [{"ids": ["t1"]}, {"ids": ["t1", "t2"]}])
+    assert await _ids(lite) == ["t1", "t2"]

@@ -238,6 +238,8 @@ class SqliteFile(StatementCache):
         p = self.prepare(stmt, allow_expanding=True)
         assert p is not None
         if params is not None and not isinstance(params, Mapping):  # executemany: one statement text
+            if p.expanding:  # each row could need its own text (SQLAlchemy refuses this too)
+                raise sa_exc.ArgumentError("executemany is not supported for statements with expanding parameters")
             binds = [self.bind(p, one) for one in params]
             sql, args = (binds[0][0], [a for _, a in binds]) if binds else (p.sql, [])
             many = True
