@@ -365,7 +365,11 @@ class Statements:
         )
 
     def _include_windows_sqlite(self) -> sa.Select[Any]:
-        """Targets from ``json_each(:inc)``; rows numbered per thread; keep ``rn`` within each window."""
+        """Targets from ``json_each(:inc)``; the target threads' rows numbered by key alone; the rows whose number
+        falls in a window are then read whole by ``rowid`` (``IN``: once each, even where windows overlap).
+
+        Numbering the rows with their content made SQLite materialise every message of the target threads and
+        build automatic indexes over them: the W4 statement (5 windows of ±2 in threads of 50) 1 256 → 823 µs."""
         m = self.m
         inc = sa.func.json_each(sa.bindparam("inc", type_=sa.Text)).table_valued("value").alias("inc")
         tgt = (
@@ -380,7 +384,7 @@ class Statements:
         )
         rn = sa.func.row_number().over(partition_by=m.c.thread_id, order_by=(m.c.createdAt, m.c.id))
         ranked = (
-            sa.select(*self.msg_cols(m), rn.label("rn"))
+            sa.select(sa.literal_column("rowid").label("rid"), m.c.id, m.c.thread_id, rn.label("rn"))
             .where(m.c.thread_id.in_(sa.select(tgt.c.thread_id)))
             .cte("ranked")
         )
@@ -389,9 +393,7 @@ class Statements:
             .select_from(tgt.join(ranked, ranked.c.id == tgt.c.id))
             .cte("pos")
         )
-        return sa.select(
-            sa.literal_column("'i'"), *self.msg_cols(ranked), sa.cast(sa.null(), sa.BigInteger)
-        ).select_from(
+        in_windows = sa.select(ranked.c.rid).select_from(
             ranked.join(
                 pos,
                 sa.and_(
@@ -399,6 +401,10 @@ class Statements:
                     ranked.c.rn.between(pos.c.rn - pos.c.prev, pos.c.rn + pos.c.next),
                 ),
             )
+        )
+        w = m.alias("w")
+        return sa.select(sa.literal_column("'i'"), *self.msg_cols(w), sa.cast(sa.null(), sa.BigInteger)).where(
+            sa.literal_column("w.rowid").in_(in_windows)
         )
 
 
