@@ -9,7 +9,7 @@ of ``list_messages`` are a ``LATERAL`` join on PostgreSQL and a ``ROW_NUMBER`` w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,6 @@ from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import Unset
 from .base import SqlDomain
-from .fastpath import FastRow
 from .memory_statements import (
     FIXED_INCLUDES,
     FIXED_SAVE,
@@ -233,18 +232,20 @@ class SqlMemory(SqlDomain, MemoryStorage):
                 params["inc_next"] = [i.with_next_messages for i in q.include]
             else:
                 params["inc"] = _json.dumps([[i.id, i.with_previous_messages, i.with_next_messages] for i in q.include])
-        rows = await self.db.all(self._s.list_messages(shape), params)
+        rows: Sequence[Any] = await self.db.all(self._s.list_messages(shape), params)
         page: list[MastraDBMessage] = []
         included: list[MastraDBMessage] = []
         total = 0
-        # The fast path's records answer ``row["col"]`` themselves; SQLAlchemy rows through ``_mapping``.
-        maps: Any = rows if not rows or isinstance(rows[0], FastRow) else [r._mapping for r in rows]
-        for m in maps:
-            kind = m["kind"]
+        # Unpacked by position (LIST_COLUMNS; the same for asyncpg records, SQLite and SQLAlchemy rows): 40 rows
+        # of 10 lookups by name cost ~8 µs on asyncpg records, ~120 µs on the SQLite path's rows.
+        for kind, mid, tid, content, role, type_, created, created_z, rid, count in rows:
             if kind == "c":
-                total = int(m["total"])
+                total = int(count)
             else:
-                (page if kind == "p" else included).append(_message(m))
+                message = message_from_row(
+                    mid, content, role, type_, created_z if created_z is not None else created, tid, rid
+                )
+                (page if kind == "p" else included).append(message)
         # Page rows in no particular order (UNION ALL): the domain sorts the merged result once.
         return page, total, included
 

@@ -23,6 +23,7 @@ from .tables import TS, TSZ, Tables
 __all__ = (
     "FIXED_INCLUDES",
     "FIXED_SAVE",
+    "LIST_COLUMNS",
     "MSG_COLS",
     "PACKED_MESSAGE_COLUMNS",
     "Shape",
@@ -34,6 +35,9 @@ __all__ = (
 
 #: The ``mastra_messages`` columns, in the order every message query selects them.
 MSG_COLS: tuple[str, ...] = ("id", "thread_id", "content", "role", "type", "createdAt", "createdAtZ", "resourceId")
+#: The columns of :meth:`Statements.list_messages`, in order: ``kind`` ('p' page, 'i' include window, 'c' the
+#: count row), the message, and ``total`` (the count row's only value).
+LIST_COLUMNS: tuple[str, ...] = ("kind", *MSG_COLS, "total")
 _MSG_TYPES: tuple[Any, ...] = (sa.Text, sa.Text, sa.Text, sa.Text, sa.Text, TS, TSZ, sa.Text)
 #: JSONB/JSON where Python ``None`` means SQL NULL (the column type's default writes JSON ``null``).
 _JSON_OR_NULL = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
@@ -330,7 +334,10 @@ class Statements:
             parts.insert(0, sa.select(sa.literal_column("'p'").label("kind"), *self.msg_cols(page), no_total))
         if has_include:
             parts.append(self._include_windows_pg(has_include) if self.pg else self._include_windows_sqlite())
-        return sa.union_all(*parts)
+        stmt = sa.union_all(*parts)
+        # Readers unpack rows by position (see LIST_COLUMNS).
+        assert tuple(c.name for c in stmt.selected_columns) == LIST_COLUMNS, stmt.selected_columns
+        return stmt
 
     def _include_windows_pg(self, count: int) -> sa.Select[Any]:
         """``unnest(ids, prev, next)`` → target row → LATERAL (window before UNION ALL window after)."""
