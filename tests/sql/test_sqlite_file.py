@@ -248,3 +248,20 @@ async def test_executemany_with_an_expanding_list_is_refused(lite: SqliteStore) 
     with pytest.raises(sa.exc.ArgumentError):
         await db.execute(stmt, [{"ids": ["t1"]}, {"ids": ["t1", "t2"]}])
     assert await _ids(lite) == ["t1", "t2"]
+
+
+async def test_two_stores_on_one_file_share_it_like_two_processes(tmp_path: Path) -> None:
+    # Each store has its own writer lock, so their writers meet at SQLite's file lock (BEGIN IMMEDIATE waits
+    # up to busy_timeout) — what two processes on one file do. Every write lands; each store reads the other's.
+    path = tmp_path / "shared.db"
+    async with SqliteStore(id="a", path=path) as a, SqliteStore(id="b", path=path) as b:
+        thread = {"id": "t", "resourceId": "r", "title": "", "createdAt": T0, "updatedAt": T0}
+        await a.memory.save_thread(thread=thread)
+
+        async def save(store: SqliteStore, i: int) -> None:
+            msg = {"id": f"{store.id}-{i}", "threadId": "t", "resourceId": "r", "role": "user", "content": "x"}
+            await store.memory.save_messages(messages=[msg])
+
+        await asyncio.gather(*(save(s, i) for i in range(25) for s in (a, b)))
+        for s in (a, b):
+            assert (await s.memory.list_messages(thread_id="t", per_page=0)).total == 50
