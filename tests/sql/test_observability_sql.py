@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,39 +84,35 @@ async def test_columns_hold_both_timestamps_and_real_nulls(sql_store: SqlStore) 
     assert _utc(after["updatedAtZ"]) >= _utc(row["updatedAtZ"])
 
 
-@contextmanager
-def _count_statements(store: SqlStore) -> Iterator[list[str]]:
-    """The writes sent, whichever path sent them (tests/helpers.py)."""
-    with count_statements(store) as seen:
-        writes: list[str] = []
-        yield writes
-    writes.extend(s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")))
+def _writes(seen: list[str]) -> list[str]:
+    """The writes among the statements ``count_statements`` (tests/helpers.py) saw, whichever path sent them."""
+    return [s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
 
 
 async def test_sqlite_batches_are_one_statement(tmp_path: Path) -> None:
     async with SqliteStore(id="s", path=tmp_path / "c.db") as store:
         obs = store.observability
-        with _count_statements(store) as seen:
+        with count_statements(store) as seen:
             await obs.batch_create_spans(records=[_span("t", f"s{i}", None if i == 0 else "s0") for i in range(250)])
-        assert len(seen) == 1
-        with _count_statements(store) as seen:
+        assert len(_writes(seen)) == 1
+        with count_statements(store) as seen:
             await obs.batch_update_spans(
                 records=[
                     {"trace_id": "t", "span_id": f"s{i}", "updates": {"output": i, "ended_at": T0}} for i in range(250)
                 ]
             )
-        assert len(seen) == 1
+        assert len(_writes(seen)) == 1
         trace = await obs.get_trace(trace_id="t")
         assert trace is not None and len(trace.spans) == 250
         assert {s.output for s in trace.spans} == set(range(250)) and all(s.ended_at == T0 for s in trace.spans)
-        with _count_statements(store) as seen:  # two column sets -> two statements, one transaction
+        with count_statements(store) as seen:  # two column sets -> two statements, one transaction
             await obs.batch_update_spans(
                 records=[
                     {"trace_id": "t", "span_id": "s1", "updates": {"name": "a"}},
                     {"trace_id": "t", "span_id": "s2", "updates": {"output": None}},
                 ]
             )
-        assert len(seen) == 2
+        assert len(_writes(seen)) == 2
 
 
 async def test_sqlite_containment_rejects_unsafe_keys(tmp_path: Path) -> None:

@@ -5,12 +5,15 @@ each only where it is safe."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from mastra_store import MastraError, SqliteStore
 from mastra_store.backends.sql import sqlite_file
@@ -265,3 +268,112 @@ async def test_two_stores_on_one_file_share_it_like_two_processes(tmp_path: Path
         await asyncio.gather(*(save(s, i) for i in range(25) for s in (a, b)))
         for s in (a, b):
             assert (await s.memory.list_messages(thread_id="t", per_page=0)).total == 50
+
+
+class _CommitFails:
+    """Stands in for the writer's sqlite3 connection: its next COMMIT fails (after ``delay`` seconds)."""
+
+    def __init__(self, conn: sqlite3.Connection, delay: float = 0.0) -> None:
+        self._conn = conn
+        self._delay = delay
+        self.armed = True
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if self.armed and sql == "COMMIT":
+            self.armed = False
+            time.sleep(self._delay)
+            raise sqlite3.OperationalError("disk I/O error (simulated)")
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+async def test_a_failed_commit_rolls_back_even_when_the_caller_is_cancelled(lite: SqliteStore) -> None:
+    db, t, file = lite.database, lite.database.tables.threads, lite.database.lite
+    assert file is not None
+    await db.execute(sa.insert(t), _thread_row(0))  # opens the writer connection
+    real = file._writer.conn
+    assert real is not None
+    file._writer.conn = _CommitFails(real)  # type: ignore[assignment]
+    with pytest.raises(sa.exc.OperationalError, match="simulated"):
+        async with db.transaction() as conn:
+            await conn.execute(sa.insert(t), _thread_row(1))
+    assert not real.in_transaction and await _ids(lite) == ["t0"]
+
+    # The caller is cancelled while COMMIT runs: the thread still rolls back when it fails.
+    file._writer.conn = _CommitFails(real, delay=0.3)  # type: ignore[assignment]
+
+    async def writer() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(sa.insert(t), _thread_row(2))
+
+    task = asyncio.create_task(writer())
+    await asyncio.sleep(0.1)  # the insert is done; the COMMIT hop is sleeping in the thread
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await file._writer.run(lambda: None)  # let the COMMIT hop end
+    assert not real.in_transaction  # rolled back in the thread, not left open
+    await db.execute(sa.insert(t), _thread_row(3))
+    assert await _ids(lite) == ["t0", "t3"]
+
+
+async def test_a_failed_statement_dooms_its_transaction(lite: SqliteStore) -> None:
+    db, t = lite.database, lite.database.tables.threads
+    with pytest.raises(sa.exc.InvalidRequestError, match="rolled back"):
+        async with db.transaction() as conn:
+            await conn.execute(sa.insert(t), _thread_row(1))
+            with pytest.raises(sa.exc.IntegrityError):
+                await conn.execute(sa.insert(t), _thread_row(1))
+            with pytest.raises(sa.exc.InvalidRequestError):  # not run: it would commit on its own otherwise
+                await conn.execute(sa.insert(t), _thread_row(2))
+    assert await _ids(lite) == []
+    await db.execute(sa.insert(t), _thread_row(3))
+    assert await _ids(lite) == ["t3"]
+
+
+async def test_a_file_not_in_wal_mode_is_switched_by_the_direct_connections(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    async with SqliteStore(id="j", path=path):
+        pass
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    raw.close()
+    # The schema is current: init() only reads its version, on the direct read connection (no engine connection).
+    async with SqliteStore(id="j", path=path) as s:
+        await s.memory.save_thread(thread={"id": "t", "resourceId": "r", "title": "", "createdAt": T0, "updatedAt": T0})
+        assert await s.memory.get_thread_by_id(thread_id="t") is not None
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        raw.close()
+
+
+async def test_row_shapes_stay_right_when_the_statement_cache_starts_over(lite: SqliteStore) -> None:
+    db, t, file = lite.database, lite.database.tables.threads, lite.database.lite
+    assert file is not None
+    await db.execute(sa.insert(t), _thread_row(1))
+    file.MAX_STATEMENTS = 8  # statements built per call fill it quickly
+    for i in range(60):  # fresh statements: once the cache starts over, ids of dropped entries come back
+        if i % 2:
+            (row,) = await db.all(sa.select(t.c.title.label("a"), t.c.createdAtZ))
+            assert row._mapping["a"] == "" and row._mapping["createdAtZ"] == T0.replace(tzinfo=None)
+        else:
+            (row,) = await db.all(sa.select(t.c.id.label("b")))
+            assert tuple(row) == ("t1",) and row._mapping["b"] == "t1"
+    assert len(file._shapes) <= 8
+
+
+async def test_an_engine_passed_in_keeps_sqlalchemys_path(tmp_path: Path) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'e.db'}")
+    try:
+        async with SqliteStore(id="e", engine=engine) as s:
+            assert s.database.lite is None  # its connect hooks must see every statement
+            await s.memory.save_thread(
+                thread={"id": "t", "resourceId": "r", "title": "", "createdAt": T0, "updatedAt": T0}
+            )
+            assert await s.memory.get_thread_by_id(thread_id="t") is not None
+    finally:
+        await engine.dispose()

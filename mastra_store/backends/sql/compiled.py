@@ -37,6 +37,10 @@ class StatementCache:
     """Compiled statements of one dialect, by statement identity. ``dialect`` is the engine's own: its JSON
     serializer (orjson, JS dates) is what the bind processors use."""
 
+    #: Statements kept; past this the cache starts over. The domains build theirs once per shape; a statement
+    #: made per call (list_traces' filters, raw SQL) is compiled each time and must not pile up.
+    MAX_STATEMENTS = 4096
+
     def __init__(self, dialect: Any) -> None:
         self._dialect = dialect
         self._cache: dict[int, Prepared | None] = {}
@@ -66,12 +70,16 @@ class StatementCache:
                 stmt,
                 _literal_values(compiled, names),
             )
-            if len(self._cache) > 4096:  # statements are built once per shape; this only guards misuse
+            if len(self._cache) >= self.MAX_STATEMENTS:
                 self._cache.clear()
+                self._cache_cleared()
             self._cache[key] = hit
         if hit.expanding and not allow_expanding:
             return None
         return hit
+
+    def _cache_cleared(self) -> None:
+        """Hook for what subclasses keep per :class:`Prepared` (the ids of dropped entries may be reused)."""
 
     def bind(self, p: Prepared, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
         """SQL text and positional arguments for one execution."""

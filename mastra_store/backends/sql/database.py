@@ -102,9 +102,12 @@ class SqlDatabase:
                 max_size=fast_pool_size,
                 acquire_timeout=fast_pool_timeout,
             )
-        # SQLite files: each read, and each statement of a write, in one thread hop (sqlite_file.py).
+        # SQLite files: each read, and each statement of a write, in one thread hop (sqlite_file.py). Not for an
+        # engine the caller made: its own connect hooks (pragmas, functions, encryption) must see every statement.
         self.lite: SqliteFile | None = (
-            SqliteFile.for_engine(engine, busy_timeout_ms=sqlite_busy_timeout_ms) if self.dialect == "sqlite" else None
+            SqliteFile.for_engine(engine, busy_timeout_ms=sqlite_busy_timeout_ms)
+            if self.dialect == "sqlite" and owned
+            else None
         )
 
     @property

@@ -110,13 +110,18 @@ class _Thread:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def close(self) -> None:
-        executor, conn = self.executor, self.conn
-        self.executor = self.conn = None
+        executor, self.executor = self.executor, None
         if executor is None:
             return
-        if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+        # Queued after any hop still pending (a cancelled caller's), so the connection such a hop opens or uses
+        # is the one closed here.
+        await asyncio.get_running_loop().run_in_executor(executor, self._close_conn)
         executor.shutdown(wait=False)
+
+    def _close_conn(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
 
 
 class SqliteFile(StatementCache):
@@ -134,7 +139,11 @@ class SqliteFile(StatementCache):
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._reader = _Thread("mastra-sqlite-reads")
         self._writer = _Thread("mastra-sqlite-writes")
-        self._shapes: dict[int, _Shape] = {}
+        #: Per compiled statement (by id, holding it, so the id stays its own): how its rows come back.
+        self._shapes: dict[int, tuple[Prepared, _Shape]] = {}
+
+    def _cache_cleared(self) -> None:
+        self._shapes.clear()
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, *, busy_timeout_ms: int = 10_000) -> SqliteFile | None:
@@ -148,10 +157,12 @@ class SqliteFile(StatementCache):
         # isolation_level=None: the driver never opens transactions by itself; the writer says BEGIN IMMEDIATE.
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        # WAL as the engine's connections set it (readers never block the writer; persistent in the file): a
+        # store on an existing file may never open an engine connection at all.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # as the engine's connections (WAL: no fsync per commit)
         if read_only:
             conn.execute("PRAGMA query_only=1")  # this connection never writes, whatever it is handed
-        else:
-            conn.execute("PRAGMA synchronous=NORMAL")  # as the engine's connections (WAL: no fsync per commit)
         return conn
 
     def _error(self, exc: sqlite3.Error, sql: str, args: Any) -> Exception:
@@ -189,9 +200,12 @@ class SqliteFile(StatementCache):
     def _rows(self, p: Prepared, cursor: sqlite3.Cursor) -> list[LiteRow]:
         try:
             raw = cursor.fetchall()
-            shape = self._shapes.get(id(p))
-            if shape is None:
-                shape = self._shapes[id(p)] = self._shape(p, cursor.description)
+            known = self._shapes.get(id(p))
+            if known is not None and known[0] is p:
+                shape = known[1]
+            else:
+                shape = self._shape(p, cursor.description)
+                self._shapes[id(p)] = (p, shape)
         finally:
             cursor.close()
         row = shape.row
@@ -218,20 +232,22 @@ class SqliteFile(StatementCache):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[LiteConnection]:
         """A write transaction on the writer connection: commits on success, rolls back on any exception
-        (also when the task is cancelled between statements)."""
+        (also when the task is cancelled between statements). Both ends run whole in the writer thread, shielded:
+        a cancellation while they run cannot leave the transaction open (a COMMIT that fails rolls back there)."""
         conn = LiteConnection(self)
         try:
             yield conn
         except BaseException:
             if conn.begun:
-                # Shielded: a second cancellation must not leave the transaction open on the connection.
-                await asyncio.shield(self._writer.run(self._end, "ROLLBACK"))
+                await asyncio.shield(self._writer.run(self._rollback))
             raise
+        if conn.failed:  # a statement failed and the caller went on: nothing of it is kept (PostgreSQL alike)
+            await asyncio.shield(self._writer.run(self._rollback))
+            raise sa_exc.InvalidRequestError("the transaction was rolled back: one of its statements failed")
         if conn.begun:
             try:
-                await self._writer.run(self._end, "COMMIT")
+                await asyncio.shield(self._writer.run(self._commit))
             except sqlite3.Error as exc:
-                await asyncio.shield(self._writer.run(self._end, "ROLLBACK"))
                 raise self._error(exc, "COMMIT", ()) from exc
 
     async def _write(self, stmt: sa.Executable, params: Any, *, begin: bool, commit: bool) -> FastResult:
@@ -257,6 +273,8 @@ class SqliteFile(StatementCache):
         if conn is None:
             conn = self._writer.conn = self._connect(read_only=False)
         if begin:
+            if conn.in_transaction:  # never expected (callers hold the writer lock): start clean rather than fail
+                conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
         try:
             if many:
@@ -279,10 +297,19 @@ class SqliteFile(StatementCache):
             raise
         return result
 
-    def _end(self, sql: str) -> None:
+    def _commit(self) -> None:
         conn = self._writer.conn
         if conn is not None and conn.in_transaction:
-            conn.execute(sql)
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        conn = self._writer.conn
+        if conn is not None and conn.in_transaction:
+            conn.execute("ROLLBACK")
 
     async def close(self) -> None:
         await self._reader.close()
@@ -291,18 +318,29 @@ class SqliteFile(StatementCache):
 
 class LiteConnection:
     """What ``SqlDatabase.transaction()`` yields for a SQLite file: ``await conn.execute(stmt, params)``, one hop
-    per statement; the first one also opens the transaction (``BEGIN IMMEDIATE``)."""
+    per statement; the first one also opens the transaction (``BEGIN IMMEDIATE``).
 
-    __slots__ = ("_file", "begun")
+    As on PostgreSQL, a statement that fails (or is cancelled) dooms the transaction: later statements raise
+    instead of running (SQLite itself would keep the transaction, or may have rolled all of it back already, and
+    the rest would then commit on its own), and the end rolls back."""
+
+    __slots__ = ("_file", "begun", "failed")
 
     def __init__(self, file: SqliteFile) -> None:
         self._file = file
         self.begun = False
+        self.failed = False
 
     async def execute(self, stmt: sa.Executable, params: Any = None) -> FastResult:
+        if self.failed:
+            raise sa_exc.InvalidRequestError("a statement of this transaction failed; it will be rolled back")
         begin = not self.begun
         self.begun = True  # set first: a failure after BEGIN (or a cancellation) still rolls back
-        return await self._file._write(stmt, params, begin=begin, commit=False)
+        try:
+            return await self._file._write(stmt, params, begin=begin, commit=False)
+        except BaseException:
+            self.failed = True
+            raise
 
     async def scalar(self, stmt: sa.Executable, params: Mapping[str, Any] | None = None) -> Any:
         return (await self.execute(stmt, params)).scalar()
