@@ -125,3 +125,24 @@ async def test_sqlite_containment_rejects_unsafe_keys(tmp_path: Path) -> None:
                 await store.observability.list_traces(filters={"metadata": bad})
             assert err.value.id == "MASTRA_STORAGE_SQLITE_LIST_TRACES_INVALID_FILTER_KEY"
         assert (await store.observability.list_traces()).pagination.total == 1
+
+
+async def test_list_traces_statements_are_built_once_per_shape(sql_store: SqlStore) -> None:
+    # Values are bound, never part of the statement: calls of one shape reuse one compiled statement.
+    obs = sql_store.observability
+    await obs.batch_create_spans(
+        records=[_span(f"t{i}", "root", entity_id=f"e{i % 2}", metadata={"n": i}) for i in range(6)]
+    )
+    cache = (sql_store.database.fast or sql_store.database.lite)._cache  # type: ignore[union-attr]
+    for filters in ({}, {"entityId": "e0"}, {"entityId": "e0", "metadata": {"n": 2}}):
+        await obs.list_traces(filters=filters)  # builds and compiles the shape
+        before = len(cache)
+        for value in ("e0", "e1", "e9"):
+            flt = {**filters, "entityId": value} if filters else {}
+            if "metadata" in filters and not sql_store.database.is_postgres:
+                continue  # SQLite's containment predicates follow the wanted JSON: built per call
+            page = await obs.list_traces(filters=flt, pagination={"page": 0, "perPage": 2})
+            if filters == {"entityId": "e0"}:
+                expected = {"e0": 3, "e1": 3, "e9": 0}[value]
+                assert page.pagination.total == expected and len(page.spans) == min(2, expected)
+        assert len(cache) == before, filters
