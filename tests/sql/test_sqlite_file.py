@@ -377,3 +377,28 @@ async def test_an_engine_passed_in_keeps_sqlalchemys_path(tmp_path: Path) -> Non
             assert await s.memory.get_thread_by_id(thread_id="t") is not None
     finally:
         await engine.dispose()
+
+
+async def test_closing_the_store_during_a_transaction_keeps_none_of_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    s = SqliteStore(id="c", path=path)
+    await s.init()
+    db, t = s.database, s.database.tables.threads
+    with pytest.raises(sa.exc.OperationalError, match="transaction was lost"):
+        async with db.transaction() as conn:
+            await conn.execute(sa.insert(t), _thread_row(1))
+            assert db.lite is not None
+            await db.lite.close()  # what store.close() does to it, mid-transaction
+            await conn.execute(sa.insert(t), _thread_row(2))  # must not run on its own (autocommit)
+    await s.close()
+    async with SqliteStore(id="c", path=path) as again:
+        assert await _ids(again) == []
+
+
+async def test_a_transaction_refuses_statements_after_its_block(lite: SqliteStore) -> None:
+    db, t = lite.database, lite.database.tables.threads
+    async with db.transaction() as conn:
+        await conn.execute(sa.insert(t), _thread_row(1))
+    with pytest.raises(sa.exc.InvalidRequestError, match="ended"):
+        await conn.execute(sa.insert(t), _thread_row(2))  # would run outside any transaction and the lock
+    assert await _ids(lite) == ["t1"]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final, Literal
 
 import sqlalchemy as sa
@@ -458,7 +458,7 @@ def _bound_param(col: str, op: str) -> str:
     return f"b_{col}_{'from' if op == '>=' else 'to'}"
 
 
-@cache
+@lru_cache(maxsize=256)  # shapes come from callers' filters: ~110 KB each, so bounded
 def _list_traces_statement(tables: Tables, pg: bool, shape: _TraceShape) -> sa.Select[Any]:
     return _build_list_traces(tables, pg, shape, None)
 

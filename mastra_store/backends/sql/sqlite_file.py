@@ -20,6 +20,7 @@ classes (``IntegrityError`` …), as the engine raises them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -236,19 +237,29 @@ class SqliteFile(StatementCache):
         a cancellation while they run cannot leave the transaction open (a COMMIT that fails rolls back there)."""
         conn = LiteConnection(self)
         try:
-            yield conn
-        except BaseException:
-            if conn.begun:
-                await asyncio.shield(self._writer.run(self._rollback))
-            raise
-        if conn.failed:  # a statement failed and the caller went on: nothing of it is kept (PostgreSQL alike)
-            await asyncio.shield(self._writer.run(self._rollback))
-            raise sa_exc.InvalidRequestError("the transaction was rolled back: one of its statements failed")
-        if conn.begun:
             try:
-                await asyncio.shield(self._writer.run(self._commit))
-            except sqlite3.Error as exc:
-                raise self._error(exc, "COMMIT", ()) from exc
+                yield conn
+            except BaseException:
+                if conn.begun:
+                    # The caller's error is the one to report; a failing ROLLBACK (the connection is gone) is not.
+                    with contextlib.suppress(sqlite3.Error):
+                        await asyncio.shield(self._writer.run(self._rollback))
+                raise
+            if conn.failed:
+                # A statement failed and the caller went on: nothing of it is kept, and the caller is told
+                # (PostgreSQL's COMMIT would roll back as silently as the caller went on).
+                try:
+                    await asyncio.shield(self._writer.run(self._rollback))
+                except sqlite3.Error as exc:
+                    raise self._error(exc, "ROLLBACK", ()) from exc
+                raise sa_exc.InvalidRequestError("the transaction was rolled back: one of its statements failed")
+            if conn.begun:
+                try:
+                    await asyncio.shield(self._writer.run(self._commit))
+                except sqlite3.Error as exc:
+                    raise self._error(exc, "COMMIT", ()) from exc
+        finally:
+            conn.closed = True
 
     async def _write(self, stmt: sa.Executable, params: Any, *, begin: bool, commit: bool) -> FastResult:
         p = self.prepare(stmt, allow_expanding=True)
@@ -276,6 +287,10 @@ class SqliteFile(StatementCache):
             if conn.in_transaction:  # never expected (callers hold the writer lock): start clean rather than fail
                 conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
+        elif not conn.in_transaction:
+            # The transaction this statement belongs to is gone (the store was closed under it): running it on
+            # its own would commit part of the transaction.
+            raise sqlite3.OperationalError("the transaction was lost (the store was closed during it)")
         try:
             if many:
                 cursor = conn.executemany(sql, args) if args else None
@@ -322,16 +337,19 @@ class LiteConnection:
 
     As on PostgreSQL, a statement that fails (or is cancelled) dooms the transaction: later statements raise
     instead of running (SQLite itself would keep the transaction, or may have rolled all of it back already, and
-    the rest would then commit on its own), and the end rolls back."""
+    the rest would then commit on its own), and the end rolls back. Once its block has ended it refuses to run."""
 
-    __slots__ = ("_file", "begun", "failed")
+    __slots__ = ("_file", "begun", "closed", "failed")
 
     def __init__(self, file: SqliteFile) -> None:
         self._file = file
         self.begun = False
         self.failed = False
+        self.closed = False
 
     async def execute(self, stmt: sa.Executable, params: Any = None) -> FastResult:
+        if self.closed:
+            raise sa_exc.InvalidRequestError("this transaction has ended")
         if self.failed:
             raise sa_exc.InvalidRequestError("a statement of this transaction failed; it will be rolled back")
         begin = not self.begun
