@@ -34,7 +34,7 @@ CACHE_DIR = Path(os.environ.get("MASTRA_INTEROP_NODE_DIR", REPO_ROOT / ".cache" 
 
 SCRIPT_NAME = "mastra_io.mjs"
 # npm project folders, relative to NODE_SRC_DIR / CACHE_DIR.
-NPM_PROJECTS = (Path("."), Path("dynamodb"))
+NPM_PROJECTS = (Path("."), Path("dynamodb"), Path("v1"))
 MANIFESTS = ("package.json", "package-lock.json")
 STAMP_NAME = ".install-stamp"
 MIN_NODE_MAJOR = 20
