@@ -4,7 +4,9 @@ The Node side is ``tests/interop/node/mastra_io.mjs``. It runs two separate npm 
 
 * ``node/package.json``: ``@mastra/pg`` 1.0.0-beta.13 with ``@mastra/core`` 1.0.0-beta.21;
 * ``node/dynamodb/package.json``: ``@mastra/dynamodb`` 1.0.0 with ``@mastra/core`` 1.0.4, because
-  ``@mastra/dynamodb`` 1.0.0 imports ``MastraCompositeStore``, which core 1.0.0-beta.21 does not export.
+  ``@mastra/dynamodb`` 1.0.0 imports ``MastraCompositeStore``, which core 1.0.0-beta.21 does not export;
+* ``node/v1/package.json``: the current release, ``@mastra/core`` 1.71.0 with ``@mastra/pg`` 1.27.1,
+  ``@mastra/memory`` 1.31.0 and ``@mastra/libsql`` 1.23.1 (scripts for it import from ``v1/node_modules``).
 
 :func:`ensure_node_modules` copies those files to ``<repo>/.cache/interop-node/`` (ignored by git) and runs
 ``npm ci`` there once, guarded by an ``fcntl`` file lock so parallel pytest-xdist workers install only once.
