@@ -59,7 +59,11 @@ def from_db(value: Any) -> datetime | None:
 def js_iso(value: datetime) -> str:
     """JS ``Date.toISOString()``: ``2024-01-01T00:00:00.000Z``."""
     v = to_utc(value)
-    return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}Z"
+    # Not strftime: glibc's %Y writes year 999 as "999", which is not ISO 8601 and does not sort or parse.
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}."
+        f"{v.microsecond // 1000:03d}Z"
+    )
 
 
 def to_epoch_ms(value: datetime) -> int:

@@ -107,11 +107,12 @@ def test_cli_creates_the_table(dynamodb_endpoint: str) -> None:
 
 
 def test_config_is_validated() -> None:
-    with pytest.raises(ValueError, match="table_name"):
+    # Config mistakes are USER MastraErrors naming the option (tests/dynamodb/test_dynamodb_errors.py has more).
+    with pytest.raises(MastraError, match="table_name"):
         DynamoDBStore(id="x", config={"table_name": "a b"})
-    with pytest.raises(ValueError, match="unknown option"):
+    with pytest.raises(MastraError, match="unknown option"):
         DynamoDBStore(id="x", config={"table_name": "abc", "tabel": 1})
-    with pytest.raises(ValueError, match="ttl: unknown entity"):
+    with pytest.raises(MastraError, match="ttl: unknown entity"):
         DynamoDBStore(id="x", config={"table_name": "abc", "ttl": {"threads": {"enabled": True}}})
     with pytest.raises(ValueError, match="id must be provided"):
         DynamoDBStore(id="", config={"table_name": "abc"})
@@ -155,9 +156,9 @@ async def test_ttl_attributes_follow_the_injected_clock(make_ddb: MakeStore) -> 
 
 async def test_one_table_has_one_ttl_attribute(make_ddb: MakeStore) -> None:
     ttl = {"thread": {"enabled": True, "attribute_name": "expiresAt"}, "message": {"enabled": True}}
-    store = await make_ddb(create=False, ttl=ttl)
-    with pytest.raises(ValueError, match="exactly one TTL attribute"):
-        await store.create_table()
+    with pytest.raises(MastraError, match="exactly one TTL attribute") as err:
+        await make_ddb(create=False, ttl=ttl)
+    assert err.value.category == "USER" and err.value.details["field"] == "config.ttl"
 
 
 # -- limits, chunking, retries ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from ...domains.base import StorageDomain
 from ...errors import ErrorCategory, MastraError
 from .client import ConditionFailed, DynamoDBConfig, DynamoDBConnection, Expr, TransactionCanceled
 from .codec import check_item_size, to_wire
+from .errors import config_error, is_connection_error
 from .keys import EDB_ENTITY, item_for
 from .table import check_table, create_table
 
@@ -41,7 +42,7 @@ class DynamoDomain(StorageDomain):
     ) -> None:
         if connection is None:
             if config is None:
-                raise ValueError(f"{type(self).__name__}: pass a connection or a config")
+                raise config_error("config", f"{type(self).__name__}: pass a connection or a config")
             connection = DynamoDBConnection(DynamoDBConfig.from_mapping(config), clock)
             self._owns_connection = True
         else:
@@ -60,16 +61,10 @@ class DynamoDomain(StorageDomain):
 
     async def create_table(self) -> bool:
         """Create the table (all GSIs, TTL enabled) for local development and tests."""
-        async with self._guard("CREATE_TABLE"):
-            return await create_table(self.db)
+        return await create_table(self.db)
 
     def _is_connection_error(self, exc: BaseException) -> bool:
-        try:
-            from botocore.exceptions import ConnectionError as BotoConnectionError
-            from botocore.exceptions import HTTPClientError
-        except ImportError:  # pragma: no cover - aioboto3 is installed with the extra
-            return super()._is_connection_error(exc)
-        return isinstance(exc, BotoConnectionError | HTTPClientError) or super()._is_connection_error(exc)
+        return is_connection_error(exc)
 
     async def _clear(self) -> None:
         """Delete every item of this domain's entities (a scan: meant for tests)."""

@@ -10,15 +10,19 @@ BatchWriteItem 25, TransactWriteItems 100) and unprocessed items are retried wit
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from ...errors import ErrorCategory, StorageUnavailableError
+from ...errors import ErrorCategory, StorageUnavailableError, ValidationError
 from .codec import TtlConfig, from_wire, to_value, to_wire
+from .errors import CONFIG_ERROR_ID, config_error, missing_dependency, translate
 
 __all__ = (
     "BATCH_GET_LIMIT",
@@ -70,12 +74,36 @@ class TransactionCanceled(Exception):
         self.committed = committed
 
 
+# botocore's own region rule (a region goes into the endpoint host name).
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+_TABLE = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
+_CREDENTIAL_KEYS = {
+    "aws_access_key_id": "aws_access_key_id",
+    "aws_secret_access_key": "aws_secret_access_key",
+    "aws_session_token": "aws_session_token",
+    "accessKeyId": "aws_access_key_id",
+    "secretAccessKey": "aws_secret_access_key",
+    "sessionToken": "aws_session_token",
+}
+
+
+def _positive(field: str, value: Any, *, integer: bool = False, allow_zero: bool = False) -> None:
+    ok = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok or not math.isfinite(value):
+        raise config_error(field, f"expected {'an integer' if integer else 'a number'}, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise config_error(field, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
 @dataclass
 class DynamoDBConfig:
     """Store configuration (spec dynamodb.md §7).
 
     ``credentials`` takes boto names (``aws_access_key_id``...) or the JS ones (``accessKeyId``...).
-    ``session`` is an existing ``aioboto3.Session`` (counterpart of JS ``client``).
+    ``session`` is an existing ``aioboto3.Session`` (counterpart of JS ``client``). ``connect_timeout`` and
+    ``read_timeout`` (seconds) bound each HTTP request; ``max_attempts`` (alias ``retries``) bounds the
+    attempts of a throttled call. Every option is checked by :meth:`validate`: a bad one is a USER
+    :class:`~mastra_store.errors.ValidationError` naming ``config.<option>``.
     """
 
     table_name: str
@@ -87,47 +115,100 @@ class DynamoDBConfig:
     max_attempts: int = 8
     base_delay: float = 0.05
     max_delay: float = 2.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any] | DynamoDBConfig) -> DynamoDBConfig:
         if isinstance(config, DynamoDBConfig):
+            config.validate()
             return config
-        aliases = {"tableName": "table_name", "maxAttempts": "max_attempts"}
+        if not isinstance(config, Mapping):
+            raise ValidationError(
+                id=CONFIG_ERROR_ID, field="config", reason=f"expected a mapping, got {type(config).__name__}"
+            )
+        aliases = {
+            "tableName": "table_name",
+            "maxAttempts": "max_attempts",
+            "retries": "max_attempts",
+            "connectTimeout": "connect_timeout",
+            "readTimeout": "read_timeout",
+        }
         data = {aliases.get(k, k): v for k, v in config.items()}
         known = set(cls.__dataclass_fields__) - {"extra"}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
-            raise ValueError(f"DynamoDB config: unknown option(s) {', '.join(unknown)}")
+            raise config_error(unknown[0], f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if "table_name" not in data:
+            raise config_error("table_name", "is required")
         cfg = cls(**data)
         cfg.validate()
         return cfg
 
     def validate(self) -> None:
-        import re
+        """Check every option (types, ranges, TTL) before any client exists."""
+        if not isinstance(self.table_name, str) or not _TABLE.fullmatch(self.table_name):
+            raise config_error("table_name", f"{self.table_name!r} must match ^[a-zA-Z0-9_.-]{{3,255}}$")
+        if not isinstance(self.region, str) or not _REGION.fullmatch(self.region):
+            raise config_error("region", f"{self.region!r} is not a region name (e.g. 'eu-west-1')")
+        if self.endpoint is not None:
+            self._check_endpoint(self.endpoint)
+        if self.credentials is not None:
+            if not isinstance(self.credentials, Mapping):
+                raise config_error("credentials", f"expected a mapping, got {type(self.credentials).__name__}")
+            for key, value in self.credentials.items():
+                if key not in _CREDENTIAL_KEYS:
+                    raise config_error(f"credentials.{key}", f"unknown key; known: {', '.join(_CREDENTIAL_KEYS)}")
+                if value is not None and not isinstance(value, str):
+                    raise config_error(f"credentials.{key}", f"expected a string, got {type(value).__name__}")
+        _positive("max_attempts", self.max_attempts, integer=True)
+        _positive("base_delay", self.base_delay, allow_zero=True)
+        _positive("max_delay", self.max_delay, allow_zero=True)
+        _positive("connect_timeout", self.connect_timeout)
+        _positive("read_timeout", self.read_timeout)
+        if not isinstance(self.extra, dict):
+            raise config_error("extra", "expected a dict")
+        if self.ttl is not None and not isinstance(self.ttl, Mapping):
+            raise config_error("ttl", f"expected a mapping, got {type(self.ttl).__name__}")
+        TtlConfig(self.ttl).table_attribute()  # raises a config error for any bad TTL option
 
-        if not isinstance(self.table_name, str) or not re.fullmatch(r"[a-zA-Z0-9_.-]{3,255}", self.table_name):
-            raise ValueError(f"DynamoDB config: table_name {self.table_name!r} must match ^[a-zA-Z0-9_.-]{{3,255}}$")
+    @staticmethod
+    def _check_endpoint(endpoint: Any) -> None:
+        if not isinstance(endpoint, str):
+            raise config_error("endpoint", f"expected a URL string, got {type(endpoint).__name__}")
+        try:
+            url = urlsplit(endpoint)
+            port = url.port
+        except ValueError as exc:
+            raise config_error("endpoint", f"{endpoint!r} is not a URL: {exc}") from exc
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise config_error(
+                "endpoint", f"{endpoint!r} must be an http(s) URL with a host, e.g. http://127.0.0.1:8000"
+            )
+        if port == 0:
+            raise config_error("endpoint", f"{endpoint!r}: port 0 is not a port")
 
     def client_kwargs(self) -> dict[str, Any]:
-        from botocore.config import Config
+        try:
+            from botocore.config import Config
+        except ImportError as exc:
+            raise missing_dependency(exc) from exc
 
         kw: dict[str, Any] = {
             "region_name": self.region,
             # Retries are ours (call()), so throttling ends in a typed error after a known number of attempts.
-            "config": Config(retries={"total_max_attempts": 1}),
+            "config": Config(
+                retries={"total_max_attempts": 1},
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+            ),
         }
         if self.endpoint:
             kw["endpoint_url"] = self.endpoint
-        creds = dict(self.credentials or {})
-        for js, py in (
-            ("accessKeyId", "aws_access_key_id"),
-            ("secretAccessKey", "aws_secret_access_key"),
-            ("sessionToken", "aws_session_token"),
-        ):
-            if js in creds:
-                creds[py] = creds.pop(js)
-        kw.update({k: v for k, v in creds.items() if v is not None})
+        for key, value in (self.credentials or {}).items():
+            if value is not None:
+                kw[_CREDENTIAL_KEYS[key]] = value
         return kw
 
 
@@ -201,6 +282,36 @@ def _cancel_reasons(exc: BaseException) -> list[str | None]:
     return out
 
 
+#: Operations that are safe to send twice: reads, unconditional batch writes, and transactions (their
+#: ClientRequestToken makes a repeat a no-op on DynamoDB).
+_REPEATABLE = frozenset(
+    {
+        "get_item",
+        "query",
+        "scan",
+        "batch_get_item",
+        "batch_write_item",
+        "describe_table",
+        "describe_time_to_live",
+        "transact_write_items",
+    }
+)
+OPEN_ERROR_ID = "MASTRA_STORAGE_DYNAMODB_OPEN_FAILED"
+
+
+def _stale_connection(exc: BaseException) -> bool:
+    """A broken connection (not a timeout: repeating one would double the wait)."""
+    if isinstance(exc, TimeoutError):
+        return False
+    try:
+        from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
+    except ImportError:  # pragma: no cover
+        return False
+    if isinstance(exc, ConnectTimeoutError):
+        return False
+    return isinstance(exc, ConnectionClosedError | EndpointConnectionError | ConnectionError)
+
+
 _SESSION: Any = None
 
 
@@ -242,16 +353,22 @@ class DynamoDBConnection:
             return self._client
         async with self._lock:
             if self._client is None:
-                import aioboto3
-
-                session = self.config.session or _default_session(aioboto3)
+                session = self.config.session
+                if session is None:
+                    try:
+                        import aioboto3
+                    except ImportError as exc:
+                        raise missing_dependency(exc) from exc
+                    session = _default_session(aioboto3)
                 stack = AsyncExitStack()
                 try:
                     self._client = await stack.enter_async_context(
                         session.client("dynamodb", **self.config.client_kwargs())
                     )
-                except BaseException:
+                except BaseException as exc:
                     await stack.aclose()
+                    if isinstance(exc, Exception):
+                        raise translate(exc, error_id=OPEN_ERROR_ID, operation="open the DynamoDB client") from exc
                     raise
                 self._stack = stack
         return self._client
@@ -269,11 +386,17 @@ class DynamoDBConnection:
         client = await self.open()
         method = getattr(client, operation)
         attempt = 0
+        reconnected = False
         while True:
             try:
                 result: dict[str, Any] = await method(**kwargs)
                 return result
             except Exception as exc:
+                if not reconnected and operation in _REPEATABLE and _stale_connection(exc):
+                    # A pooled keep-alive connection the server closed (restart, idle timeout): the request
+                    # never reached a live server, and this operation is safe to repeat, so one fresh try.
+                    reconnected = True
+                    continue
                 code = _error_code(exc)
                 if code == "ConditionalCheckFailedException":
                     raise ConditionFailed(str(exc)) from exc

@@ -19,6 +19,7 @@ from typing import Any
 from ... import _json
 from ..._time import js_iso, parse_datetime
 from ...errors import ErrorCategory, MastraError
+from .errors import config_error
 
 __all__ = (
     "MAX_ITEM_BYTES",
@@ -39,9 +40,13 @@ MAX_ITEM_BYTES = 400 * 1024
 
 
 # -- wire format -------------------------------------------------------------------------------------------
+def _unstorable(text: str) -> MastraError:
+    return MastraError(id="MASTRA_STORAGE_DYNAMODB_UNSTORABLE_VALUE", category=ErrorCategory.USER, text=text)
+
+
 def _number(value: int | float | Decimal) -> str:
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"DynamoDB cannot store the number {value!r}")
+        raise _unstorable(f"DynamoDB cannot store the number {value!r} (JSON has no NaN/Infinity)")
     if isinstance(value, float):
         return repr(value)
     return str(value)
@@ -61,7 +66,7 @@ def to_value(value: Any) -> dict[str, Any]:
         return {"M": {str(k): to_value(v) for k, v in value.items()}}
     if isinstance(value, list | tuple):
         return {"L": [to_value(v) for v in value]}
-    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+    raise _unstorable(f"cannot store a {type(value).__name__} value in DynamoDB")
 
 
 def from_value(attr: Mapping[str, Any]) -> Any:
@@ -167,6 +172,7 @@ def parse_iso(value: Any) -> datetime | None:
 TTL_ENTITIES = frozenset(
     {"thread", "message", "resource", "workflow_snapshot", "score", "trace", "eval", "ai_span", "agent"}
 )
+_TTL_OPTIONS = ("enabled", "attribute_name", "attributeName", "default_ttl_seconds", "defaultTtlSeconds")
 _RESERVED = frozenset({"pk", "sk", "entity", "__edb_e__", "__edb_v__", "id", "createdAt", "updatedAt"})
 
 
@@ -188,15 +194,23 @@ class TtlConfig:
         self.entities: dict[str, EntityTtl] = {}
         for entity, raw in (config or {}).items():
             if entity not in TTL_ENTITIES:
-                raise ValueError(f"ttl: unknown entity {entity!r}; expected one of {', '.join(sorted(TTL_ENTITIES))}")
+                raise config_error(
+                    f"ttl.{entity}",
+                    f"ttl: unknown entity {entity!r}; expected one of {', '.join(sorted(TTL_ENTITIES))}",
+                )
             if not isinstance(raw, Mapping):
-                raise ValueError(f"ttl.{entity}: expected a mapping")
+                raise config_error(f"ttl.{entity}", f"expected a mapping, got {type(raw).__name__}")
+            unknown = sorted(str(k) for k in raw if k not in _TTL_OPTIONS)
+            if unknown:
+                raise config_error(f"ttl.{entity}.{unknown[0]}", f"unknown option; known: {', '.join(_TTL_OPTIONS)}")
+            if not isinstance(raw.get("enabled", False), bool):
+                raise config_error(f"ttl.{entity}.enabled", f"expected true/false, got {raw.get('enabled')!r}")
             name = raw.get("attribute_name", raw.get("attributeName")) or "ttl"
             seconds = raw.get("default_ttl_seconds", raw.get("defaultTtlSeconds"))
             if not isinstance(name, str) or name in _RESERVED or name.startswith("gsi"):
-                raise ValueError(f"ttl.{entity}.attribute_name: {name!r} is not a usable attribute name")
-            if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
-                raise ValueError(f"ttl.{entity}.default_ttl_seconds: expected an integer")
+                raise config_error(f"ttl.{entity}.attribute_name", f"{name!r} is not a usable attribute name")
+            if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0):
+                raise config_error(f"ttl.{entity}.default_ttl_seconds", f"expected an integer >= 0, got {seconds!r}")
             self.entities[entity] = EntityTtl(bool(raw.get("enabled")), name, seconds)
 
     def attribute(self, entity: str, override_seconds: int | None = None) -> dict[str, int]:
@@ -213,7 +227,8 @@ class TtlConfig:
         """The table-level TTL attribute: the one name every enabled entity uses (default ``ttl``)."""
         names = {c.attribute_name for c in self.entities.values() if c.enabled}
         if len(names) > 1:
-            raise ValueError(
-                "ttl: a DynamoDB table has exactly one TTL attribute, but the entities use " + ", ".join(sorted(names))
+            raise config_error(
+                "ttl",
+                "a DynamoDB table has exactly one TTL attribute, but the entities use " + ", ".join(sorted(names)),
             )
         return next(iter(names), "ttl")

@@ -14,6 +14,9 @@ from typing import Any
 
 from ...errors import ErrorCategory, MastraError
 from .client import DynamoDBConfig, DynamoDBConnection
+from .errors import translate
+
+CREATE_ERROR_ID = "MASTRA_STORAGE_DYNAMODB_CREATE_TABLE_FAILED"
 
 __all__ = ("DOMAIN_INDEXES", "GSI_COUNT", "check_table", "create_table", "table_definition")
 
@@ -68,7 +71,20 @@ async def create_table(conn: DynamoDBConnection, *, gsi_count: int = GSI_COUNT) 
 
     Returns ``False`` when the table already existed (TTL is still ensured). Meant for local development and
     tests; production tables belong to infrastructure code.
+
+    Raises:
+        StorageUnavailableError: the endpoint cannot be reached (or throttles past the retry budget).
+        MastraError: anything else, with the botocore error as ``cause`` (USER for credentials/permissions).
     """
+    try:
+        return await _create_table(conn, gsi_count)
+    except Exception as exc:
+        raise translate(
+            exc, error_id=CREATE_ERROR_ID, operation="create_table", details={"tableName": conn.table}
+        ) from exc
+
+
+async def _create_table(conn: DynamoDBConnection, gsi_count: int) -> bool:
     ttl_attribute = conn.ttl.table_attribute()
     created = True
     try:
@@ -85,7 +101,7 @@ async def create_table(conn: DynamoDBConnection, *, gsi_count: int = GSI_COUNT) 
         )
         if not busy:
             break
-        await asyncio.sleep(0.5)
+        await conn.sleep(0.5)
     ttl = await conn.call("describe_time_to_live", TableName=conn.table)
     status = ttl.get("TimeToLiveDescription", {})
     if status.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
