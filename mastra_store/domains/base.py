@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
+from .. import instrument
 from ..errors import ErrorCategory, MastraError, PoolTimeoutError, StorageUnavailableError, storage_error_id
 
 __all__ = ("DOMAIN_NAMES", "DomainName", "StorageDomain", "translate_error")
@@ -47,7 +48,7 @@ class _Guard:
     """The context manager behind :meth:`StorageDomain._guard`: a slotted class, because every public call enters
     one (0.4 µs vs 1.8 µs for an ``@asynccontextmanager`` generator)."""
 
-    __slots__ = ("_details", "_domain", "_operation", "_status")
+    __slots__ = ("_call", "_details", "_domain", "_operation", "_status")
 
     def __init__(self, domain: StorageDomain, operation: str, status: str, details: dict[str, Any]) -> None:
         self._domain = domain
@@ -57,12 +58,22 @@ class _Guard:
 
     async def __aenter__(self) -> None:
         domain = self._domain
+        # Spans / slow-call timing (mastra_store.instrument); None unless OpenTelemetry or a threshold is on.
+        obs = instrument.observer
+        self._call = None if obs is None else obs.start(domain, self._operation)
         if not domain._initialized and self._operation != "INIT":
-            await domain.init()
+            try:
+                await domain.init()
+            except BaseException as exc:  # __aexit__ will not run: close the span here
+                if self._call is not None:
+                    self._call.end(exc)
+                raise
 
     async def __aexit__(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._call is not None:
+            self._call.end(exc)
         # MastraErrors pass through; so do cancellation and the non-Exception BaseExceptions.
         if exc is None or isinstance(exc, MastraError) or not isinstance(exc, Exception):
             return
