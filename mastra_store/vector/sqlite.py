@@ -1,0 +1,274 @@
+"""``SqliteVector``: vector indexes in an SQLite file, exact search vectorised with numpy.
+
+Layout (``LibSQLVector``'s table plus PgVector's namespace): one table per index, ``id INTEGER PRIMARY KEY,
+vector_id TEXT NOT NULL, embedding F32_BLOB(dim)`` (little-endian float32, libSQL's blob format),
+``metadata TEXT`` (JSON), ``namespace TEXT NOT NULL DEFAULT 'default'``, ``UNIQUE (namespace, vector_id)``; the
+metric lives in ``mastra_vector_indexes``. Python's ``sqlite3`` cannot load extensions, so a query reads the rows
+that pass the filter (compiled to JSON1 SQL, values bound) and ranks them with numpy; ``query`` first ranks
+``(rowid, embedding)`` pairs and then reads the metadata of the ``top_k`` winners only.
+
+All statements run on one connection in one worker thread; a write is one job (``BEGIN IMMEDIATE`` …
+``COMMIT``, rolled back on error), so a cancelled caller never leaves a transaction open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import orjson
+
+from ..errors import ErrorCategory, MastraError
+from .base import IndexStats, QueryResult, VectorStore, _scores, top_k
+from .filter import Node
+from .sql_filter import compile_filter
+
+__all__ = ("SqliteVector",)
+
+T = TypeVar("T")
+CATALOG = "mastra_vector_indexes"
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str, ignore_case: int) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+
+
+def _regexp(pattern: str, ignore_case: int, value: Any) -> int:
+    return int(isinstance(value, str) and _compiled(pattern, ignore_case).search(value) is not None)
+
+
+def _q(name: str) -> str:
+    # Names were validated by validate_index_name ([A-Za-z_][A-Za-z0-9_]*); quoting is defence in depth.
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SqliteVector(VectorStore):
+    """``SqliteVector(path="vectors.db")``; ``":memory:"`` for a private in-process database."""
+
+    store_token = "SQLITE"
+
+    def __init__(self, *, path: str | Path = "vectors.db", id: str = "sqlite-vector", busy_timeout_ms: int = 5000
+                 ) -> None:
+        super().__init__(id=id)
+        self._path = str(path)
+        self._busy_timeout_ms = int(busy_timeout_ms)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._meta: dict[str, tuple[int, str]] = {}
+
+    # ------------------------------------------------------------------------------------------- plumbing
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        if self._path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.create_function("mastra_regexp", 3, _regexp, deterministic=True)
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG} (name TEXT PRIMARY KEY, dimension INTEGER NOT NULL, "
+                     "metric TEXT NOT NULL, type TEXT NOT NULL, config TEXT NOT NULL DEFAULT '{}')")
+        return conn
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="mastra-sqlite-vector")
+
+        def job() -> T:
+            if self._conn is None:
+                self._conn = self._open()
+            return fn(self._conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def tx(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                out = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return out
+
+        return await self._run(tx)
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(executor, shut)
+        executor.shutdown(wait=True)
+
+    def _is_connection_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+    # ------------------------------------------------------------------------------------------- catalog
+    def _info(self, conn: sqlite3.Connection, name: str) -> tuple[int, str]:
+        row = conn.execute(f"SELECT dimension, metric FROM {CATALOG} WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+            match = re.search(r"F32_BLOB\((\d+)\)", sql[0] or "") if sql else None
+            if match is None:
+                raise self._not_found(name)
+            return int(match.group(1)), "cosine"  # a LibSQLVector table: cosine, as libSQL's index
+        return int(row[0]), str(row[1])
+
+    async def _dimension(self, name: str) -> int:
+        cached = self._meta.get(name)
+        if cached is None:
+            cached = await self._run(lambda c: self._info(c, name))
+            self._meta[name] = cached
+        return cached[0]
+
+    async def _create_index(self, name: str, dimension: int, metric: str, config: dict[str, Any], build: bool,
+                            metadata_indexes: list[str]) -> None:
+        kind = "flat"  # exact search: no ANN structure on SQLite, whatever was asked
+
+        def create(conn: sqlite3.Connection) -> None:
+            row = conn.execute(f"SELECT dimension FROM {CATALOG} WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                if int(row[0]) != dimension:
+                    raise self._dimension_mismatch(name, int(row[0]), dimension)
+                return
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {_q(name)} (id INTEGER PRIMARY KEY, vector_id TEXT NOT NULL, "
+                         f"embedding F32_BLOB({int(dimension)}), metadata TEXT DEFAULT '{{}}', "
+                         "namespace TEXT NOT NULL DEFAULT 'default')")
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({_q(name)})")]
+            if "namespace" not in cols:  # a LibSQLVector table (UNIQUE vector_id, no namespace)
+                raise MastraError(id=self._error_id("CREATE_INDEX", "UNSUPPORTED_TABLE"), domain="MASTRA_VECTOR",
+                                  category=ErrorCategory.USER, details={"indexName": name, "field": "index_name"},
+                                  text=f"table {name!r} has no namespace column (a LibSQLVector table)")
+            conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q(name + '_namespace_vector_id_idx')} "
+                         f"ON {_q(name)} (namespace, vector_id)")
+            conn.execute(f"INSERT INTO {CATALOG} (name, dimension, metric, type, config) VALUES (?, ?, ?, ?, '{{}}')",
+                         (name, dimension, metric, kind))
+
+        await self._write(create)
+        self._meta[name] = (dimension, metric)
+
+    # ------------------------------------------------------------------------------------------- data
+    @staticmethod
+    def _where(namespace: str, node: Node | None) -> tuple[str, list[Any]]:
+        sql, values = compile_filter(node, "sqlite", first_param=2)
+        return f"namespace = ?1 AND {sql}", [namespace, *values]
+
+    async def _upsert(self, name: str, namespace: str, ids: list[str], vectors: np.ndarray,
+                      metadata: list[dict[str, Any]], delete_filter: Node | None) -> None:
+        blobs = [row.astype("<f4").tobytes() for row in vectors]
+        mds = [orjson.dumps(m).decode() for m in metadata]
+
+        def write(conn: sqlite3.Connection) -> None:
+            if delete_filter is not None:
+                where, params = self._where(namespace, delete_filter)
+                conn.execute(f"DELETE FROM {_q(name)} WHERE {where}", params)
+            conn.executemany(
+                f"INSERT INTO {_q(name)} (vector_id, embedding, metadata, namespace) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (namespace, vector_id) DO UPDATE SET embedding = excluded.embedding, "
+                "metadata = excluded.metadata",
+                [(vid, blob, md, namespace) for vid, blob, md in zip(ids, blobs, mds, strict=True)],
+            )
+
+        await self._write(write)
+
+    async def _query(self, name: str, namespace: str, vector: np.ndarray | None, k: int, node: Node | None,
+                     include_vector: bool, ef: int | None, probes: int | None, exact: bool) -> list[QueryResult]:
+        where, params = self._where(namespace, node)
+        await self._dimension(name)
+        dim, metric = self._meta[name]
+        table = _q(name)
+
+        def search(conn: sqlite3.Connection) -> list[tuple[str, float, str, bytes | None]]:
+            if vector is None:
+                rows = conn.execute(f"SELECT vector_id, metadata, embedding FROM {table} WHERE {where} "
+                                    f"ORDER BY vector_id LIMIT {int(k)}", params).fetchall()
+                return [(r[0], 0.0, r[1], r[2]) for r in rows]
+            cand = conn.execute(f"SELECT id, embedding FROM {table} WHERE {where}", params).fetchall()
+            if not cand:
+                return []
+            matrix = np.frombuffer(b"".join(r[1] for r in cand), dtype="<f4").reshape(len(cand), dim)
+            scores = _scores(matrix, vector, metric)
+            best = top_k(scores, k)
+            rowids = [cand[i][0] for i in best]
+            marks = ",".join("?" * len(rowids))
+            found = {r[0]: r for r in conn.execute(
+                f"SELECT id, vector_id, metadata, embedding FROM {table} WHERE id IN ({marks})", rowids)}
+            return [(found[cand[i][0]][1], float(scores[i]), found[cand[i][0]][2], found[cand[i][0]][3])
+                    for i in best if cand[i][0] in found]
+
+        rows = await self._run(search)
+        return [QueryResult(id=vid, score=score, metadata=orjson.loads(md or "{}"),
+                            vector=np.frombuffer(blob, dtype="<f4").astype(np.float64).tolist()
+                            if include_vector and blob is not None else None)
+                for vid, score, md, blob in rows]
+
+    async def _update(self, name: str, namespace: str, id: str | None, node: Node | None, vector: np.ndarray | None,
+                      metadata: dict[str, Any] | None) -> int:
+        sets: list[str] = []
+        values: list[Any] = []
+        if vector is not None:
+            sets.append("embedding = ?")
+            values.append(vector.astype("<f4").tobytes())
+        if metadata is not None:
+            sets.append("metadata = ?")
+            values.append(orjson.dumps(metadata).decode())
+        n = len(values)
+        if id is not None:
+            where, params = f"namespace = ?{n + 1} AND vector_id = ?{n + 2}", [namespace, id]
+        else:
+            sql, fvalues = compile_filter(node, "sqlite", first_param=n + 2)
+            where, params = f"namespace = ?{n + 1} AND {sql}", [namespace, *fvalues]
+        numbered = ", ".join(f"{s[:-1]}?{i + 1}" for i, s in enumerate(sets))
+        stmt = f"UPDATE {_q(name)} SET {numbered} WHERE {where}"
+        return await self._write(lambda c: c.execute(stmt, [*values, *params]).rowcount)
+
+    async def _delete(self, name: str, namespace: str, ids: list[str] | None, node: Node | None) -> None:
+        table = _q(name)
+        if ids is not None:
+            await self._write(lambda c: c.execute(
+                f"DELETE FROM {table} WHERE namespace = ? AND vector_id IN (SELECT value FROM json_each(?))",
+                (namespace, orjson.dumps(ids).decode())))
+            return
+        where, params = self._where(namespace, node)
+        await self._write(lambda c: c.execute(f"DELETE FROM {table} WHERE {where}", params))
+
+    async def _list_indexes(self) -> list[str]:
+        def names(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%F32_BLOB%' "
+                                "AND sql LIKE '%vector_id%'").fetchall()
+            return [r[0] for r in rows]
+
+        return await self._run(names)
+
+    async def _describe(self, name: str) -> IndexStats:
+        def describe(conn: sqlite3.Connection) -> IndexStats:
+            dim, metric = self._info(conn, name)
+            (count,) = conn.execute(f"SELECT count(*) FROM {_q(name)}").fetchone()
+            return IndexStats(dimension=dim, count=int(count), metric=metric, type="flat")
+
+        return await self._run(describe)
+
+    async def _delete_index(self, name: str) -> None:
+        def drop(conn: sqlite3.Connection) -> None:
+            conn.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+            conn.execute(f"DELETE FROM {CATALOG} WHERE name = ?", (name,))
+
+        self._meta.pop(name, None)
+        await self._write(drop)
+
+    async def _truncate(self, name: str) -> None:
+        await self._dimension(name)
+        await self._write(lambda c: c.execute(f"DELETE FROM {_q(name)}"))
