@@ -6,9 +6,10 @@ Public methods validate and normalise input here, once for every backend; backen
 
 from __future__ import annotations
 
+import operator
 import uuid
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -19,6 +20,7 @@ from ..records._construct import construct
 from ..records.memory import (
     CloneThreadOptions,
     CloneThreadResult,
+    CopyThreadResult,
     MastraDBMessage,
     MessageFilter,
     MessageInclude,
@@ -27,9 +29,11 @@ from ..records.memory import (
     MessageUpdate,
     StorageResource,
     StorageThread,
+    ThreadFilter,
     ThreadsPage,
 )
 from ..types import (
+    MAX_SAFE_INTEGER,
     UNSET,
     Unset,
     calculate_pagination,
@@ -37,20 +41,30 @@ from ..types import (
     normalize_per_page,
     parse_order_by,
 )
-from ._messages import BY_CREATED_AT, normalize_messages, sort_messages
+from ._memory_rules import check_message_metadata_filter, check_metadata_keys, check_per_page, message_matches
+from ._messages import normalize_messages, sort_messages
 from ._validate import coerce, coerce_list, require_str, require_str_list
 from .base import DomainName, StorageDomain
 
-__all__ = ("MemoryStorage", "MessageQuery", "ThreadQuery")
+__all__ = ("MemoryStorage", "MessageQuery", "ThreadMetadataUpdate", "ThreadQuery")
+
+#: ``update_thread_metadata``'s callback: the current thread in, the metadata to merge (or ``None``) out.
+ThreadMetadataUpdate = Callable[[StorageThread], dict[str, Any] | None]
+#: (created_at, id): the order of messages; DESC reverses both (1.x breaks ties by id in the same direction).
+_BY_DATE_ID = operator.attrgetter("created_at", "id")
 
 
 @dataclass(slots=True)
 class ThreadQuery:
-    resource_id: str
+    """A validated ``list_threads`` call: optional resource, metadata containment (AND of the keys), order on
+    the ``…Z`` column with an ``id`` tie-break in the same direction, as 1.x."""
+
+    resource_id: str | None
     field: Literal["createdAt", "updatedAt"]
     direction: Literal["ASC", "DESC"]
     offset: int
     limit: int
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -76,12 +90,18 @@ class MemoryStorage(StorageDomain):
 
     # ------------------------------------------------------------------------------------------------
     # threads
-    async def get_thread_by_id(self, *, thread_id: str) -> StorageThread | None:
-        """The thread, or ``None`` when it does not exist."""
+    async def get_thread_by_id(self, *, thread_id: str, resource_id: str | None = None) -> StorageThread | None:
+        """The thread, or ``None`` when it does not exist or (``resource_id`` given) belongs to another resource."""
         op = "GET_THREAD_BY_ID"
-        require_str(thread_id, field="thread_id", error_id=self._error_id(op, "INVALID_ARGS"))
+        bad = self._error_id(op, "INVALID_ARGS")
+        require_str(thread_id, field="thread_id", error_id=bad)
+        if resource_id is not None:
+            require_str(resource_id, field="resource_id", error_id=bad)
         async with self._guard(op, threadId=thread_id):
-            return await self._get_thread(thread_id)
+            thread = await self._get_thread(thread_id)
+        if thread is not None and resource_id is not None and thread.resource_id != resource_id:
+            return None
+        return thread
 
     async def save_thread(self, *, thread: StorageThread | dict[str, Any]) -> StorageThread:
         """Insert or overwrite a thread (timestamps taken from the input). Returns the input."""
@@ -97,12 +117,19 @@ class MemoryStorage(StorageDomain):
             await self._save_thread(t)
         return t
 
-    async def update_thread(self, *, id: str, title: str, metadata: dict[str, Any] | None = None) -> StorageThread:
-        """Replace the title and shallow-merge ``metadata``; bumps ``updated_at``. Atomic."""
+    #: 1.x ``supportsPartialThreadUpdate``: an omitted title / metadata leaves that column untouched.
+    supports_partial_thread_update: ClassVar[bool] = True
+
+    async def update_thread(
+        self, *, id: str, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> StorageThread:
+        """Partial update: a given ``title`` replaces the stored one, given ``metadata`` is shallow-merged; an
+        omitted one is left untouched. Bumps ``updated_at``. Atomic."""
         op = "UPDATE_THREAD"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(id, field="id", error_id=bad)
-        require_str(title, field="title", error_id=bad, allow_empty=True)
+        if title is not None:
+            require_str(title, field="title", error_id=bad, allow_empty=True)
         if metadata is not None and not isinstance(metadata, dict):
             raise ValidationError(id=bad, field="metadata", reason="expected an object")
         async with self._guard(op, threadId=id):
@@ -111,12 +138,90 @@ class MemoryStorage(StorageDomain):
             raise self._user_error(op, "FAILED", f"Thread {id} not found", threadId=id)
         return updated
 
+    async def patch_thread(
+        self, *, id: str, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> StorageThread:
+        """1.x ``patchThread``: :meth:`update_thread`, which is already partial on every backend."""
+        return await self.update_thread(id=id, title=title, metadata=metadata)
+
+    async def update_thread_metadata(
+        self, *, id: str, update: ThreadMetadataUpdate, resource_id: str | None = None
+    ) -> StorageThread | None:
+        """Read-modify-write of a thread's metadata as one atomic step: ``update(thread)`` returns the keys to
+        shallow-merge into the stored metadata (as 1.x merges them), or ``None`` for no change. ``None`` when the
+        thread is missing or belongs to another resource. Concurrent callers never lose an update; on DynamoDB
+        ``update`` may run more than once (it is retried after a conflicting write), so keep it pure."""
+        op = "UPDATE_THREAD_METADATA"
+        bad = self._error_id(op, "INVALID_ARGS")
+        require_str(id, field="id", error_id=bad)
+        if resource_id is not None:
+            require_str(resource_id, field="resource_id", error_id=bad)
+        if not callable(update):
+            raise ValidationError(id=bad, field="update", reason="expected a callable")
+
+        def apply(thread: StorageThread) -> dict[str, Any] | None:
+            try:
+                result = update(thread.model_copy(deep=True))
+            except MastraError:
+                raise
+            except Exception as exc:
+                raise MastraError(
+                    id=self._error_id(op, "UPDATE_FAILED"),
+                    category=ErrorCategory.USER,
+                    text=f"update callback raised: {exc!r}",
+                    details={"threadId": id, "field": "update"},
+                    cause=exc,
+                ) from exc
+            if result is not None and not isinstance(result, dict):
+                close = getattr(result, "close", None)
+                if close is not None and hasattr(result, "__await__"):
+                    close()  # a coroutine: never awaited, so no "never awaited" warning either
+                raise ValidationError(id=bad, field="update", reason="must return an object or None (synchronously)")
+            return result
+
+        async with self._guard(op, threadId=id):
+            return await self._update_thread_metadata(id, resource_id, apply, utc_now())
+
+    async def update_thread_resource_id(self, *, thread_id: str, resource_id: str) -> StorageThread:
+        """Move a thread and every message of it to another resource, atomically (``created_at`` kept,
+        ``updated_at`` bumped); a no-op when it already belongs to ``resource_id``. No ownership check."""
+        op = "UPDATE_THREAD_RESOURCE_ID"
+        bad = self._error_id(op, "INVALID_ARGS")
+        require_str(thread_id, field="thread_id", error_id=bad)
+        require_str(resource_id, field="resource_id", error_id=bad)
+        async with self._guard(op, threadId=thread_id, resourceId=resource_id):
+            moved = await self._update_thread_resource_id(thread_id, resource_id, utc_now())
+        if moved is None:
+            raise self._user_error(op, "NOT_FOUND", f'Thread "{thread_id}" not found', threadId=thread_id)
+        return moved
+
     async def delete_thread(self, *, thread_id: str) -> None:
         """Delete a thread and all of its messages; a missing thread is a no-op."""
         op = "DELETE_THREAD"
         require_str(thread_id, field="thread_id", error_id=self._error_id(op, "INVALID_ARGS"))
         async with self._guard(op, threadId=thread_id):
             await self._delete_thread(thread_id)
+
+    async def list_threads(
+        self,
+        *,
+        filter: ThreadFilter | dict[str, Any] | None = None,
+        page: int = 0,
+        per_page: int | Literal[False] | None = None,
+        order_by: Any = None,
+    ) -> ThreadsPage:
+        """Threads, optionally of one resource and/or containing the given metadata (JSON containment per key,
+        AND-ed); newest first by default; ``per_page`` defaults to 100, ``False`` = all (then ``page`` must be 0).
+        """
+        op = "LIST_THREADS"
+        bad = self._error_id(op, "INVALID_ARGS")
+        f = coerce(ThreadFilter, filter, field="filter", error_id=bad) if filter is not None else ThreadFilter()
+        if f.resource_id is not None:
+            require_str(f.resource_id, field="filter.resource_id", error_id=bad)
+        metadata = check_metadata_keys(
+            f.metadata, field="filter.metadata", error_id=self._error_id(op, "INVALID_METADATA_KEY")
+        )
+        return await self._list_threads_page(op, f.resource_id, metadata, page, per_page, order_by)
 
     async def list_threads_by_resource_id(
         self,
@@ -126,14 +231,26 @@ class MemoryStorage(StorageDomain):
         per_page: int | Literal[False] | None = None,
         order_by: Any = None,
     ) -> ThreadsPage:
-        """Threads of one resource, newest first by default; ``per_page`` defaults to 100, ``False`` = all."""
+        """The beta name: :meth:`list_threads` with ``filter={"resource_id": resource_id}``."""
         op = "LIST_THREADS_BY_RESOURCE_ID"
         require_str(resource_id, field="resource_id", error_id=self._error_id(op, "INVALID_ARGS"))
+        return await self._list_threads_page(op, resource_id, None, page, per_page, order_by)
+
+    async def _list_threads_page(
+        self,
+        op: str,
+        resource_id: str | None,
+        metadata: dict[str, Any] | None,
+        page: Any,
+        per_page: Any,
+        order_by: Any,
+    ) -> ThreadsPage:
         page = self._check_page(op, page)
+        check_per_page(per_page, page, error_id=self._error_id(op, "INVALID_PAGE"), page_with_all=False)
         normalized = normalize_per_page(per_page, 100)
         offset, per_page_out = calculate_pagination(page, per_page, normalized)
         fld, direction = parse_order_by(order_by, "DESC")
-        q = ThreadQuery(resource_id, fld, direction, offset, normalized)  # type: ignore[arg-type]
+        q = ThreadQuery(resource_id, fld, direction, offset, normalized, metadata)  # type: ignore[arg-type]
         async with self._guard(op, resourceId=resource_id):
             threads, total = await self._list_threads(q)
         if total == 0:
@@ -159,8 +276,12 @@ class MemoryStorage(StorageDomain):
         page: int = 0,
         filter: MessageFilter | dict[str, Any] | None = None,
         order_by: Any = None,
+        include_total: bool = True,
     ) -> MessagesPage:
-        """Messages of one or more threads, oldest first by default, with optional context windows."""
+        """Messages of one or more threads, oldest first by default (ties by id in the same direction), with
+        optional context windows. 1.x rules: ``per_page=0`` returns only the include windows and total 0; a
+        negative ``per_page`` is a USER error; ``include_total=False`` reports ``total`` = offset + rows returned.
+        """
         op = "LIST_MESSAGES"
         ids = thread_id if isinstance(thread_id, list | tuple) else [thread_id]
         if not ids or any(not isinstance(t, str) or not t.strip() for t in ids):
@@ -173,44 +294,157 @@ class MemoryStorage(StorageDomain):
         bad = self._error_id(op, "INVALID_ARGS")
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
+        q, metadata, per_page_out = self._prepare_list(
+            op, list(dict.fromkeys(ids)), resource_id, include, per_page, page, filter, order_by, include_total
+        )
+        if q is None:
+            return construct(MessagesPage, messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
+        async with self._guard(op, threadId=str(thread_id)):
+            rows, total, included = await self._list_messages(q)
+        return self._finish_messages(q, rows, total, included, metadata, page, per_page, per_page_out, include_total)
+
+    async def list_messages_by_resource_id(
+        self,
+        *,
+        resource_id: str,
+        include: Sequence[MessageInclude | dict[str, Any]] | None = None,
+        per_page: int | Literal[False] | None = None,
+        page: int = 0,
+        filter: MessageFilter | dict[str, Any] | None = None,
+        order_by: Any = None,
+        include_total: bool = True,
+    ) -> MessagesPage:
+        """Messages of every thread of one resource, with the paging, filters and include windows (kept inside
+        the resource) of :meth:`list_messages`."""
+        op = "LIST_MESSAGES_BY_RESOURCE_ID"
+        require_str(resource_id, field="resource_id", error_id=self._error_id(op, "INVALID_QUERY"))
+        q, metadata, per_page_out = self._prepare_list(
+            op, [], resource_id, include, per_page, page, filter, order_by, include_total
+        )
+        if q is None:
+            return construct(MessagesPage, messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
+        async with self._guard(op, resourceId=resource_id):
+            rows: list[MastraDBMessage] = []
+            total = 0
+            if q.limit > 0:
+                rows, total = await self._list_resource_messages(q)
+            included = await self._resource_windows(resource_id, q.include) if q.include else []
+        return self._finish_messages(q, rows, total, included, metadata, page, per_page, per_page_out, include_total)
+
+    def _prepare_list(
+        self,
+        op: str,
+        thread_ids: list[str],
+        resource_id: str | None,
+        include: Any,
+        per_page: Any,
+        page: Any,
+        filter: Any,
+        order_by: Any,
+        include_total: Any,
+    ) -> tuple[MessageQuery | None, dict[str, Any] | None, int | Literal[False]]:
+        """Validate a list call; ``None`` for the query when 1.x answers without reading (``per_page=0`` and
+        no include windows)."""
+        bad = self._error_id(op, "INVALID_ARGS")
         page = self._check_page(op, page)
+        check_per_page(per_page, page, error_id=self._error_id(op, "INVALID_PAGE"))
+        if not isinstance(include_total, bool):
+            raise ValidationError(id=bad, field="include_total", reason="expected a boolean")
         # The common call has neither include windows nor a filter: no validation pass for absent arguments.
         includes = coerce_list(MessageInclude, include, field="include", error_id=bad) if include else []
-        dr = coerce(MessageFilter, filter, field="filter", error_id=bad).date_range if filter else None
+        mf = coerce(MessageFilter, filter, field="filter", error_id=bad) if filter else None
+        dr = mf.date_range if mf else None
+        metadata = check_message_metadata_filter(mf.metadata, field="filter.metadata", error_id=bad) if mf else None
         _, direction = parse_order_by(order_by, "ASC")
         normalized = normalize_per_page(per_page, 40)
         offset, per_page_out = calculate_pagination(page, per_page, normalized)
+        if normalized == 0 and not includes:
+            return None, None, per_page_out
         q = MessageQuery(
-            thread_ids=list(dict.fromkeys(ids)),
+            thread_ids=thread_ids,
             resource_id=resource_id,
             start=dr.start if dr else None,
             end=dr.end if dr else None,
             start_exclusive=bool(dr and dr.start_exclusive),
             end_exclusive=bool(dr and dr.end_exclusive),
             direction=direction,  # type: ignore[arg-type]
-            offset=offset,
-            limit=normalized,
+            # A metadata filter is applied here, after the read (as 1.x does): read every row, page afterwards.
+            offset=0 if metadata and normalized else offset,
+            limit=MAX_SAFE_INTEGER if metadata and normalized else normalized,
             include=includes,
         )
-        async with self._guard(op, threadId=str(thread_id)):
-            rows, total, included = await self._list_messages(q)
-        if total == 0 and not includes:
+        return q, metadata, per_page_out
+
+    def _finish_messages(
+        self,
+        q: MessageQuery,
+        rows: list[MastraDBMessage],
+        total: int,
+        included: list[MastraDBMessage],
+        metadata: dict[str, Any] | None,
+        page: int,
+        per_page: Any,
+        per_page_out: int | Literal[False],
+        include_total: bool,
+    ) -> MessagesPage:
+        normalized = normalize_per_page(per_page, 40)
+        offset = 0 if per_page is False else page * normalized
+        if normalized == 0:
+            total = 0  # 1.x: a perPage 0 call returns the include windows only, and total 0
+        if metadata is not None and normalized:
+            rows = [m for m in sort_messages(rows) if message_matches(m, metadata)]
+            if q.direction == "DESC":
+                rows.reverse()
+            total = len(rows)
+            rows = rows[offset : offset + normalized]
+        if total == 0 and not included:
             return construct(MessagesPage, messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
-        # Ascending by (created_at, id): already the final order for ASC. A page without include windows has
-        # unique ids and dated format-2 content straight from the backend: sorting it is all that is needed.
-        messages = normalize_messages([*rows, *included]) if included or includes else sort_messages(rows)
-        if direction == "DESC":
-            # created_at descending, ties by id ascending: a stable reverse sort keeps the id order of ties.
-            messages.sort(key=BY_CREATED_AT, reverse=True)
-        if includes:
-            wanted = set(q.thread_ids)
-            returned_own = sum(1 for m in messages if m.thread_id in wanted)
-        else:
-            returned_own = len(messages)  # the page holds only the queried threads' messages
-        has_more = per_page_out is not False and returned_own < total and offset + normalized < total
+        # Ascending by (created_at, id). A page without include windows has unique ids and dated format-2 content
+        # straight from the backend: sorting it is all that is needed.
+        messages = normalize_messages([*rows, *included]) if included or q.include else sort_messages(rows)
+        if q.direction == "DESC":
+            messages.sort(key=_BY_DATE_ID, reverse=True)
+        if metadata is not None:
+            has_more = per_page is not False and offset + len(rows) < total
+        elif not include_total:
+            # 1.x skips the count: total = offset + rows returned; has_more is what a peek at one more row gives.
+            has_more = per_page is not False and offset + normalized < total
+            total = len(rows) if per_page is False else offset + len(rows)
+        elif q.thread_ids:
+            if q.include:
+                wanted = set(q.thread_ids)
+                returned_own = sum(1 for m in messages if m.thread_id in wanted)
+            else:
+                returned_own = len(messages)  # the page holds only the queried threads' messages
+            has_more = per_page is not False and returned_own < total and offset + normalized < total
+        else:  # by resource: 1.x does not count the windows here
+            has_more = per_page is not False and offset + normalized < total
         return construct(
             MessagesPage, messages=messages, total=total, page=page, per_page=per_page_out, has_more=has_more
         )
+
+    async def _resource_windows(self, resource_id: str, includes: list[MessageInclude]) -> list[MastraDBMessage]:
+        """Include windows for a resource-scoped list: targets outside the resource are ignored and the windows
+        keep only the resource's messages (an include never leaks another resource's rows)."""
+        targets = await self._list_messages_by_id(list(dict.fromkeys(i.id for i in includes)))
+        mine = {m.id: m.thread_id for m in targets if m.resource_id == resource_id and m.thread_id}
+        wanted = [i for i in includes if i.id in mine]
+        if not wanted:
+            return []
+        q = MessageQuery(
+            thread_ids=list(dict.fromkeys(mine.values())),
+            resource_id=resource_id,
+            start=None,
+            end=None,
+            start_exclusive=False,
+            end_exclusive=False,
+            direction="ASC",
+            offset=0,
+            limit=0,
+            include=wanted,
+        )
+        _, _, windows = await self._list_messages(q)
+        return [m for m in windows if m.resource_id == resource_id]
 
     async def list_messages_by_id(self, *, message_ids: list[str]) -> MessagesResult:
         """The messages with these ids (any thread), oldest first; unknown ids are skipped."""
@@ -342,12 +576,49 @@ class MemoryStorage(StorageDomain):
         metadata: dict[str, Any] | None = None,
         options: CloneThreadOptions | dict[str, Any] | None = None,
     ) -> CloneThreadResult:
-        """Copy a thread and (a selection of) its messages under new ids, in one transaction."""
-        op = "CLONE_THREAD"
+        """Copy a thread and (a selection of) its messages under new ids, in one transaction; returns the
+        copies and ``message_id_map`` (source id -> copy id)."""
+        thread, copies, id_map = await self._clone(
+            source_thread_id, new_thread_id, resource_id, title, metadata, options
+        )
+        return CloneThreadResult(
+            thread=thread,
+            cloned_messages=[c.model_copy(update={"type": None if c.type == "v2" else c.type}) for c in copies],
+            message_id_map=id_map,
+        )
+
+    async def copy_thread(
+        self,
+        *,
+        source_thread_id: str,
+        new_thread_id: str | None = None,
+        resource_id: str | None = None,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        options: CloneThreadOptions | dict[str, Any] | None = None,
+    ) -> CopyThreadResult:
+        """1.x ``copyThread``: :meth:`clone_thread` without returning the message payloads."""
+        thread, _, id_map = await self._clone(source_thread_id, new_thread_id, resource_id, title, metadata, options)
+        return CopyThreadResult(thread=thread, message_id_map=id_map)
+
+    async def _clone(
+        self,
+        source_thread_id: str,
+        new_thread_id: str | None,
+        resource_id: str | None,
+        title: str | None,
+        metadata: dict[str, Any] | None,
+        options: CloneThreadOptions | dict[str, Any] | None,
+    ) -> tuple[StorageThread, list[MastraDBMessage], dict[str, str]]:
+        op = "CLONE_THREAD"  # 1.x reports copyThread's errors under this name too
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(source_thread_id, field="source_thread_id", error_id=bad)
         if new_thread_id is not None:
             require_str(new_thread_id, field="new_thread_id", error_id=bad)
+        if resource_id is not None:
+            require_str(resource_id, field="resource_id", error_id=bad)
+        if title is not None:
+            require_str(title, field="title", error_id=bad, allow_empty=True)
         if metadata is not None and not isinstance(metadata, dict):
             raise ValidationError(id=bad, field="metadata", reason="expected an object")
         opts = coerce(CloneThreadOptions, options or {}, field="options", error_id=bad)
@@ -372,7 +643,7 @@ class MemoryStorage(StorageDomain):
                     end_exclusive=False,
                     direction="ASC",
                     offset=0,
-                    limit=2**53 - 1,
+                    limit=MAX_SAFE_INTEGER,
                 )
             )
             msgs = normalize_messages(selected[0])
@@ -389,19 +660,16 @@ class MemoryStorage(StorageDomain):
             thread = StorageThread(
                 id=target_id,
                 resource_id=owner,
-                title=title or (f"Clone of {source.title}" if source.title else None),
+                # 1.x: the given title, else "Clone of <title>", else "" (a thread title is never null).
+                title=title or (f"Clone of {source.title}" if source.title else ""),
                 metadata={**(metadata or {}), "clone": clone_meta},
                 created_at=now,
                 updated_at=now,
             )
+            id_map = {m.id: str(uuid.uuid4()) for m in msgs}
             copies = [
                 m.model_copy(
-                    update={
-                        "id": str(uuid.uuid4()),
-                        "thread_id": target_id,
-                        "resource_id": owner,
-                        "type": m.type or "v2",
-                    }
+                    update={"id": id_map[m.id], "thread_id": target_id, "resource_id": owner, "type": m.type or "v2"}
                 )
                 for m in msgs
             ]
@@ -410,10 +678,7 @@ class MemoryStorage(StorageDomain):
             raise self._user_error(
                 op, "THREAD_EXISTS", f"Thread with id {target_id} already exists", newThreadId=target_id
             )
-        return CloneThreadResult(
-            thread=thread,
-            cloned_messages=[c.model_copy(update={"type": None if c.type == "v2" else c.type}) for c in copies],
-        )
+        return thread, copies, id_map
 
     # ------------------------------------------------------------------------------------------------
     def _check_page(self, op: str, page: Any) -> int:
@@ -441,15 +706,33 @@ class MemoryStorage(StorageDomain):
 
     @abstractmethod
     async def _update_thread(
-        self, thread_id: str, title: str, metadata: dict[str, Any] | None, now: datetime
+        self, thread_id: str, title: str | None, metadata: dict[str, Any] | None, now: datetime
     ) -> StorageThread | None:
-        """Atomically set title, merge metadata, bump updated_at; ``None`` if missing."""
+        """Atomically set the title (``None``: keep it), merge metadata, bump updated_at; ``None`` if missing."""
+
+    @abstractmethod
+    async def _update_thread_metadata(
+        self,
+        thread_id: str,
+        resource_id: str | None,
+        update: Callable[[StorageThread], dict[str, Any] | None],
+        now: datetime,
+    ) -> StorageThread | None:
+        """Atomically: read the thread (``None`` when missing or of another resource than a given
+        ``resource_id``), call ``update`` on it, and when it returns metadata shallow-merge that in and bump
+        updated_at. Returns the resulting thread. A concurrent writer never makes either update lost."""
+
+    @abstractmethod
+    async def _update_thread_resource_id(self, thread_id: str, resource_id: str, now: datetime) -> StorageThread | None:
+        """Atomically move the thread and all of its messages to ``resource_id`` and bump updated_at (unchanged
+        when it already belongs there); ``None`` when the thread is missing."""
 
     @abstractmethod
     async def _delete_thread(self, thread_id: str) -> None: ...
 
     @abstractmethod
-    async def _list_threads(self, q: ThreadQuery) -> tuple[list[StorageThread], int]: ...
+    async def _list_threads(self, q: ThreadQuery) -> tuple[list[StorageThread], int]:
+        """One page of the filtered threads in (field, id) order, and the total of the filter."""
 
     @abstractmethod
     async def _list_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int, list[MastraDBMessage]]:
@@ -457,6 +740,11 @@ class MemoryStorage(StorageDomain):
 
     @abstractmethod
     async def _list_messages_by_id(self, ids: list[str]) -> list[MastraDBMessage]: ...
+
+    @abstractmethod
+    async def _list_resource_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int]:
+        """``q`` without threads: one page of the messages of ``q.resource_id`` (date range, (createdAt, id) in
+        ``q.direction``), and the total matching."""
 
     @abstractmethod
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:

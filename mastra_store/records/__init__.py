@@ -5,6 +5,7 @@ from .indexes import CreateIndexOptions, IndexInfo, StorageIndexStats
 from .memory import (
     CloneThreadOptions,
     CloneThreadResult,
+    CopyThreadResult,
     MastraDBMessage,
     MessageContentV2,
     MessageFilter,
@@ -14,6 +15,7 @@ from .memory import (
     MessageUpdate,
     StorageResource,
     StorageThread,
+    ThreadFilter,
     ThreadsPage,
 )
 from .observability import (
@@ -36,6 +38,7 @@ __all__ = (
     "AgentsPage",
     "CloneThreadOptions",
     "CloneThreadResult",
+    "CopyThreadResult",
     "CreateIndexOptions",
     "CreateSpanRecord",
     "IndexInfo",
@@ -60,6 +63,7 @@ __all__ = (
     "StorageIndexStats",
     "StorageResource",
     "StorageThread",
+    "ThreadFilter",
     "ThreadsPage",
     "TraceRecord",
     "TracesFilter",

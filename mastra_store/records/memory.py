@@ -11,6 +11,7 @@ from ..types import DateRange, PerPage, Record, UtcDateTime
 __all__ = (
     "CloneThreadOptions",
     "CloneThreadResult",
+    "CopyThreadResult",
     "MastraDBMessage",
     "MessageContentV2",
     "MessageFilter",
@@ -21,6 +22,7 @@ __all__ = (
     "MessagesResult",
     "StorageResource",
     "StorageThread",
+    "ThreadFilter",
     "ThreadsPage",
 )
 
@@ -107,6 +109,15 @@ class MessageInclude(Record):
 
 class MessageFilter(Record):
     date_range: DateRange | None = None
+    #: 1.x: exact match (same JSON type) on shallow scalar keys of ``content.metadata``, AND-ed.
+    metadata: dict[str, Any] | None = None
+
+
+class ThreadFilter(Record):
+    """``list_threads(filter=…)``: both optional and AND-ed; ``metadata`` is JSON containment per key."""
+
+    resource_id: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 class MessageUpdate(Record):
@@ -132,6 +143,13 @@ class CloneThreadOptions(Record):
     message_filter: CloneMessageFilter | None = None
 
 
+class CopyThreadResult(Record):
+    thread: StorageThread
+    #: source message id -> id of its copy
+    message_id_map: dict[str, str] = Field(default_factory=dict)
+
+
 class CloneThreadResult(Record):
     thread: StorageThread
     cloned_messages: list[MastraDBMessage]
+    message_id_map: dict[str, str] = Field(default_factory=dict)

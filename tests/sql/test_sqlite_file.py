@@ -231,7 +231,7 @@ async def test_concurrent_writers_queue_and_all_land(lite: SqliteStore) -> None:
         await mem.save_messages(messages=msgs)
 
     await asyncio.gather(*(save(i) for i in range(40)))
-    assert (await mem.list_messages(thread_id="t", per_page=0)).total == 80
+    assert (await mem.list_messages(thread_id="t", per_page=1)).total == 80
 
 
 async def test_busy_timeout_reaches_the_direct_connections(tmp_path: Path) -> None:
@@ -267,7 +267,7 @@ async def test_two_stores_on_one_file_share_it_like_two_processes(tmp_path: Path
 
         await asyncio.gather(*(save(s, i) for i in range(25) for s in (a, b)))
         for s in (a, b):
-            assert (await s.memory.list_messages(thread_id="t", per_page=0)).total == 50
+            assert (await s.memory.list_messages(thread_id="t", per_page=1)).total == 50
 
 
 class _CommitFails:

@@ -14,13 +14,14 @@ from typing import Any
 from ..._json import loads_twice
 from ..._time import now as utc_now
 from ...domains._messages import content_to_text, message_from_row
-from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
+from ...domains.memory import MemoryStorage, MessageQuery
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import UNSET, Unset
 from .base import DynamoDomain
 from .client import TRANSACT_LIMIT, ConditionFailed, Expr, TransactionCanceled, delete_action, put_action, update_action
 from .codec import decode_json, encode_json, iso, parse_iso
 from .keys import full_sort_key, key_attributes, primary_key, query_prefix
+from .memory_v1 import DynamoMemoryV1
 
 __all__ = ("MemoryDynamoDB",)
 
@@ -83,10 +84,12 @@ def _resource_from_item(item: dict[str, Any]) -> StorageResource:
     )
 
 
-class MemoryDynamoDB(DynamoDomain, MemoryStorage):
-    """Threads, messages and resources in the Mastra single table."""
+class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
+    """Threads, messages and resources in the Mastra single table (1.x methods: ``memory_v1.py``)."""
 
     entities = ("thread", "message", "resource")
+    _thread_from_item = staticmethod(thread_from_item)
+    _message_from_item = staticmethod(message_from_item)
 
     # -- item builders -----------------------------------------------------------------------------------
     def _thread_item(self, t: StorageThread) -> dict[str, Any]:
@@ -132,7 +135,7 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
         await self.db.update({"pk": item["pk"], "sk": item["sk"]}, e, expr)
 
     async def _update_thread(
-        self, thread_id: str, title: str, metadata: dict[str, Any] | None, now: datetime
+        self, thread_id: str, title: str | None, metadata: dict[str, Any] | None, now: datetime
     ) -> StorageThread | None:
         key = _thread_key(thread_id)
 
@@ -141,7 +144,9 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
             if item is None or not self._only("thread", [item]):
                 return None
             e = Expr()
-            values: dict[str, Any] = {"title": title, "updatedAt": iso(now)}
+            values: dict[str, Any] = {"updatedAt": iso(now)}
+            if title is not None:
+                values["title"] = title
             condition = f"attribute_exists({e.n('pk')})"
             if metadata is not None:
                 values["metadata"] = encode_json({**(_dict_or_none(item.get("metadata")) or {}), **metadata})
@@ -170,20 +175,6 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
             # in place and calling delete_thread again finishes the job.
             await self.db.batch_write(deletes=message_keys)
             await self.db.delete(_thread_key(thread_id))
-
-    async def _list_threads(self, q: ThreadQuery) -> tuple[list[StorageThread], int]:
-        e = Expr()
-        pkf, pk, skf, prefix = query_prefix("thread", "byResource", {"resourceId": q.resource_id})
-        items = await self.db.query(
-            IndexName="gsi1",
-            KeyConditionExpression=f"{e.n(pkf)} = {e.v(pk)} AND begins_with({e.n(skf)}, {e.v(prefix)})",
-            **e.kwargs(),
-        )
-        threads = [thread_from_item(i) for i in self._only("thread", items)]
-        attr = "created_at" if q.field == "createdAt" else "updated_at"
-        threads.sort(key=lambda t: t.id)
-        threads.sort(key=lambda t: getattr(t, attr), reverse=q.direction == "DESC")
-        return threads[q.offset : q.offset + q.limit], len(threads)
 
     # -- messages --------------------------------------------------------------------------------------------
     def _message_query(self, thread_id: str, q: MessageQuery, e: Expr) -> dict[str, Any]:
@@ -243,8 +234,8 @@ class MemoryDynamoDB(DynamoDomain, MemoryStorage):
                 )
                 items.extend(self._only("message", found))
         messages = [message_from_item(i) for i in items]
-        messages.sort(key=lambda m: m.id)
-        messages.sort(key=lambda m: m.created_at or datetime.min, reverse=q.direction == "DESC")
+        # (createdAt, id), both reversed for DESC (1.x's tie-break).
+        messages.sort(key=lambda m: (m.created_at or datetime.min, m.id), reverse=q.direction == "DESC")
         page = messages[q.offset : q.offset + q.limit] if q.limit > 0 else []
         included: list[MastraDBMessage] = []
         for inc in q.include:

@@ -7,9 +7,11 @@ across the awaits of a composite operation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ...domains._memory_rules import json_contains
 from ...domains._messages import content_from_text, merge_content
 from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
@@ -63,13 +65,14 @@ class InMemoryMemory(InMemoryDomain, MemoryStorage):
             self._threads[thread.id] = thread.model_copy(deep=True)
 
     async def _update_thread(
-        self, thread_id: str, title: str, metadata: dict[str, Any] | None, now: datetime
+        self, thread_id: str, title: str | None, metadata: dict[str, Any] | None, now: datetime
     ) -> StorageThread | None:
         async with self.state.lock:
             old = self._threads.get(thread_id)
             if old is None:
                 return None
             meta = old.metadata if metadata is None else {**(old.metadata or {}), **metadata}
+            title = old.title if title is None else title
             new = old.model_copy(update={"title": title, "metadata": meta, "updated_at": now}, deep=True)
             self._threads[thread_id] = new
             return new.model_copy(deep=True)
@@ -80,10 +83,47 @@ class InMemoryMemory(InMemoryDomain, MemoryStorage):
                 del self._messages[mid]
             self._threads.pop(thread_id, None)
 
+    async def _update_thread_metadata(
+        self,
+        thread_id: str,
+        resource_id: str | None,
+        update: Callable[[StorageThread], dict[str, Any] | None],
+        now: datetime,
+    ) -> StorageThread | None:
+        async with self.state.lock:
+            old = self._threads.get(thread_id)
+            if old is None or (resource_id is not None and old.resource_id != resource_id):
+                return None
+            patch = update(old.model_copy(deep=True))
+            if patch is None:
+                return old.model_copy(deep=True)
+            new = old.model_copy(update={"metadata": {**(old.metadata or {}), **patch}, "updated_at": now}, deep=True)
+            self._threads[thread_id] = new
+            return new.model_copy(deep=True)
+
+    async def _update_thread_resource_id(self, thread_id: str, resource_id: str, now: datetime) -> StorageThread | None:
+        async with self.state.lock:
+            old = self._threads.get(thread_id)
+            if old is None:
+                return None
+            if old.resource_id == resource_id:
+                return old.model_copy(deep=True)
+            new = old.model_copy(update={"resource_id": resource_id, "updated_at": now}, deep=True)
+            self._threads[thread_id] = new
+            for mid, m in list(self._messages.items()):
+                if m.thread_id == thread_id:
+                    self._messages[mid] = m.model_copy(update={"resource_id": resource_id})
+            return new.model_copy(deep=True)
+
     async def _list_threads(self, q: ThreadQuery) -> tuple[list[StorageThread], int]:
-        rows = sorted((t for t in self._threads.values() if t.resource_id == q.resource_id), key=lambda t: t.id)
+        rows = [
+            t
+            for t in self._threads.values()
+            if (q.resource_id is None or t.resource_id == q.resource_id)
+            and (not q.metadata or json_contains(t.metadata, q.metadata))
+        ]
         field = "created_at" if q.field == "createdAt" else "updated_at"
-        rows.sort(key=lambda t: getattr(t, field), reverse=q.direction == "DESC")
+        rows.sort(key=lambda t: (getattr(t, field), t.id), reverse=q.direction == "DESC")
         return [t.model_copy(deep=True) for t in rows[q.offset : q.offset + q.limit]], len(rows)
 
     # -- messages --------------------------------------------------------------------------------------
@@ -102,8 +142,7 @@ class InMemoryMemory(InMemoryDomain, MemoryStorage):
                 return False
             return not (q.end is not None and (c >= q.end if q.end_exclusive else c > q.end))
 
-        rows = sorted((m for m in self._messages.values() if keep(m)), key=lambda m: m.id)
-        rows.sort(key=lambda m: m.created_at, reverse=q.direction == "DESC")  # type: ignore[arg-type,return-value]
+        rows = sorted((m for m in self._messages.values() if keep(m)), key=_key, reverse=q.direction == "DESC")
         page = [_out(m) for m in rows[q.offset : q.offset + q.limit]]
         included: list[MastraDBMessage] = []
         for inc in q.include:
@@ -118,6 +157,19 @@ class InMemoryMemory(InMemoryDomain, MemoryStorage):
 
     async def _list_messages_by_id(self, ids: list[str]) -> list[MastraDBMessage]:
         return [_out(self._messages[i]) for i in ids if i in self._messages]
+
+    async def _list_resource_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int]:
+        def keep(m: MastraDBMessage) -> bool:
+            c = m.created_at
+            assert c is not None
+            if m.resource_id != q.resource_id:
+                return False
+            if q.start is not None and (c <= q.start if q.start_exclusive else c < q.start):
+                return False
+            return not (q.end is not None and (c >= q.end if q.end_exclusive else c > q.end))
+
+        rows = sorted(filter(keep, self._messages.values()), key=_key, reverse=q.direction == "DESC")
+        return [_out(m) for m in rows[q.offset : q.offset + q.limit]], len(rows)
 
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
         async with self.state.lock:

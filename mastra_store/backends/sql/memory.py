@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ... import _json
 from ..._time import from_db, naive_utc, to_utc
 from ...domains._messages import content_to_text, contents_to_text, merge_content, message_from_row
-from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
+from ...domains.memory import MemoryStorage, MessageQuery
 from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import Unset
@@ -29,10 +29,9 @@ from .memory_statements import (
     MSG_COLS,
     PACKED_MESSAGE_COLUMNS,
     Shape,
-    Statements,
     flatten_params,
-    statements,
 )
+from .memory_v1 import SqlMemoryV1
 from .packed import pack_params
 
 __all__ = ("SqlMemory",)
@@ -138,12 +137,11 @@ class _MissingThreads(Exception):
         self.missing = missing
 
 
-class SqlMemory(SqlDomain, MemoryStorage):
+class SqlMemory(SqlMemoryV1, SqlDomain, MemoryStorage):
     """Threads, messages and resources in ``mastra_threads`` / ``mastra_messages`` / ``mastra_resources``."""
 
-    @property
-    def _s(self) -> Statements:
-        return statements(self.tables, self.db.is_postgres)
+    _thread_from_row = staticmethod(_thread)
+    _message_from_row = staticmethod(_message)
 
     def _now(self, now: datetime) -> dict[str, datetime]:
         return {"now": naive_utc(now), "nowz": to_utc(now)}
@@ -169,7 +167,7 @@ class SqlMemory(SqlDomain, MemoryStorage):
         await self.db.execute(self._s.upsert_thread, self._thread_params(thread))
 
     async def _update_thread(
-        self, thread_id: str, title: str, metadata: dict[str, Any] | None, now: datetime
+        self, thread_id: str, title: str | None, metadata: dict[str, Any] | None, now: datetime
     ) -> StorageThread | None:
         s = self._s
         async with self.db.transaction() as conn:
@@ -178,6 +176,7 @@ class SqlMemory(SqlDomain, MemoryStorage):
             if row is None:
                 return None
             old = _thread(row._mapping)
+            title = old.title if title is None else title
             meta = old.metadata if metadata is None else {**(old.metadata or {}), **metadata}
             params = {"tid": thread_id, "title": title, "meta": _json.dumps(meta) if meta is not None else None}
             await conn.execute(s.update_thread, {**params, **self._now(now)})
@@ -188,17 +187,6 @@ class SqlMemory(SqlDomain, MemoryStorage):
         async with self.db.transaction() as conn:
             await conn.execute(s.delete_thread_messages, {"id": thread_id})
             await conn.execute(s.delete_thread, {"id": thread_id})
-
-    async def _list_threads(self, q: ThreadQuery) -> tuple[list[StorageThread], int]:
-        if q.limit > 0:
-            stmt = self._s.list_threads[(q.field, q.direction)]
-            rows = await self.db.all(stmt, {"rid": q.resource_id, "lim": q.limit, "off": q.offset})
-            if rows:
-                return [_thread(r._mapping) for r in rows], int(rows[0].total)
-            if q.offset == 0:
-                return [], 0  # an empty first page: nothing to count
-        # perPage 0 (count only), or a page past the end: the page statement carried no total.
-        return [], int(await self.db.scalar(self._s.count_threads, {"rid": q.resource_id}) or 0)
 
     # -- messages --------------------------------------------------------------------------------------
     async def _list_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int, list[MastraDBMessage]]:

@@ -128,10 +128,6 @@ class Statements:
         )
         self.delete_thread = sa.delete(t).where(t.c.id == sa.bindparam("id"))
         self.delete_thread_messages = sa.delete(m).where(m.c.thread_id == sa.bindparam("id"))
-        self.count_threads = sa.select(sa.func.count()).where(t.c.resourceId == sa.bindparam("rid"))
-        self.list_threads = {
-            (fld, d): self._list_threads(fld, d) for fld in ("createdAt", "updatedAt") for d in ("ASC", "DESC")
-        }
 
         # messages
         self.messages_by_id = sa.select(*self.msg_cols(m)).where(self.in_(m.c.id, "ids"))
@@ -270,23 +266,6 @@ class Statements:
             )
         return stmt
 
-    def _list_threads(self, fld: str, direction: str) -> sa.Select[Any]:
-        """Page and total in one statement: ``count(*) OVER ()`` is computed before LIMIT/OFFSET, from the
-        same scan. The id tie-break keeps pages disjoint when timestamps tie; on the rows of one resource
-        it costs nothing measurable (they are fetched for the count anyway, the sort is top-N). An empty
-        page carries no total: the caller then runs :attr:`count_threads` (offset past the end only).
-        W5 (bench.profile, interleaved with raw): 277 -> 232 µs per call (raw 200); the former count subquery
-        outer-joined to the page scanned the resource twice and re-sorted the page."""
-        t = self.t
-        key = t.c[fld].desc() if direction == "DESC" else t.c[fld].asc()
-        return (
-            sa.select(t, sa.func.count().over().label("total"))
-            .where(t.c.resourceId == sa.bindparam("rid"))
-            .order_by(key, t.c.id.asc())
-            .limit(sa.bindparam("lim"))
-            .offset(sa.bindparam("off"))
-        )
-
     # -- list_messages: page + total + include windows in one statement ---------------------------------
     def list_messages(self, shape: Shape) -> sa.CompoundSelect[Any]:
         stmt = self._message_queries.get(shape)
@@ -317,11 +296,14 @@ class Statements:
         ).where(*conds)
         parts: list[sa.Select[Any]] = [count]
         if has_page:
-            key = m.c.createdAt.desc() if direction == "DESC" else m.c.createdAt.asc()
+            # 1.x: ties broken by id in the same direction.
+            order = (
+                (m.c.createdAt.desc(), m.c.id.desc()) if direction == "DESC" else (m.c.createdAt.asc(), m.c.id.asc())
+            )
             page = (
                 sa.select(*self.msg_cols(m))
                 .where(*conds)
-                .order_by(key, m.c.id.asc())
+                .order_by(*order)
                 # ``(SELECT :lim)``: see paging.opaque (a generic plan whatever the threads' sizes).
                 .limit(opaque("lim"))
                 .offset(opaque("off"))
