@@ -32,7 +32,7 @@ import orjson
 from ..backends.sql.pgpool import ConnectionPool, breaks_connection
 from ..errors import ErrorCategory, MastraError
 from ._xxh32 import xxh32_hex
-from .base import IndexStats, QueryResult, VectorStore
+from .base import IndexStats, QueryResult, VectorStore, validate_index_name
 from .filter import Node
 from .sql_filter import compile_filter
 
@@ -143,6 +143,7 @@ class PgVector(VectorStore):
         self._schema = schema_name
         self._app = application_name
         self._connect_timeout = connect_timeout
+        self._pool_size = pool_size
         self._pool = ConnectionPool(self._connect, pool_size, acquire_timeout=pool_timeout)
         self._info_cache: dict[str, _IndexInfo] = {}
         self._ns_ready: set[str] = set()
@@ -156,8 +157,22 @@ class PgVector(VectorStore):
                                      server_settings={"application_name": self._app})
 
     async def _with(self, fn: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-        async with self._pool.connection() as conn:
-            return await fn(conn)
+        """Run ``fn`` on a pooled connection. Every operation of this store is idempotent (upserts, deletes and
+        updates set values), so one that met a dead connection (a restarted server, an idle connection closed
+        under us) is retried once on a fresh one instead of failing."""
+        for attempt in range(self._pool_size + 1):  # every idle connection may have died with the server
+            conn = await self._pool.acquire()
+            try:
+                result = await fn(conn)
+            except BaseException as exc:
+                lost = self._is_connection_error(exc)
+                self._pool.release(conn, broken=lost or breaks_connection(exc))
+                if attempt == self._pool_size or not lost or not isinstance(exc, Exception):
+                    raise
+                continue
+            self._pool.release(conn)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _execute(self, stmt: str) -> None:
         async with self._pool.connection() as conn:
@@ -165,7 +180,8 @@ class PgVector(VectorStore):
 
     def _is_connection_error(self, exc: BaseException) -> bool:
         return (breaks_connection(exc) and not isinstance(exc, asyncpg.PostgresError | TimeoutError)) or isinstance(
-            exc, asyncpg.PostgresConnectionError | asyncpg.ConnectionDoesNotExistError | ConnectionError | OSError)
+            exc, asyncpg.PostgresConnectionError | asyncpg.ConnectionDoesNotExistError | ConnectionError | OSError
+            | asyncpg.AdminShutdownError | asyncpg.CannotConnectNowError | asyncpg.InternalClientError)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -477,6 +493,12 @@ class PgVector(VectorStore):
     async def _truncate(self, name: str) -> None:
         await self._info(name)
         await self._with(lambda c: c.execute(f"TRUNCATE {self._table(name)}"))
+
+    async def analyze(self, *, index_name: str) -> None:
+        """``ANALYZE`` the index table (after a bulk load, so that the planner picks the ANN index at once)."""
+        validate_index_name(index_name, self._error_id("ANALYZE", "INVALID_INPUT"))
+        await self._info(index_name)
+        await self._execute(f"ANALYZE {self._table(index_name)}")
 
     async def query_plan(self, *, index_name: str, query_vector: list[float], top_k: int = 10,
                          filter: Mapping[str, Any] | None = None) -> str:

@@ -13,6 +13,7 @@ rendered ``(x) IS NOT TRUE`` so that ``$ne``/``$nin``/``$not``/``$nor`` stay exa
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from .filter import All, And, Cmp, Const, Contains, ElemMatch, Exists, In, Node,
 __all__ = ("compile_filter",)
 
 _OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+# Texts that ``->>`` yields for non-strings: numbers, true/false, and JSON objects/arrays (null yields SQL NULL).
+_NOT_STRING_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|[\[{].*", re.S)
 
 
 class _Params:
@@ -80,8 +83,13 @@ class _PgLeaves:
         if x is None:
             return f"({self.json(ref)} IS NULL OR {self.typeof(ref)} = 'null')"
         if isinstance(x, str):
-            # Text form first: it is the expression of the metadataIndexes btree indexes.
-            return f"({self.text(ref)} = {self.p.add(x)}::text AND {self.typeof(ref)} = 'string')"
+            # The text form is the expression of the metadataIndexes btree indexes (which also give the planner
+            # its statistics). Only a string can have a text form that is not JSON-number/boolean/object/array
+            # text, so for such values the type check is implied and left out (it would spoil the estimate).
+            text = f"{self.text(ref)} = {self.p.add(x)}::text"
+            if not _NOT_STRING_TEXT.fullmatch(x):
+                return f"({text})"
+            return f"({text} AND {self.typeof(ref)} = 'string')"
         return f"({self.json(ref)} = {self.p.add(json.dumps(x))}::jsonb)"
 
     def cmp(self, ref: _Ref, op: str, x: Scalar) -> str:

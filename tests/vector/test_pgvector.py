@@ -1,0 +1,170 @@
+"""PgVector on a real pgvector: the exact @mastra/pg table layout, the old-table upgrade, HNSW filtered search
+(iterative scan) against the exact answer, and connection loss / cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import numpy as np
+import pytest
+
+from mastra_store.errors import MastraError
+from mastra_store.vector.pg import PgVector
+
+APP = "mastra_store_vector_test"
+
+
+@pytest.fixture
+async def pgv(pgvector_url: str, pg_vector_schema: str) -> AsyncIterator[PgVector]:
+    store = PgVector(pgvector_url, schema_name=pg_vector_schema, application_name=APP)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _fetch(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def test_table_layout_is_the_reference_one(pgv: PgVector, pgvector_url: str, pg_vector_schema: str) -> None:
+    await pgv.create_index(index_name="memory_messages_8", dimension=8, metadata_indexes=["thread_id", "resource_id"])
+    cols = await _fetch(pgvector_url, """SELECT column_name, udt_name, is_nullable, column_default FROM
+        information_schema.columns WHERE table_schema = $1 AND table_name = 'memory_messages_8'
+        ORDER BY ordinal_position""", pg_vector_schema)
+    assert [(c[0], c[1], c[2]) for c in cols] == [
+        ("id", "int4", "NO"), ("vector_id", "text", "NO"), ("embedding", "vector", "YES"),
+        ("metadata", "jsonb", "YES"), ("namespace", "varchar", "NO")]
+    assert cols[3][3] == "'{}'::jsonb" and cols[4][3] == "'default'::character varying"
+    assert cols[0][3].startswith("nextval(")
+    idx = {r[0]: r[1] for r in await _fetch(pgvector_url, "SELECT indexname, indexdef FROM pg_indexes "
+                                            "WHERE schemaname = $1", pg_vector_schema)}
+    assert "CREATE UNIQUE INDEX memory_messages_8_namespace_vector_id_idx" in idx[
+        "memory_messages_8_namespace_vector_id_idx"]
+    # ivfflat by default, lists = max(100, ...) on an empty table, cosine opclass
+    assert "USING ivfflat (embedding vector_cosine_ops) WITH (lists='100')" in idx["memory_messages_8_vector_idx"]
+    # xxh32 of the field, as the reference's xxhash-wasm h32: both sides name (and share) the same index
+    assert "((metadata ->> 'thread_id'::text))" in idx["memory_messages_8_md_57d95f6b_idx"]
+    assert "((metadata ->> 'resource_id'::text))" in idx["memory_messages_8_md_5a823b81_idx"]
+    atttypmod = await _fetch(pgvector_url, "SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass($1) "
+                             "AND attname = 'embedding'", f'"{pg_vector_schema}".memory_messages_8')
+    assert atttypmod[0][0] == 8
+    stats = await pgv.describe_index(index_name="memory_messages_8")
+    assert stats.to_mastra() == {"dimension": 8, "count": 0, "metric": "cosine", "type": "ivfflat",
+                                 "vectorType": "vector", "config": {"lists": 100}}
+    await pgv.create_index(index_name="h", dimension=8, metric="dotproduct",
+                           index_config={"type": "hnsw", "hnsw": {"m": 12, "efConstruction": 40}})
+    stats = await pgv.describe_index(index_name="h")
+    assert (stats.type, stats.metric, stats.config) == ("hnsw", "dotproduct", {"m": 12, "efConstruction": 40})
+    # Asking for another ANN configuration rebuilds the index; no config keeps the existing one.
+    await pgv.create_index(index_name="h", dimension=8, metric="dotproduct", index_config={"type": "hnsw"})
+    assert (await pgv.describe_index(index_name="h")).config == {"m": 8, "efConstruction": 32}
+    await pgv.create_index(index_name="h", dimension=8, metric="dotproduct")
+    assert (await pgv.describe_index(index_name="h")).type == "hnsw"
+    assert sorted(await pgv.list_indexes()) == ["h", "memory_messages_8"]
+
+
+async def test_an_old_table_is_upgraded_on_first_use(pgv: PgVector, pgvector_url: str, pg_vector_schema: str
+                                                     ) -> None:
+    # The layout of older @mastra/pg releases: a unique vector_id, no namespace column.
+    conn = await asyncpg.connect(pgvector_url)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{pg_vector_schema}"')
+        await conn.execute(f'CREATE TABLE "{pg_vector_schema}".legacy (id SERIAL PRIMARY KEY, '
+                           "vector_id TEXT UNIQUE NOT NULL, embedding vector(3), metadata JSONB DEFAULT '{}'::jsonb)")
+        await conn.execute(f'INSERT INTO "{pg_vector_schema}".legacy (vector_id, embedding, metadata) VALUES '
+                           "('a', '[1,0,0]', '{\"k\": 1}'), ('b', '[0,1,0]', '{\"k\": 2}')")
+    finally:
+        await conn.close()
+    hits = await pgv.query(index_name="legacy", query_vector=[1, 0.1, 0], top_k=2)
+    assert [(h.id, h.metadata) for h in hits] == [("a", {"k": 1}), ("b", {"k": 2})]
+    # Now the same id may live in two namespaces.
+    await pgv.upsert(index_name="legacy", vectors=[[0, 0, 1]], ids=["a"], namespace="other")
+    assert [h.id for h in await pgv.query(index_name="legacy", query_vector=[0, 0, 1], namespace="other")] == ["a"]
+    cons = await _fetch(pgvector_url, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                        "to_regclass($1) AND contype = 'u'", f'"{pg_vector_schema}".legacy')
+    assert cons == []
+    idx = [r[0] for r in await _fetch(pgvector_url, "SELECT indexname FROM pg_indexes WHERE schemaname = $1",
+                                      pg_vector_schema)]
+    assert "legacy_namespace_vector_id_idx" in idx
+    assert (await pgv.describe_index(index_name="legacy")).count == 3
+
+
+async def test_hnsw_filtered_search_matches_the_exact_answer(pgv: PgVector) -> None:
+    rng = np.random.default_rng(3)
+    n, dim = 3000, 16
+    data = rng.normal(size=(n, dim)).astype(np.float32)
+    await pgv.create_index(index_name="big", dimension=dim, index_config={"type": "hnsw"},
+                           metadata_indexes=["tenant"])
+    await pgv.upsert(index_name="big", vectors=data, ids=[f"v{i}" for i in range(n)],
+                     metadata=[{"bucket": i % 100, "tenant": f"t{i % 2}"} for i in range(n)])
+    await pgv.analyze(index_name="big")
+    # A string equality is the metadata index's expression: the planner knows it keeps half of the rows and
+    # walks the HNSW index (as it does for a recall's {resource_id} filter).
+    wide = {"tenant": "t1"}
+    for flt in (None, wide):
+        plan = await pgv.query_plan(index_name="big", query_vector=data[0].tolist(), top_k=10, filter=flt)
+        assert "Index Scan using big_vector_idx" in plan, plan
+    for q, flt in enumerate([{"bucket": 7}, {"bucket": {"$lt": 10}}, {"bucket": {"$gte": 20}}, wide, {}]):
+        query = rng.normal(size=dim).tolist()
+        approx = await pgv.query(index_name="big", query_vector=query, top_k=10, filter=flt or None)
+        exact = await pgv.query(index_name="big", query_vector=query, top_k=10, filter=flt or None, exact=True)
+        # The planner picks the HNSW index or (very selective filters) a scan; either way, with pgvector's
+        # iterative scan in strict order, the same ten rows as the exact scan.
+        assert len(approx) == 10, q
+        assert [h.id for h in approx] == [h.id for h in exact]
+        assert [h.score for h in approx] == pytest.approx([h.score for h in exact], abs=1e-6)
+
+
+async def test_a_lost_connection_is_replaced_without_failures(pgv: PgVector, pgvector_url: str) -> None:
+    await pgv.create_index(index_name="c", dimension=3, index_config={"type": "flat"})
+    await pgv.upsert(index_name="c", vectors=[[1, 0, 0]], ids=["a"])
+    await asyncio.gather(*(pgv.query(index_name="c", query_vector=[1, 0, 0]) for _ in range(4)))  # a few conns
+    killed = await _fetch(pgvector_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = $1", APP)
+    assert len(killed) >= 1
+    for _ in range(6):
+        assert [h.id for h in await pgv.query(index_name="c", query_vector=[1, 0, 0])] == ["a"]
+    await pgv.upsert(index_name="c", vectors=[[0, 1, 0]], ids=["b"])
+    assert (await pgv.describe_index(index_name="c")).count == 2
+
+
+async def test_a_cancelled_call_leaves_no_query_running_and_the_store_working(pgv: PgVector, pgvector_url: str
+                                                                             ) -> None:
+    await pgv.create_index(index_name="x", dimension=64, index_config={"type": "flat"})
+    big = np.random.default_rng(1).normal(size=(40_000, 64)).astype(np.float32)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(pgv.upsert(index_name="x", vectors=big), timeout=0.3)
+    for _ in range(50):
+        active = await _fetch(pgvector_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                              "AND state = 'active'", APP)
+        if active[0][0] == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert active[0][0] == 0
+    count = (await pgv.describe_index(index_name="x")).count
+    assert count in (0, 40_000)  # one statement: all or nothing
+    await pgv.upsert(index_name="x", vectors=big[:3], ids=["a", "b", "c"])
+    assert [h.id for h in await pgv.query(index_name="x", query_vector=big[1].tolist(), top_k=1)] == ["b"]
+
+
+async def test_missing_index_and_bad_connection_are_mastra_errors(pgv: PgVector) -> None:
+    with pytest.raises(MastraError) as info:
+        await pgv.query(index_name="nope", query_vector=[1, 2, 3])
+    assert info.value.category == "USER"
+    bad = PgVector("postgresql://postgres@127.0.0.1:1/postgres", connect_timeout=2)
+    try:
+        with pytest.raises(MastraError) as info:
+            await bad.list_indexes()
+        assert info.value.category == "THIRD_PARTY"
+    finally:
+        await bad.close()
+    with pytest.raises(MastraError) as info:
+        PgVector("postgresql://x", schema_name='bad"name')
+    assert info.value.category == "USER"
