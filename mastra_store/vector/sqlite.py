@@ -3,9 +3,11 @@
 Layout (``LibSQLVector``'s table plus PgVector's namespace): one table per index, ``id INTEGER PRIMARY KEY,
 vector_id TEXT NOT NULL, embedding F32_BLOB(dim)`` (little-endian float32, libSQL's blob format),
 ``metadata TEXT`` (JSON), ``namespace TEXT NOT NULL DEFAULT 'default'``, ``UNIQUE (namespace, vector_id)``; the
-metric lives in ``mastra_vector_indexes``. Python's ``sqlite3`` cannot load extensions, so a query reads the rows
-that pass the filter (compiled to JSON1 SQL, values bound) and ranks them with numpy; ``query`` first ranks
-``(rowid, embedding)`` pairs and then reads the metadata of the ``top_k`` winners only.
+metric lives in ``mastra_vector_indexes``. Python's ``sqlite3`` cannot load extensions, so search is exact with
+numpy over an in-process snapshot of the namespace (float32 matrix + parsed metadata), reloaded when the file
+changed (``PRAGMA data_version``, or a write of ours); filters on it use postings lists for string equality and
+the shared Python evaluator otherwise. Writes (update/delete by filter) compile the filter to JSON1 SQL with every
+value bound.
 
 All statements run on one connection in one worker thread; a write is one job (``BEGIN IMMEDIATE`` …
 ``COMMIT``, rolled back on error), so a cancelled caller never leaves a transaction open.
@@ -14,9 +16,11 @@ All statements run on one connection in one worker thread; a write is one job (`
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import re
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +31,7 @@ import orjson
 
 from ..errors import ErrorCategory, MastraError
 from .base import IndexStats, QueryResult, VectorStore, _scores, top_k
-from .filter import Node
+from .filter import And, Cmp, Const, In, Node, Not, Or, _resolve, evaluate
 from .sql_filter import compile_filter
 
 __all__ = ("SqliteVector",)
@@ -43,6 +47,71 @@ def _compiled(pattern: str, ignore_case: int) -> re.Pattern[str]:
 
 def _regexp(pattern: str, ignore_case: int, value: Any) -> int:
     return int(isinstance(value, str) and _compiled(pattern, ignore_case).search(value) is not None)
+
+
+SNAPSHOTS = 16  # (index, namespace) snapshots kept in memory
+
+
+class _Snapshot:
+    """Rows of one namespace in memory. Equality filters on string fields are answered from postings lists
+    (built on first use per field); any other filter node is evaluated per row by the shared Python evaluator,
+    which the filter conformance tests hold to the same results as the SQL compilations."""
+
+    def __init__(self, version: tuple[int, int], ids: list[str], matrix: np.ndarray,
+                 metadata: list[dict[str, Any]]) -> None:
+        self.version = version
+        self.ids = ids
+        self.matrix = matrix
+        self.metadata = metadata
+        self._postings: dict[tuple[str, ...], dict[str, np.ndarray] | None] = {}
+
+    def postings(self, path: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+        if path not in self._postings:
+            table: dict[str, list[int]] = {}
+            usable = True
+            for i, md in enumerate(self.metadata):
+                value = _resolve(md, path)
+                if isinstance(value, str):
+                    table.setdefault(value, []).append(i)
+                elif isinstance(value, list | dict):
+                    usable = False  # array fields match by element: leave them to the evaluator
+                    break
+            self._postings[path] = {v: np.asarray(p, dtype=np.int64) for v, p in table.items()} if usable else None
+        return self._postings[path]
+
+    def mask(self, node: Node | None) -> np.ndarray:
+        n = len(self.ids)
+        if node is None:
+            return np.ones(n, dtype=bool)
+        if isinstance(node, Const):
+            return np.full(n, node.value, dtype=bool)
+        if isinstance(node, And):
+            out = np.ones(n, dtype=bool)
+            for child in node.children:
+                out &= self.mask(child)
+            return out
+        if isinstance(node, Or):
+            out = np.zeros(n, dtype=bool)
+            for child in node.children:
+                out |= self.mask(child)
+            return out
+        if isinstance(node, Not):
+            return ~self.mask(node.child)
+        strings: tuple[Any, ...] | None = None
+        if isinstance(node, Cmp) and node.op == "eq" and isinstance(node.value, str):
+            strings = (node.value,)
+        elif isinstance(node, In) and node.values and all(isinstance(v, str) for v in node.values):
+            strings = node.values
+        if strings is not None:
+            table = self.postings(node.path)
+            if table is not None:
+                out = np.zeros(n, dtype=bool)
+                for value in strings:
+                    hit = table.get(value)
+                    if hit is not None:
+                        out[hit] = True
+                return out
+        return np.fromiter((evaluate(node, md) for md in self.metadata), dtype=bool, count=n)
 
 
 def _q(name: str) -> str:
@@ -63,6 +132,8 @@ class SqliteVector(VectorStore):
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._meta: dict[str, tuple[int, str]] = {}
+        self._writes = 0
+        self._snapshots: OrderedDict[tuple[str, str], _Snapshot] = OrderedDict()
 
     # ------------------------------------------------------------------------------------------- plumbing
     def _open(self) -> sqlite3.Connection:
@@ -96,6 +167,7 @@ class SqliteVector(VectorStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._writes += 1  # our own commits do not move PRAGMA data_version
             return out
 
         return await self._run(tx)
@@ -184,36 +256,45 @@ class SqliteVector(VectorStore):
 
         await self._write(write)
 
+    def _snapshot(self, conn: sqlite3.Connection, name: str, namespace: str, dim: int) -> _Snapshot:
+        """The namespace's rows as a float32 matrix + parsed metadata, reloaded only when the database changed
+        (``PRAGMA data_version`` for other connections' commits, a counter for ours)."""
+        version = (int(conn.execute("PRAGMA data_version").fetchone()[0]), self._writes)
+        key = (name, namespace)
+        snap = self._snapshots.get(key)
+        if snap is None or snap.version != version:
+            rows = conn.execute(f"SELECT vector_id, embedding, metadata FROM {_q(name)} WHERE namespace = ? "
+                                "ORDER BY id", (namespace,)).fetchall()
+            matrix = (np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
+                      if rows else np.zeros((0, dim), dtype=np.float32))
+            snap = _Snapshot(version, [r[0] for r in rows], matrix, [orjson.loads(r[2] or "{}") for r in rows])
+            self._snapshots[key] = snap
+        self._snapshots.move_to_end(key)
+        while len(self._snapshots) > SNAPSHOTS:
+            self._snapshots.popitem(last=False)
+        return snap
+
     async def _query(self, name: str, namespace: str, vector: np.ndarray | None, k: int, node: Node | None,
                      include_vector: bool, ef: int | None, probes: int | None, exact: bool) -> list[QueryResult]:
-        where, params = self._where(namespace, node)
         await self._dimension(name)
         dim, metric = self._meta[name]
-        table = _q(name)
 
-        def search(conn: sqlite3.Connection) -> list[tuple[str, float, str, bytes | None]]:
+        def search(conn: sqlite3.Connection) -> list[tuple[str, float, dict[str, Any], np.ndarray]]:
+            snap = self._snapshot(conn, name, namespace, dim)
+            positions = np.nonzero(snap.mask(node))[0]
             if vector is None:
-                rows = conn.execute(f"SELECT vector_id, metadata, embedding FROM {table} WHERE {where} "
-                                    f"ORDER BY vector_id LIMIT {int(k)}", params).fetchall()
-                return [(r[0], 0.0, r[1], r[2]) for r in rows]
-            cand = conn.execute(f"SELECT id, embedding FROM {table} WHERE {where}", params).fetchall()
-            if not cand:
+                chosen = sorted(positions.tolist(), key=lambda i: snap.ids[i])[:k]
+                return [(snap.ids[i], 0.0, snap.metadata[i], snap.matrix[i]) for i in chosen]
+            if len(positions) == 0:
                 return []
-            matrix = np.frombuffer(b"".join(r[1] for r in cand), dtype="<f4").reshape(len(cand), dim)
-            scores = _scores(matrix, vector, metric)
-            best = top_k(scores, k)
-            rowids = [cand[i][0] for i in best]
-            marks = ",".join("?" * len(rowids))
-            found = {r[0]: r for r in conn.execute(
-                f"SELECT id, vector_id, metadata, embedding FROM {table} WHERE id IN ({marks})", rowids)}
-            return [(found[cand[i][0]][1], float(scores[i]), found[cand[i][0]][2], found[cand[i][0]][3])
-                    for i in best if cand[i][0] in found]
+            scores = _scores(snap.matrix[positions], vector, metric)
+            return [(snap.ids[positions[i]], float(scores[i]), snap.metadata[positions[i]], snap.matrix[positions[i]])
+                    for i in top_k(scores, k)]
 
         rows = await self._run(search)
-        return [QueryResult(id=vid, score=score, metadata=orjson.loads(md or "{}"),
-                            vector=np.frombuffer(blob, dtype="<f4").astype(np.float64).tolist()
-                            if include_vector and blob is not None else None)
-                for vid, score, md, blob in rows]
+        return [QueryResult(id=vid, score=score, metadata=copy.deepcopy(md),
+                            vector=vec.astype(np.float64).tolist() if include_vector else None)
+                for vid, score, md, vec in rows]
 
     async def _update(self, name: str, namespace: str, id: str | None, node: Node | None, vector: np.ndarray | None,
                       metadata: dict[str, Any] | None) -> int:

@@ -155,3 +155,24 @@ async def test_values_are_bound_not_pasted(vstore: VectorStore) -> None:
     assert await vstore.query(index_name="docs", filter={"tags": {"$in": [evil, "'); DROP TABLE docs; --"]}},
                               top_k=100) == []
     assert (await vstore.describe_index(index_name="docs")).count == len(DOCS)
+
+
+async def test_every_operator_through_the_write_path(vstore: VectorStore) -> None:
+    """``update_vector(filter=…)`` compiles the filter for the database (SQLite's JSON1 SQL included, whose
+    queries are answered in memory): case ``j`` moves exactly the matching rows to the unit vector ``e_j``."""
+    dim = len(CASES) + 1
+    await vstore.create_index(index_name="w", dimension=dim)
+    ids = sorted(DOCS)
+    await vstore.upsert(index_name="w", vectors=[[1.0] + [0.0] * (dim - 1) for _ in ids], ids=ids,
+                        metadata=[DOCS[i] for i in ids])
+    failures = []
+    for j, (flt, expected) in enumerate(CASES, start=1):
+        unit = [0.0] * dim
+        unit[j] = 1.0
+        if not flt or flt == {"$and": []} or flt == {"$or": []}:
+            continue  # an empty filter is refused by the write path
+        count = await vstore.update_vector(index_name="w", filter=flt, vector=unit)
+        got = {h.id for h in await vstore.query(index_name="w", query_vector=unit, top_k=100, min_score=0.99)}
+        if got != expected or count != len(expected):
+            failures.append((flt, sorted(expected), sorted(got), count))
+    assert not failures, failures
