@@ -192,6 +192,12 @@ async def main(url: str) -> None:
     print(f"mastra_store demo on SQLite ({url})")
     async with SqliteStore(id="demo", url=url) as store:
         await run_demo(store)
+        try:
+            from .recall.demo import run_recall_demo  # needs numpy (the "vector" extra)
+        except ImportError:
+            print("  (recall demo skipped: pip install 'mastra-store[vector]')")
+        else:
+            await run_recall_demo(store)
     print("done: run it again and the same file keeps growing; delete local.db to start over.")
 
 
