@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench bench-compare clean venv dynamodb-table
+.PHONY: demo test lint typecheck bench bench-compare bench-recall clean venv dynamodb-table
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(STAMP)
 BENCH_COMPARE_ARGS ?=
 bench-compare: $(STAMP)
 	$(PY) -m bench.compare $(BENCH_COMPARE_ARGS)
+	$(if $(NO_RECALL),,$(PY) -m bench.recall --out bench/RECALL.md)
+
+# Recall workload (issue 15): mastra_store vs Node @mastra/pg + @mastra/memory on a private pgvector server, and SQLite.
+bench-recall: $(STAMP)
+	$(PY) -m bench.recall --out bench/RECALL.md
 
 # Create the DynamoDB table (all GSIs, TTL on): make dynamodb-table TABLE=mastra ENDPOINT=http://127.0.0.1:8000
 dynamodb-table: $(STAMP)
