@@ -54,8 +54,9 @@ def _data(n_messages: int, n_queries: int, seed: int = 42) -> tuple[list[dict[st
     # well defined and both sides can be checked to recall the same messages.
     queries = []
     for _ in range(n_queries):
-        words = messages[rnd.randrange(n_messages)]["content"]["parts"][0]["text"].split()
-        queries.append({"threadId": f"th{rnd.randrange(n_threads)}", "resourceId": "user-1",
+        source = messages[rnd.randrange(n_messages)]
+        words = source["content"]["parts"][0]["text"].split()
+        queries.append({"threadId": f"th{rnd.randrange(n_threads)}", "resourceId": "user-1", "source": source["id"],
                         "text": " ".join(rnd.sample(words, 3) + [rnd.choice(vocab) for _ in range(2)])})
     return threads, messages, queries
 
@@ -186,11 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         rs, vs = _stats(r["recall_ms"]), _stats(r["vector_ms"])
         lines.append(f"| {name} | {r['save_s']:.2f} | {r['upsert_s']:.2f} | {rs['median_ms']} / {rs['p95_ms']} | "
                      f"{vs['median_ms']} / {vs['p95_ms']} |")
-    ref = rows.get("node @mastra/pg+memory")
-    if ref is not None:
-        for name in ("mastra_store pg", "mastra_store sqlite"):
-            same = sum(a == b for a, b in zip(rows[name]["recall_ids"], ref["recall_ids"], strict=True))
-            lines.append(f"\n{name}: {same}/{len(queries)} recalls return exactly the reference's message ids")
+    # Quality: the message a query was made from must be among the recalled messages (its best hit). Exact
+    # equality of whole recalls is not a fair test: the 2nd and 3rd hits share one word with the query and tie.
+    lines.append("")
+    for name, r in rows.items():
+        found = sum(q["source"] in ids for q, ids in zip(queries, r["recall_ids"], strict=True))
+        lines.append(f"- {name}: the query's source message recalled in {found}/{len(queries)} recalls")
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import math
 import re
+import struct
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -98,6 +99,20 @@ def _ns_index_name(name: str) -> str:
 def _vector_text(row: np.ndarray) -> str:
     # float32 values printed as the float64 they are exactly: PostgreSQL parses them back to the same float32.
     return str(row.astype(np.float64).tolist())
+
+
+def _encode_vector(value: Any) -> bytes:
+    """pgvector's binary input: uint16 dimension, uint16 0, then big-endian float32s (no text formatting:
+    printing 384 floats costs ~0.4 ms, this ~5 µs)."""
+    if isinstance(value, bytes):  # pre-encoded (array parameters: asyncpg would iterate an ndarray)
+        return value
+    arr = np.asarray(value, dtype=">f4")
+    return struct.pack(">HH", arr.size, 0) + arr.tobytes()
+
+
+def _decode_vector(data: bytes) -> list[float]:
+    result: list[float] = np.frombuffer(data, dtype=">f4", offset=4).astype(np.float64).tolist()
+    return result
 
 
 class _IndexInfo:
@@ -220,6 +235,20 @@ class PgVector(VectorStore):
     def _op(self, op: str) -> str:
         schema = self._ext[0] if self._ext else "public"
         return op if schema in ("public", "pg_catalog") else f"OPERATOR({_ident(schema)}.{op})"
+
+    async def _codec(self, conn: asyncpg.Connection) -> None:
+        """The binary ``vector`` codec, registered once per connection (after the extension exists)."""
+        held = self._settings.setdefault(conn, {})
+        if "codec" not in held:
+            schema = (await self._extension(conn, install=False))[0]
+            await conn.set_type_codec("vector", schema=schema, encoder=_encode_vector, decoder=_decode_vector,
+                                      format="binary")
+            held["codec"] = "binary"
+
+    def _vector_param(self, n: int, vector_type: str) -> str:
+        """Placeholder ``$n`` of a binary ``vector``, cast to the column's type when that is not ``vector``."""
+        cast = "" if vector_type == "vector" else f"::{self._type(vector_type)}"
+        return f"${n}::{self._type('vector')}{cast}"
 
     async def _set(self, conn: asyncpg.Connection, name: str, value: str) -> None:
         """A session setting, sent only when this connection does not hold that value yet."""
@@ -374,13 +403,13 @@ class PgVector(VectorStore):
     # ------------------------------------------------------------------------------------------- data
     async def _upsert(self, name: str, namespace: str, ids: list[str], vectors: np.ndarray,
                       metadata: list[dict[str, Any]], delete_filter: Node | None) -> None:
-        texts = [_vector_text(v) for v in vectors]
+        rows = [_encode_vector(v) for v in vectors]
         mds = [orjson.dumps(m).decode() for m in metadata]
 
         async def run(conn: asyncpg.Connection) -> None:
             info = await self._ready(conn, name)
-            await self._extension(conn, install=False)
-            vtype = self._type(info.vector_type)
+            await self._codec(conn)
+            cast = "" if info.vector_type == "vector" else f"::{self._type(info.vector_type)}"
             async with conn.transaction():
                 if delete_filter is not None:
                     sql, values = compile_filter(delete_filter, "postgresql", first_param=2)
@@ -388,10 +417,10 @@ class PgVector(VectorStore):
                                        namespace, *values)
                 await conn.execute(
                     f"INSERT INTO {self._table(name)} (vector_id, embedding, metadata, namespace) "
-                    f"SELECT u.i, u.e::{vtype}, u.m::jsonb, $4 FROM unnest($1::text[], $2::text[], $3::text[]) "
-                    "AS u(i, e, m) ON CONFLICT (namespace, vector_id) DO UPDATE SET "
+                    f"SELECT u.i, u.e{cast}, u.m::jsonb, $4 FROM unnest($1::text[], $2::{self._type('vector')}[], "
+                    "$3::text[]) AS u(i, e, m) ON CONFLICT (namespace, vector_id) DO UPDATE SET "
                     "embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata",
-                    ids, texts, mds, namespace)
+                    ids, rows, mds, namespace)
 
         await self._with(run)
 
@@ -399,21 +428,21 @@ class PgVector(VectorStore):
                      include_vector: bool, ef: int | None, probes: int | None, exact: bool) -> list[QueryResult]:
         where, values = compile_filter(node, "postgresql", first_param=3)
         table = self._table(name)
-        emb = ", embedding::text AS embedding" if include_vector else ""
+        emb = ", embedding::vector AS embedding" if include_vector else ""
 
         async def run(conn: asyncpg.Connection) -> list[Any]:
             info = await self._ready(conn, name)
+            await self._codec(conn)
             if vector is None:
                 return list(await conn.fetch(
                     f"SELECT vector_id, 0::float8 AS score, metadata::text AS metadata{emb} FROM {table} "
                     f"WHERE namespace = $1 AND {where} ORDER BY vector_id LIMIT $2", namespace, k, *values))
-            await self._extension(conn, install=False)
             op, _, score = _OPS[info.metric]
-            dist = f"(embedding {self._op(op)} ${len(values) + 3}::text::{self._type(info.vector_type)})"
+            dist = f"(embedding {self._op(op)} {self._vector_param(len(values) + 3, info.vector_type)})"
             score_sql = score.format(d=dist)
             head = f"SELECT vector_id, ({score_sql})::float8 AS score, metadata::text AS metadata{emb} FROM {table} " \
                    f"WHERE namespace = $1 AND {where}"
-            args = [namespace, k, *values, _vector_text(vector)]
+            args = [namespace, k, *values, vector]
             if info.type == "hnsw" and not exact:
                 m = info.config.get("m", 16)
                 await self._set(conn, "hnsw.ef_search", str(min(1000, max(1, ef or max(k, m * k)))))
@@ -427,18 +456,19 @@ class PgVector(VectorStore):
 
         rows = await self._with(run)
         return [QueryResult(id=r["vector_id"], score=float(r["score"]), metadata=orjson.loads(r["metadata"] or "{}"),
-                            vector=orjson.loads(r["embedding"]) if include_vector and r["embedding"] else None)
+                            vector=r["embedding"] if include_vector else None)
                 for r in rows]
 
     async def _update(self, name: str, namespace: str, id: str | None, node: Node | None, vector: np.ndarray | None,
                       metadata: dict[str, Any] | None) -> int:
         async def run(conn: asyncpg.Connection) -> int:
             info = await self._ready(conn, name)
+            await self._codec(conn)
             sets: list[str] = []
             args: list[Any] = [namespace]
             if vector is not None:
-                args.append(_vector_text(vector))
-                sets.append(f"embedding = ${len(args)}::text::{self._type(info.vector_type)}")
+                args.append(vector)
+                sets.append(f"embedding = {self._vector_param(len(args), info.vector_type)}")
             if metadata is not None:
                 args.append(orjson.dumps(metadata).decode())
                 sets.append(f"metadata = ${len(args)}::jsonb")

@@ -64,6 +64,31 @@ class _Snapshot:
         self.matrix = matrix
         self.metadata = metadata
         self._postings: dict[tuple[str, ...], dict[str, np.ndarray] | None] = {}
+        self._norms: np.ndarray | None = None
+
+    def rank(self, query: np.ndarray, metric: str, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best rows of ``mask``: ranked in float32 over the whole matrix (one BLAS call, no copy),
+        then the best ``k + 16`` candidates rescored exactly in float64 (the scores returned)."""
+        if self._norms is None:
+            self._norms = np.linalg.norm(self.matrix, axis=1)
+        q = query.astype(np.float32)
+        dots = self.matrix @ q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if metric == "dotproduct":
+                approx = dots
+            elif metric == "cosine":
+                approx = dots / (self._norms * np.float32(np.linalg.norm(q)))
+            else:
+                approx = 2 * dots - self._norms**2  # -(|m - q|^2) + |q|^2: the same order as the distance
+        approx = np.where(mask & ~np.isnan(approx), approx, -np.inf)
+        allowed = int(mask.sum())
+        want = min(allowed, k + 16)
+        if want == 0:
+            return []
+        cand = np.argpartition(-approx, want - 1)[:want] if want < len(approx) else np.arange(len(approx))
+        cand = cand[mask[cand]]
+        exact = _scores(self.matrix[cand], query, metric)
+        return [(int(cand[i]), float(exact[i])) for i in top_k(exact, k)]
 
     def postings(self, path: tuple[str, ...]) -> dict[str, np.ndarray] | None:
         if path not in self._postings:
@@ -281,15 +306,12 @@ class SqliteVector(VectorStore):
 
         def search(conn: sqlite3.Connection) -> list[tuple[str, float, dict[str, Any], np.ndarray]]:
             snap = self._snapshot(conn, name, namespace, dim)
-            positions = np.nonzero(snap.mask(node))[0]
+            mask = snap.mask(node)
             if vector is None:
-                chosen = sorted(positions.tolist(), key=lambda i: snap.ids[i])[:k]
+                chosen = sorted(np.nonzero(mask)[0].tolist(), key=lambda i: snap.ids[i])[:k]
                 return [(snap.ids[i], 0.0, snap.metadata[i], snap.matrix[i]) for i in chosen]
-            if len(positions) == 0:
-                return []
-            scores = _scores(snap.matrix[positions], vector, metric)
-            return [(snap.ids[positions[i]], float(scores[i]), snap.metadata[positions[i]], snap.matrix[positions[i]])
-                    for i in top_k(scores, k)]
+            return [(snap.ids[i], score, snap.metadata[i], snap.matrix[i]) for i, score in snap.rank(vector, metric,
+                                                                                                      mask, k)]
 
         rows = await self._run(search)
         return [QueryResult(id=vid, score=score, metadata=copy.deepcopy(md),
