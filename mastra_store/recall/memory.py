@@ -148,6 +148,13 @@ class Memory:
         working_memory: Mapping[str, Any] | None = None,
         embedding_cache_size: int = 1000,
     ) -> None:
+        if not (hasattr(storage, "get_store") or hasattr(storage, "memory")
+                or (hasattr(storage, "save_messages") and hasattr(storage, "list_messages"))):
+            raise _user("INIT", "storage", "must be a store, a composite store or a memory domain")
+        if vector is not None and not isinstance(vector, VectorStore):
+            raise _user("INIT", "vector", "must be a mastra_store.vector store")
+        if embedder is not None and not callable(embedder):
+            raise _user("INIT", "embedder", "must be an async callable list[str] -> list[list[float]]")
         self._storage = storage
         self.vector = vector
         self.embedder = embedder

@@ -166,8 +166,11 @@ async def test_recall_validation(setup: tuple[BaseStore, VectorStore]) -> None:
         with pytest.raises(MastraError) as info:
             await memory.recall(**kwargs)
         assert info.value.category == "USER" and info.value.details["field"] == field, kwargs
-    with pytest.raises(MastraError):
-        Memory(storage=store, semantic_recall=True)
+    for kwargs in ({"storage": store, "semantic_recall": True}, {"storage": object()},
+                   {"storage": store, "vector": "pg"}, {"storage": store, "embedder": 42}):
+        with pytest.raises(MastraError) as info:
+            Memory(**kwargs)
+        assert info.value.category == "USER"
 
 
 async def test_working_memory_scopes(setup: tuple[BaseStore, VectorStore]) -> None:
