@@ -9,10 +9,11 @@ btree indexes ``<index>_md_<xxh32(field)>_idx`` on ``(metadata->>'field')``. Tab
 ``vector_id``, no namespace) are upgraded on first use, under the same advisory lock key as the Node side.
 
 Queries: with an HNSW index, ``ORDER BY embedding <op> $q LIMIT k`` on the index with ``hnsw.iterative_scan =
-strict_order`` (pgvector ≥ 0.8), so filtered searches still return ``k`` rows, ``hnsw.ef_search = max(k, m·k)``
-(≤ 1000) as the reference; otherwise (flat, ivfflat, or ``exact=True``) an exact scan ordered by score as the
-reference does. Session settings are set once per connection and value, not per query. Upserts are one
-``INSERT … SELECT FROM unnest(…) ON CONFLICT`` statement per call.
+strict_order`` (pgvector >= 0.8), so filtered searches still return ``k`` rows; ``hnsw.ef_search = max(k, m·k)``
+(<= 1000) as the reference, but at least 40 (pgvector's default). Approximate, unlike the reference, which scans
+exactly whenever a filter is given: ``exact=True`` does the same. Flat and ivfflat indexes: an exact scan ordered
+by score, as the reference. Session settings are set once per connection and value, not per query. Upserts are one
+``INSERT … SELECT FROM unnest(…) ON CONFLICT`` statement per call, vectors in pgvector's binary format.
 """
 
 from __future__ import annotations
@@ -445,7 +446,8 @@ class PgVector(VectorStore):
             args = [namespace, k, *values, vector]
             if info.type == "hnsw" and not exact:
                 m = info.config.get("m", 16)
-                await self._set(conn, "hnsw.ef_search", str(min(1000, max(1, ef or max(k, m * k)))))
+                # The reference: max(k, m·k); never below pgvector's own default of 40 (m=8, k=3 would give 24).
+                await self._set(conn, "hnsw.ef_search", str(min(1000, max(1, ef or max(k, m * k, 40)))))
                 if self._ext and self._ext[1] >= (0, 8):
                     await self._set(conn, "hnsw.iterative_scan", "strict_order")
                 return list(await conn.fetch(f"{head} ORDER BY {dist} LIMIT $2", *args))

@@ -77,6 +77,12 @@ class PgvectorServer:
     _bindir: Path
     _user: str | None
 
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: every connection is closed by the server, data kept."""
+        # -l: the new postmaster must not inherit our pipes (subprocess would wait for their EOF forever).
+        _run(self._bindir / "pg_ctl", ["-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-m", "fast",
+                                       "-w", "-t", "60", "restart"], self._user)
+
     def stop(self) -> None:
         _run(self._bindir / "pg_ctl", ["-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop"], self._user)
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -12,6 +12,7 @@ import pytest
 
 from mastra_store.errors import MastraError
 from mastra_store.vector.pg import PgVector
+from tests.vector.pgvector_server import PgvectorServer
 
 APP = "mastra_store_vector_test"
 
@@ -135,12 +136,23 @@ async def test_a_lost_connection_is_replaced_without_failures(pgv: PgVector, pgv
     assert (await pgv.describe_index(index_name="c")).count == 2
 
 
+async def test_a_restarted_server_leaves_the_store_working(pgv: PgVector, pgvector_server: PgvectorServer) -> None:
+    await pgv.create_index(index_name="r", dimension=3, index_config={"type": "hnsw"})
+    await pgv.upsert(index_name="r", vectors=[[1, 0, 0], [0, 1, 0]], ids=["a", "b"])
+    await asyncio.gather(*(pgv.query(index_name="r", query_vector=[1, 0, 0]) for _ in range(3)))
+    pgvector_server.restart()  # our private cluster: every pooled connection is now dead
+    results = [await pgv.query(index_name="r", query_vector=[0, 1, 0], top_k=1) for _ in range(5)]
+    assert [[h.id for h in r] for r in results] == [["b"]] * 5
+    await pgv.upsert(index_name="r", vectors=[[0, 0, 1]], ids=["c"])
+    assert (await pgv.describe_index(index_name="r")).count == 3
+
+
 async def test_a_cancelled_call_leaves_no_query_running_and_the_store_working(pgv: PgVector, pgvector_url: str
                                                                              ) -> None:
     await pgv.create_index(index_name="x", dimension=64, index_config={"type": "flat"})
     big = np.random.default_rng(1).normal(size=(40_000, 64)).astype(np.float32)
     with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(pgv.upsert(index_name="x", vectors=big), timeout=0.3)
+        await asyncio.wait_for(pgv.upsert(index_name="x", vectors=big), timeout=0.2)
     for _ in range(50):
         active = await _fetch(pgvector_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
                               "AND state = 'active'", APP)
