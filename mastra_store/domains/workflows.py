@@ -18,7 +18,7 @@ from ..types import MAX_SAFE_INTEGER, normalize_per_page
 from ._validate import coerce, require_int, require_str
 from .base import DomainName, StorageDomain
 
-__all__ = ("RunQuery", "SnapshotMutation", "WorkflowsStorage", "clean_snapshot")
+__all__ = ("RunQuery", "SnapshotMutation", "WorkflowsStorage", "clean_snapshot", "snapshot_has_thread")
 
 #: Receives the stored snapshot (``None`` when there is no row) and returns the one to store (``None`` = keep).
 SnapshotMutation = Callable[[dict[str, Any] | None], dict[str, Any] | None]
@@ -33,6 +33,33 @@ class RunQuery:
     to_date: datetime | None
     offset: int
     limit: int | None  # None = all rows
+    #: 1.x ``threadId``: the thread id embedded in the snapshot (:func:`snapshot_has_thread`).
+    thread_id: str | None = None
+
+
+def _path(value: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def snapshot_has_thread(snapshot: Any, thread_id: str) -> bool:
+    """Whether a snapshot carries ``thread_id`` where 1.x looks for it (``getSnapshotMemoryInfo``): in a
+    suspended step's ``suspendPayload.__streamState.messageList.memoryInfo`` (agentic loop) or in
+    ``context.input.messageListState.memoryInfo`` (durable loop). Any suspended step counts, not only the first:
+    a superset of 1.x's extraction, which the contract allows (it must never exclude a run 1.x would match);
+    the SQL backends test the same paths."""
+    context = _path(snapshot, "context")
+    if not isinstance(context, dict):
+        return False
+    for step in context.values():
+        if isinstance(step, dict) and step.get("status") == "suspended":
+            info = _path(step, "suspendPayload", "__streamState", "messageList", "memoryInfo", "threadId")
+            if info == thread_id:
+                return True
+    return bool(_path(context, "input", "messageListState", "memoryInfo", "threadId") == thread_id)
 
 
 def _strip(value: Any) -> Any:
@@ -145,11 +172,14 @@ class WorkflowsStorage(StorageDomain):
         page: int | None = None,
         resource_id: str | None = None,
         status: str | None = None,
+        thread_id: str | None = None,
     ) -> WorkflowRuns:
-        """Runs newest first. Paginated only when both ``page`` and ``per_page`` are ints."""
+        """Runs newest first. Paginated only when both ``page`` and ``per_page`` are ints. ``thread_id``: runs
+        whose snapshot carries that thread id (:func:`snapshot_has_thread`)."""
         op = "LIST_WORKFLOW_RUNS"
         bad = self._error_id(op, "INVALID_ARGS")
-        for name, value in (("workflow_name", workflow_name), ("resource_id", resource_id), ("status", status)):
+        named = (("workflow_name", workflow_name), ("resource_id", resource_id), ("status", status))
+        for name, value in (*named, ("thread_id", thread_id)):
             if value is not None:
                 require_str(value, field=name, error_id=bad)
         if page is not None:
@@ -174,6 +204,7 @@ class WorkflowsStorage(StorageDomain):
             self._date(to_date, "to_date", bad),
             offset,
             limit,
+            thread_id,
         )
         async with self._guard(op):
             runs, total = await self._list_runs(q)
@@ -199,6 +230,7 @@ class WorkflowsStorage(StorageDomain):
         out: dict[str, Any] = {}
 
         def mutate(snapshot: dict[str, Any] | None) -> dict[str, Any]:
+            out.clear()  # a compare-and-swap backend may call this again: only the last attempt reports
             snap = dict(snapshot) if snapshot is not None else _empty_snapshot(run_id)
             context = dict(snap.get("context") or {})
             context[step_id] = result
@@ -214,16 +246,22 @@ class WorkflowsStorage(StorageDomain):
     async def update_workflow_state(
         self, *, workflow_name: str, run_id: str, opts: WorkflowStateUpdate | dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Shallow-merge ``opts`` into the stored snapshot, atomically. ``None`` when the run is missing."""
+        """Shallow-merge ``opts`` into the stored snapshot, atomically. ``None`` when the run is missing, or when
+        ``opts.expected_status`` is given and the stored status is not one of it (compare-and-set: the check and
+        the write are one atomic step on every backend)."""
         op = "UPDATE_WORKFLOW_STATE"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(workflow_name, field="workflow_name", error_id=bad)
         require_str(run_id, field="run_id", error_id=bad)
         update = coerce(WorkflowStateUpdate, opts, field="opts", error_id=bad)
-        patch = update.model_dump(by_alias=True, mode="json", exclude_unset=True)
+        patch = update.model_dump(by_alias=True, mode="json", exclude_unset=True, exclude={"expected_status"})
+        expected = update.expected_status
+        if isinstance(expected, str):
+            expected = [expected]
         out: list[dict[str, Any] | None] = [None]
 
         def mutate(snapshot: dict[str, Any] | None) -> dict[str, Any] | None:
+            out[0] = None  # a compare-and-swap backend may call this again: only the last attempt reports
             if snapshot is None:
                 return None
             if "context" not in snapshot:
@@ -233,6 +271,8 @@ class WorkflowsStorage(StorageDomain):
                     text=f"Snapshot not found for runId {run_id}",
                     details={"runId": run_id},
                 )
+            if expected is not None and snapshot.get("status") not in expected:
+                return None  # the guard failed: nothing written, the call returns None
             merged = clean_snapshot({**snapshot, **patch})
             out[0] = merged
             return merged
@@ -240,6 +280,11 @@ class WorkflowsStorage(StorageDomain):
         async with self._guard(op, workflowName=workflow_name, runId=run_id):
             await self._update_snapshot(workflow_name, run_id, mutate, utc_now())
         return out[0]
+
+    def supports_concurrent_updates(self) -> bool:
+        """1.x ``supportsConcurrentUpdates()``: every backend here runs ``update_workflow_results`` and
+        ``update_workflow_state`` as one atomic read-modify-write (row lock, write lock or compare-and-swap)."""
+        return True
 
     @staticmethod
     def _date(value: Any, field: str, error_id: str) -> datetime | None:

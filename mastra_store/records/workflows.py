@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 from ..types import Record, UtcDateTime
 
-__all__ = ("WorkflowRun", "WorkflowRunStatus", "WorkflowRuns", "WorkflowStateUpdate")
+__all__ = ("ResumeLabel", "TracingContext", "WorkflowRun", "WorkflowRunStatus", "WorkflowRuns", "WorkflowStateUpdate")
 
 WorkflowRunStatus = Literal[
     "running", "success", "failed", "tripwire", "suspended", "waiting", "pending", "canceled", "bailed", "paused"
@@ -27,11 +29,36 @@ class WorkflowRuns(Record):
     total: int
 
 
+class TracingContext(Record):
+    """Span continuity across suspend/resume (1.x ``tracingContext``); unknown keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    trace_id: str | None = None
+    span_id: str | None = None
+    parent_span_id: str | None = None
+
+
+class ResumeLabel(Record):
+    model_config = ConfigDict(extra="allow")
+
+    step_id: str
+    foreach_index: int | None = None
+
+
 class WorkflowStateUpdate(Record):
-    """``opts`` of ``update_workflow_state``: shallow-merged into the snapshot by alias."""
+    """``opts`` of ``update_workflow_state``: shallow-merged into the snapshot by alias (only the keys given).
+
+    ``expected_status`` is a compare-and-set guard, never stored: the update applies only when the stored
+    snapshot's status is one of these."""
 
     status: WorkflowRunStatus
     result: Any = None
     error: Any = None
-    suspended_paths: dict[str, Any] | None = None
-    waiting_paths: dict[str, Any] | None = None
+    suspended_paths: dict[str, list[int]] | None = None
+    waiting_paths: dict[str, list[int]] | None = None
+    resume_labels: dict[str, ResumeLabel] | None = None
+    active_paths: list[int] | None = None
+    active_steps_path: dict[str, list[int]] | None = None
+    tracing_context: TracingContext | None = None
+    expected_status: WorkflowRunStatus | list[WorkflowRunStatus] | None = None

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..._time import now as utc_now
-from ...domains.workflows import RunQuery, SnapshotMutation, WorkflowsStorage
+from ...domains.workflows import RunQuery, SnapshotMutation, WorkflowsStorage, snapshot_has_thread
 from ...records.workflows import WorkflowRun
 from .base import DynamoDomain
 from .client import Expr
@@ -137,6 +137,8 @@ class WorkflowsDynamoDB(DynamoDomain, WorkflowsStorage):
         runs = [_run(i) for i in self._only(_ENTITY, items)]
         if q.status is not None:
             runs = [r for r in runs if isinstance(r.snapshot, dict) and r.snapshot.get("status") == q.status]
+        if q.thread_id is not None:
+            runs = [r for r in runs if snapshot_has_thread(r.snapshot, q.thread_id)]
         runs.sort(key=lambda r: (r.created_at, r.run_id), reverse=True)
         total = len(runs)
         end = None if q.limit is None else q.offset + q.limit

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ... import _json
-from ...domains.workflows import RunQuery, SnapshotMutation, WorkflowsStorage
+from ...domains.workflows import RunQuery, SnapshotMutation, WorkflowsStorage, snapshot_has_thread
 from ...records.workflows import WorkflowRun
 from .state import InMemoryDomain
 
@@ -98,10 +98,12 @@ class InMemoryWorkflows(InMemoryDomain, WorkflowsStorage):
                 return False
             if q.to_date is not None and r.created_at > q.to_date:
                 return False
-            if q.status is not None:
-                snap = _json.loads(r.snapshot)
-                return isinstance(snap, dict) and snap.get("status") == q.status
-            return True
+            if q.status is None and q.thread_id is None:
+                return True
+            snap = _json.loads(r.snapshot)
+            if q.status is not None and not (isinstance(snap, dict) and snap.get("status") == q.status):
+                return False
+            return q.thread_id is None or snapshot_has_thread(snap, q.thread_id)
 
         rows = sorted(filter(keep, self._rows.values()), key=_newest_first, reverse=True)
         end = None if q.limit is None else q.offset + q.limit

@@ -124,6 +124,8 @@ def _list_statement(tables: Tables, is_postgres: bool, filters: tuple[str, ...])
                 else sa.func.json_extract(t.c.snapshot, "$.status")
             )
             where.append(status == sa.bindparam("status", type_=sa.Text))
+        elif name == "thread_id":
+            where.append(_thread_condition(t, is_postgres))
         elif name == "from_date":
             where.append(t.c.createdAt >= sa.bindparam("from_date", type_=t.c.createdAt.type))
         elif name == "to_date":
@@ -131,6 +133,31 @@ def _list_statement(tables: Tables, is_postgres: bool, filters: tuple[str, ...])
         else:  # pragma: no cover - programming error
             raise AssertionError(name)
     return paged_select(t, _run_columns(t), where, _ORDER, by_rowid=not is_postgres)
+
+
+#: Where 1.x finds a run's thread id (``snapshot_has_thread``): any suspended step's stream state, or the
+#: durable loop's input. Constant paths; the thread id is always a bound parameter.
+_STEP_THREAD = "$.suspendPayload.__streamState.messageList.memoryInfo.threadId"
+_INPUT_THREAD = "$.context.input.messageListState.memoryInfo.threadId"
+
+
+def _thread_condition(t: sa.Table, is_postgres: bool) -> sa.ColumnElement[bool]:
+    tid = sa.bindparam("thread_id", type_=sa.Text)
+    if is_postgres:
+        snap = sa.cast(t.c.snapshot, postgresql.JSONB)  # TEXT or JSONB column alike
+        step_path = '$.context.* ? (@.status == "suspended")' + _STEP_THREAD[1:] + " ? (@ == $tid)"
+        in_step = sa.func.jsonb_path_exists(
+            snap, sa.cast(sa.literal(step_path), postgresql.JSONPATH), sa.func.jsonb_build_object("tid", tid)
+        )
+        path = sa.cast(sa.literal("{context,input,messageListState,memoryInfo,threadId}"), postgresql.ARRAY(sa.Text))
+        in_input = snap.op("#>>")(path) == tid
+        return sa.or_(in_step, in_input)
+    steps = sa.func.json_each(t.c.snapshot, "$.context").table_valued("value", "type").alias("steps")
+    # json_extract on a non-object step would fail ("malformed JSON"): only objects are looked into.
+    status = sa.case((steps.c.type == "object", sa.func.json_extract(steps.c.value, "$.status")))
+    thread = sa.case((steps.c.type == "object", sa.func.json_extract(steps.c.value, _STEP_THREAD)))
+    in_steps = sa.exists(sa.select(1).select_from(steps).where(status == "suspended", thread == tid))
+    return sa.or_(in_steps, sa.func.json_extract(t.c.snapshot, _INPUT_THREAD) == tid)
 
 
 def _stamp(m: Any, column: str) -> datetime:
@@ -214,6 +241,8 @@ class SqlWorkflows(SqlDomain, WorkflowsStorage):
             params["resource_id"] = q.resource_id
         if q.status is not None:
             params["status"] = q.status
+        if q.thread_id is not None:
+            params["thread_id"] = q.thread_id
         if q.from_date is not None:
             params["from_date"] = naive_utc(q.from_date)
         if q.to_date is not None:
