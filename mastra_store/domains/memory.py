@@ -579,13 +579,9 @@ class MemoryStorage(StorageDomain):
         """Copy a thread and (a selection of) its messages under new ids, in one transaction; returns the
         copies and ``message_id_map`` (source id -> copy id)."""
         thread, copies, id_map = await self._clone(
-            source_thread_id, new_thread_id, resource_id, title, metadata, options
+            source_thread_id, new_thread_id, resource_id, title, metadata, options, with_messages=True
         )
-        return CloneThreadResult(
-            thread=thread,
-            cloned_messages=[c.model_copy(update={"type": None if c.type == "v2" else c.type}) for c in copies],
-            message_id_map=id_map,
-        )
+        return CloneThreadResult(thread=thread, cloned_messages=copies, message_id_map=id_map)
 
     async def copy_thread(
         self,
@@ -597,8 +593,11 @@ class MemoryStorage(StorageDomain):
         metadata: dict[str, Any] | None = None,
         options: CloneThreadOptions | dict[str, Any] | None = None,
     ) -> CopyThreadResult:
-        """1.x ``copyThread``: :meth:`clone_thread` without returning the message payloads."""
-        thread, _, id_map = await self._clone(source_thread_id, new_thread_id, resource_id, title, metadata, options)
+        """1.x ``copyThread``: :meth:`clone_thread` without returning the message payloads (on SQL the rows are
+        copied inside the database, never read into Python)."""
+        thread, _, id_map = await self._clone(
+            source_thread_id, new_thread_id, resource_id, title, metadata, options, with_messages=False
+        )
         return CopyThreadResult(thread=thread, message_id_map=id_map)
 
     async def _clone(
@@ -609,6 +608,8 @@ class MemoryStorage(StorageDomain):
         title: str | None,
         metadata: dict[str, Any] | None,
         options: CloneThreadOptions | dict[str, Any] | None,
+        *,
+        with_messages: bool,
     ) -> tuple[StorageThread, list[MastraDBMessage], dict[str, str]]:
         op = "CLONE_THREAD"  # 1.x reports copyThread's errors under this name too
         bad = self._error_id(op, "INVALID_ARGS")
@@ -633,30 +634,19 @@ class MemoryStorage(StorageDomain):
                     sourceThreadId=source_thread_id,
                 )
             mf = opts.message_filter
-            selected = await self._list_messages(
-                MessageQuery(
-                    thread_ids=[source_thread_id],
-                    resource_id=None,
-                    start=mf.start_date if mf else None,
-                    end=mf.end_date if mf else None,
-                    start_exclusive=False,
-                    end_exclusive=False,
-                    direction="ASC",
-                    offset=0,
-                    limit=MAX_SAFE_INTEGER,
-                )
+            selected = await self._clone_selection(
+                source_thread_id, mf.start_date if mf else None, mf.end_date if mf else None
             )
-            msgs = normalize_messages(selected[0])
             if mf and mf.message_ids:
                 keep = set(mf.message_ids)
-                msgs = [m for m in msgs if m.id in keep]
+                selected = [i for i in selected if i in keep]
             if opts.message_limit:
-                msgs = msgs[-opts.message_limit :]
+                selected = selected[-opts.message_limit :]
             now = utc_now()
             owner = resource_id or source.resource_id
             clone_meta: dict[str, Any] = {"sourceThreadId": source_thread_id, "clonedAt": now}
-            if msgs:
-                clone_meta["lastMessageId"] = msgs[-1].id
+            if selected:
+                clone_meta["lastMessageId"] = selected[-1]
             thread = StorageThread(
                 id=target_id,
                 resource_id=owner,
@@ -666,14 +656,11 @@ class MemoryStorage(StorageDomain):
                 created_at=now,
                 updated_at=now,
             )
-            id_map = {m.id: str(uuid.uuid4()) for m in msgs}
-            copies = [
-                m.model_copy(
-                    update={"id": id_map[m.id], "thread_id": target_id, "resource_id": owner, "type": m.type or "v2"}
-                )
-                for m in msgs
-            ]
-            created = await self._create_thread_with_messages(thread, copies)
+            id_map = {i: str(uuid.uuid4()) for i in selected}
+            created = await self._copy_thread(thread, id_map)
+            copies: list[MastraDBMessage] = []
+            if created and with_messages and id_map:
+                copies = normalize_messages(await self._list_messages_by_id(list(id_map.values())))
         if not created:
             raise self._user_error(
                 op, "THREAD_EXISTS", f"Thread with id {target_id} already exists", newThreadId=target_id
@@ -776,6 +763,21 @@ class MemoryStorage(StorageDomain):
         now: datetime,
     ) -> StorageResource:
         """Atomic upsert-merge; returns the resulting resource."""
+
+    async def _clone_selection(self, thread_id: str, start: datetime | None, end: datetime | None) -> list[str]:
+        """Ids of the thread's messages created in [start, end], oldest first (ties by id)."""
+        q = MessageQuery([thread_id], None, start, end, False, False, "ASC", 0, MAX_SAFE_INTEGER)
+        rows, _, _ = await self._list_messages(q)
+        return [m.id for m in normalize_messages(rows)]
+
+    async def _copy_thread(self, thread: StorageThread, id_map: dict[str, str]) -> bool:
+        """Atomically insert ``thread`` (``False``, nothing written, if its id exists) and a copy of each message
+        in ``id_map`` (source id -> new id) in it, owned by ``thread.resource_id``, other fields kept. This
+        default reads the messages and writes them through :meth:`_create_thread_with_messages`."""
+        found = normalize_messages(await self._list_messages_by_id(list(id_map))) if id_map else []
+        update = {"thread_id": thread.id, "resource_id": thread.resource_id}
+        copies = [m.model_copy(update={**update, "id": id_map[m.id], "type": m.type or "v2"}) for m in found]
+        return await self._create_thread_with_messages(thread, copies)
 
     @abstractmethod
     async def _create_thread_with_messages(self, thread: StorageThread, messages: list[MastraDBMessage]) -> bool:

@@ -45,21 +45,28 @@ def _path(value: Any, *keys: str) -> Any:
     return value
 
 
+def _as_text(value: Any) -> str | None:
+    """PostgreSQL's ``#>> '{}'`` of a JSON value: a string as is, anything else as its JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return _json.dumps(value)
+
+
 def snapshot_has_thread(snapshot: Any, thread_id: str) -> bool:
     """Whether a snapshot carries ``thread_id`` where 1.x looks for it (``getSnapshotMemoryInfo``): in a
     suspended step's ``suspendPayload.__streamState.messageList.memoryInfo`` (agentic loop) or in
-    ``context.input.messageListState.memoryInfo`` (durable loop). Any suspended step counts, not only the first:
-    a superset of 1.x's extraction, which the contract allows (it must never exclude a run 1.x would match);
-    the SQL backends test the same paths."""
+    ``context.input.messageListState.memoryInfo`` (durable loop), compared as text like @mastra/pg's ``#>>``.
+    Any suspended step counts, not only the first: a superset of 1.x's extraction, which the contract allows
+    (it must never exclude a run 1.x would match); SQLite tests the same paths."""
     context = _path(snapshot, "context")
     if not isinstance(context, dict):
         return False
     for step in context.values():
         if isinstance(step, dict) and step.get("status") == "suspended":
             info = _path(step, "suspendPayload", "__streamState", "messageList", "memoryInfo", "threadId")
-            if info == thread_id:
+            if _as_text(info) == thread_id:
                 return True
-    return bool(_path(context, "input", "messageListState", "memoryInfo", "threadId") == thread_id)
+    return _as_text(_path(context, "input", "messageListState", "memoryInfo", "threadId")) == thread_id
 
 
 def _strip(value: Any) -> Any:

@@ -112,6 +112,49 @@ def _resource_statements(tables: Tables, shape: tuple[str | None, str | None, st
 
 
 @cache
+def _copy_statements(tables: Tables, pg: bool) -> tuple[Any, Any]:
+    """(the ids of a thread's messages in a date range, oldest first; INSERT … SELECT of the copies)."""
+    m = tables.messages
+    start, end = sa.bindparam("start", type_=TS), sa.bindparam("end", type_=TS)
+    select_ids = (
+        sa.select(m.c.id)
+        .where(
+            m.c.thread_id == sa.bindparam("tid"),
+            sa.or_(start.is_(None), m.c.createdAt >= start),
+            sa.or_(end.is_(None), m.c.createdAt <= end),
+        )
+        .order_by(m.c.createdAt.asc(), m.c.id.asc())
+    )
+    src_id: sa.ColumnElement[Any]
+    new_id: sa.ColumnElement[Any]
+    if pg:
+        pairs = (
+            sa.func.unnest(
+                sa.bindparam("src", type_=postgresql.ARRAY(sa.Text)),
+                sa.bindparam("new", type_=postgresql.ARRAY(sa.Text)),
+            )
+            .table_valued("src_id", "new_id")
+            .render_derived(name="map")
+        )
+        src_id, new_id = pairs.c.src_id, pairs.c.new_id
+    else:
+        pairs = sa.func.json_each(sa.bindparam("pairs", type_=sa.Text)).table_valued("value").alias("map")
+        src_id, new_id = sa.func.json_extract(pairs.c.value, "$[0]"), sa.func.json_extract(pairs.c.value, "$[1]")
+    cols = ("id", "thread_id", "content", "role", "type", "createdAt", "createdAtZ", "resourceId")
+    rows = sa.select(
+        new_id,
+        sa.bindparam("new_tid", type_=sa.Text),
+        m.c.content,
+        m.c.role,
+        m.c.type,
+        m.c.createdAt,
+        m.c.createdAtZ,
+        sa.bindparam("new_rid", type_=sa.Text),
+    ).select_from(pairs.join(m, m.c.id == src_id))
+    return select_ids, sa.insert(m).from_select([m.c[c] for c in cols], rows)
+
+
+@cache
 def _move_statements(tables: Tables) -> tuple[sa.Update, sa.Update]:
     t, m = tables.threads, tables.messages
     thread = (
@@ -139,6 +182,7 @@ class SqlMemoryV1:
     _message_from_row: Callable[..., MastraDBMessage]
 
     _now: Callable[[datetime], dict[str, datetime]]
+    _thread_params: Callable[[StorageThread], dict[str, Any]]
 
     @property
     def _s(self) -> Statements:
@@ -216,6 +260,34 @@ class SqlMemoryV1:
             await conn.execute(move_thread, {"tid": thread_id, "rid": resource_id, **self._now(now)})
             await conn.execute(move_messages, {"tid": thread_id, "rid": resource_id})
         return old.model_copy(update={"resource_id": resource_id, "updated_at": now})
+
+    async def _clone_selection(self, thread_id: str, start: datetime | None, end: datetime | None) -> list[str]:
+        select_ids, _ = _copy_statements(self.tables, self.db.is_postgres)
+        params = {
+            "tid": thread_id,
+            "start": naive_utc(start) if start else None,
+            "end": naive_utc(end) if end else None,
+        }
+        return [r[0] for r in await self.db.all(select_ids, params)]
+
+    async def _copy_thread(self, thread: StorageThread, id_map: dict[str, str]) -> bool:
+        """The thread row, then every copy in ONE ``INSERT … SELECT`` (1.x pg: one statement per message); the
+        messages never leave the database."""
+        _, copy = _copy_statements(self.tables, self.db.is_postgres)
+        params: dict[str, Any] = {"new_tid": thread.id, "new_rid": thread.resource_id}
+        if self.db.is_postgres:
+            params.update(src=list(id_map), new=list(id_map.values()))
+        else:
+            params["pairs"] = _json.dumps(list(id_map.items()))
+        async with self.db.transaction() as conn:
+            result = await conn.execute(self._s.insert_thread_if_absent, self._thread_params(thread))
+            if not result.rowcount:
+                return False
+            if id_map:
+                copied = (await conn.execute(copy, params)).rowcount
+                if copied != len(id_map):  # a source message was deleted meanwhile: roll back, as 1.x does
+                    raise RuntimeError(f"copied {copied} of {len(id_map)} messages of the source thread")
+        return True
 
     async def _list_resource_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int]:
         assert q.resource_id is not None

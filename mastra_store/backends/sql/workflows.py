@@ -139,25 +139,30 @@ def _list_statement(tables: Tables, is_postgres: bool, filters: tuple[str, ...])
 #: durable loop's input. Constant paths; the thread id is always a bound parameter.
 _STEP_THREAD = "$.suspendPayload.__streamState.messageList.memoryInfo.threadId"
 _INPUT_THREAD = "$.context.input.messageListState.memoryInfo.threadId"
+#: The jsonpath of @mastra/pg 1.27's WORKFLOW_SNAPSHOT_THREAD_ID_EXPR (a constant, rendered inline).
+_PG_STEP_THREAD = '$.context.* ? (@.status == "suspended").suspendPayload.__streamState.messageList.memoryInfo.threadId'
 
 
 def _thread_condition(t: sa.Table, is_postgres: bool) -> sa.ColumnElement[bool]:
     tid = sa.bindparam("thread_id", type_=sa.Text)
     if is_postgres:
-        snap = sa.cast(t.c.snapshot, postgresql.JSONB)  # TEXT or JSONB column alike
-        step_path = '$.context.* ? (@.status == "suspended")' + _STEP_THREAD[1:] + " ? (@ == $tid)"
-        in_step = sa.func.jsonb_path_exists(
-            snap, sa.cast(sa.literal(step_path), postgresql.JSONPATH), sa.func.jsonb_build_object("tid", tid)
+        # @mastra/pg 1.27's own expression, so the 1.27 layout's mastra_workflow_snapshot_threadid_idx serves it
+        # (a JSONB column); a TEXT column is cast (no index then). It takes the first suspended step that has a
+        # thread id, in jsonb key order.
+        snap = (
+            t.c.snapshot if isinstance(t.c.snapshot.type, postgresql.JSONB) else sa.cast(t.c.snapshot, postgresql.JSONB)
         )
-        path = sa.cast(sa.literal("{context,input,messageListState,memoryInfo,threadId}"), postgresql.ARRAY(sa.Text))
-        in_input = snap.op("#>>")(path) == tid
-        return sa.or_(in_step, in_input)
+        step_path = sa.literal_column("'" + _PG_STEP_THREAD + "'").cast(postgresql.JSONPATH)
+        first_step = sa.func.jsonb_path_query_first(snap, step_path).op("#>>")(sa.literal_column("'{}'::text[]"))
+        in_input = snap.op("#>>")(sa.literal_column("'{context,input,messageListState,memoryInfo,threadId}'::text[]"))
+        return sa.func.coalesce(first_step, in_input) == tid
     steps = sa.func.json_each(t.c.snapshot, "$.context").table_valued("value", "type").alias("steps")
     # json_extract on a non-object step would fail ("malformed JSON"): only objects are looked into.
     status = sa.case((steps.c.type == "object", sa.func.json_extract(steps.c.value, "$.status")))
-    thread = sa.case((steps.c.type == "object", sa.func.json_extract(steps.c.value, _STEP_THREAD)))
+    # Compared as text, as PostgreSQL's #>> does (a number 1 matches "1").
+    thread = sa.case((steps.c.type == "object", sa.cast(sa.func.json_extract(steps.c.value, _STEP_THREAD), sa.Text)))
     in_steps = sa.exists(sa.select(1).select_from(steps).where(status == "suspended", thread == tid))
-    return sa.or_(in_steps, sa.func.json_extract(t.c.snapshot, _INPUT_THREAD) == tid)
+    return sa.or_(in_steps, sa.cast(sa.func.json_extract(t.c.snapshot, _INPUT_THREAD), sa.Text) == tid)
 
 
 def _stamp(m: Any, column: str) -> datetime:
