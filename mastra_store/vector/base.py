@@ -110,6 +110,7 @@ class VectorStore(ABC):
     """Async vector store with Mastra's method set (snake_case arguments)."""
 
     store_token = "BASE"
+    supports_halfvec = False
 
     def __init__(self, *, id: str = "vector") -> None:
         self.id = id
@@ -203,17 +204,26 @@ class VectorStore(ABC):
         index_config: Mapping[str, Any] | None = None,
         build_index: bool = True,
         metadata_indexes: Sequence[str] | None = None,
+        vector_type: str = "vector",
     ) -> None:
         """Create the index (idempotent; an existing index keeps its rows). ``index_config``:
-        ``{"type": "flat" | "hnsw" | "ivfflat", "hnsw": {"m", "efConstruction"}, "ivf": {"lists"}}``."""
+        ``{"type": "flat" | "hnsw" | "ivfflat", "hnsw": {"m", "efConstruction"}, "ivf": {"lists"}}``;
+        ``vector_type="halfvec"`` (PostgreSQL, pgvector >= 0.7) stores half-precision floats."""
         op = "CREATE_INDEX"
         bad = self._error_id(op, "INVALID_INPUT")
         validate_index_name(index_name, bad)
+        if vector_type not in ("vector", "halfvec"):
+            raise _user_error(bad, "vector_type", "must be 'vector' or 'halfvec' (bit and sparsevec are not supported)")
+        if vector_type != "vector" and not self.supports_halfvec:
+            err = _user_error(self._error_id(op, "NOT_SUPPORTED"), "vector_type",
+                              f"{type(self).__name__} stores float32 vectors only")
+            raise err
         if isinstance(dimension, bool) or not isinstance(dimension, int) or not 0 < dimension <= MAX_DIMENSION:
             raise _user_error(bad, "dimension", f"must be an integer between 1 and {MAX_DIMENSION}")
         if metric not in METRICS:
             raise _user_error(bad, "metric", f"must be one of {', '.join(METRICS)}")
         config = _index_config(index_config, bad)
+        config["vector_type"] = vector_type
         fields: list[str] = []
         for i, field in enumerate(metadata_indexes or ()):
             try:

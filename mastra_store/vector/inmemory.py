@@ -47,7 +47,7 @@ class InMemoryVector(VectorStore):
                 raise self._dimension_mismatch(name, existing.dimension, dimension)
             return
         kind = (config.get("type") or "ivfflat") if build else "flat"
-        cfg = {k: v for k, v in config.items() if k != "type"}
+        cfg = {k: v for k, v in config.items() if k not in ("type", "vector_type")}
         self._indexes[name] = _Index(dimension, metric, kind, cfg)
 
     async def _dimension(self, name: str) -> int:

@@ -133,6 +133,7 @@ class PgVector(VectorStore):
     IF NOT EXISTS vector``, in the default schema) when missing and the role may."""
 
     store_token = "PG"
+    supports_halfvec = True
 
     def __init__(
         self,
@@ -341,7 +342,12 @@ class PgVector(VectorStore):
 
     async def _create(self, conn: asyncpg.Connection, name: str, dimension: int, metric: str,
                       config: dict[str, Any], build: bool) -> None:
-        await self._extension(conn, install=True)
+        _, version = await self._extension(conn, install=True)
+        vtype = config.get("vector_type", "vector")
+        if vtype == "halfvec" and version < (0, 7):
+            raise MastraError(id=self._error_id("CREATE_INDEX", "HALFVEC_NOT_SUPPORTED"), domain="MASTRA_VECTOR",
+                              category=ErrorCategory.USER, details={"field": "vector_type", "indexName": name},
+                              text=f"halfvec needs pgvector >= 0.7 (installed: {'.'.join(map(str, version))})")
         if self._schema:
             exists = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", self._schema)
             if not exists:
@@ -353,7 +359,7 @@ class PgVector(VectorStore):
         table = self._table(name)
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} (id SERIAL PRIMARY KEY, vector_id TEXT NOT NULL, "
-            f"embedding {self._type('vector')}({int(dimension)}), metadata JSONB DEFAULT '{{}}'::jsonb, "
+            f"embedding {self._type(vtype)}({int(dimension)}), metadata JSONB DEFAULT '{{}}'::jsonb, "
             "namespace VARCHAR(255) NOT NULL DEFAULT 'default')")
         self._ns_ready.discard(name)
         await self._ensure_namespace(conn, name)
@@ -383,7 +389,8 @@ class PgVector(VectorStore):
             await conn.execute(f"DROP INDEX IF EXISTS {self._index_ident(name)}")
         if kind == "flat":
             return
-        opclass = f"vector_{_OPS[metric][1]}"
+        vtype = existing.vector_type if existing is not None else config.get("vector_type", "vector")
+        opclass = f"{vtype}_{_OPS[metric][1]}"
         vector_idx = _ident(f"{name}_vector_idx")
         if kind == "hnsw":
             await conn.execute(

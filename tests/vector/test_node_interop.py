@@ -119,6 +119,25 @@ async def test_vectors_written_by_either_side_are_found_by_the_other(pgv: PgVect
     assert (stats.type, stats.count, stats.metric) == ("ivfflat", 30, "cosine")
 
 
+async def test_a_node_halfvec_index_is_read_and_written_by_us(pgv: PgVector, pgvector_url: str,
+                                                             pg_vector_schema: str) -> None:
+    vectors, ids, metadata = _vectors()
+    query = np.random.default_rng(13).normal(size=DIM).tolist()
+    steps: list[dict[str, Any]] = [
+        {"op": "createIndex", "indexName": "half", "dimension": DIM, "vectorType": "halfvec",
+         "indexConfig": {"type": "hnsw"}},
+        {"op": "upsert", "indexName": "half", "vectors": vectors[:20], "ids": ids[:20], "metadata": metadata[:20]},
+    ]
+    run_node(_request(pgvector_url, pg_vector_schema, steps))
+    assert (await pgv.describe_index(index_name="half")).vector_type == "halfvec"
+    await pgv.upsert(index_name="half", vectors=vectors[20:], ids=ids[20:], metadata=metadata[20:])
+    [theirs] = run_node(_request(pgvector_url, pg_vector_schema, [
+        {"op": "query", "indexName": "half", "queryVector": query, "topK": 30}]))
+    ours = await pgv.query(index_name="half", query_vector=query, top_k=30, exact=True)
+    assert [h.id for h in ours] == [h["id"] for h in theirs] and len(ours) == 30
+    assert [h.score for h in ours] == pytest.approx([h["score"] for h in theirs], abs=1e-6)
+
+
 def _conversation() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     threads = [{"id": tid, "resourceId": rid, "title": tid, "metadata": {"channel": "web"},
                 "createdAt": T0.isoformat(), "updatedAt": T0.isoformat()}

@@ -180,3 +180,29 @@ async def test_missing_index_and_bad_connection_are_mastra_errors(pgv: PgVector)
     with pytest.raises(MastraError) as info:
         PgVector("postgresql://x", schema_name='bad"name')
     assert info.value.category == "USER"
+
+
+async def test_halfvec_indexes(pgv: PgVector, pgvector_url: str, pg_vector_schema: str) -> None:
+    await pgv.create_index(index_name="half", dimension=4, vector_type="halfvec", index_config={"type": "hnsw"})
+    udt = await _fetch(pgvector_url, "SELECT udt_name FROM information_schema.columns WHERE table_schema = $1 "
+                       "AND table_name = 'half' AND column_name = 'embedding'", pg_vector_schema)
+    assert udt[0][0] == "halfvec"
+    stats = await pgv.describe_index(index_name="half")
+    assert (stats.vector_type, stats.type) == ("halfvec", "hnsw")
+    idx = await _fetch(pgvector_url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'half_vector_idx'")
+    assert "halfvec_cosine_ops" in idx[0][0]
+    await pgv.upsert(index_name="half", vectors=[[1, 0, 0, 0], [0.6, 0.8, 0, 0]], ids=["a", "b"])
+    hits = await pgv.query(index_name="half", query_vector=[0.6, 0.8, 0, 0], top_k=2, include_vector=True)
+    assert [h.id for h in hits] == ["b", "a"]
+    assert hits[1].score == pytest.approx(0.6, abs=1e-3)  # half precision
+    assert hits[0].vector == pytest.approx([0.6, 0.8, 0, 0], abs=1e-3)
+    await pgv.update_vector(index_name="half", id="a", vector=[0, 0, 1, 0])
+    assert [h.id for h in await pgv.query(index_name="half", query_vector=[0, 0, 1, 0], top_k=1)] == ["a"]
+
+
+async def test_halfvec_is_refused_where_vectors_are_float32(tmp_path: object) -> None:
+    from mastra_store.vector import InMemoryVector
+
+    with pytest.raises(MastraError) as info:
+        await InMemoryVector().create_index(index_name="h", dimension=4, vector_type="halfvec")
+    assert info.value.category == "USER" and info.value.details["field"] == "vector_type"

@@ -6,7 +6,7 @@
 //   node vector_io.mjs < request.json > result.json
 //
 // request: {"connectionString", "schemaName"?, "dimension", "steps": [step, ...]}; steps run in order:
-//   {"op": "createIndex", "indexName", "dimension", "metric"?, "indexConfig"?, "metadataIndexes"?}
+//   {"op": "createIndex", "indexName", "dimension", "metric"?, "indexConfig"?, "metadataIndexes"?, "vectorType"?}
 //   {"op": "upsert", "indexName", "vectors", "ids"?, "metadata"?, "namespace"?}
 //   {"op": "query", "indexName", "queryVector"? | "queryText"?, "topK"?, "filter"?, "namespace"?}
 //   {"op": "embed", "texts"}                                  -> the vectors of the hash embedder
@@ -92,7 +92,8 @@ async function main() {
         case 'createIndex':
           await vector.createIndex({ indexName: step.indexName, dimension: step.dimension,
             ...(step.metric ? { metric: step.metric } : {}), ...(step.indexConfig ? { indexConfig: step.indexConfig } : {}),
-            ...(step.metadataIndexes ? { metadataIndexes: step.metadataIndexes } : {}) });
+            ...(step.metadataIndexes ? { metadataIndexes: step.metadataIndexes } : {}),
+            ...(step.vectorType ? { vectorType: step.vectorType } : {}) });
           results.push(true);
           break;
         case 'upsert':
