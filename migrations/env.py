@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mastra_store.backends.sql.engine import make_postgres_engine, make_sqlite_engine, postgres_url, sqlite_url
 from mastra_store.backends.sql.schema import VERSION_TABLE, advisory_lock_key, include_object
-from mastra_store.backends.sql.tables import build_tables, check_identifier
+from mastra_store.backends.sql.tables import TABLE_NAMES, build_tables, check_identifier
 
 config = context.config
 _TRUE = ("1", "true", "yes", "on")
@@ -92,6 +92,9 @@ def run_on(connection: sa.Connection) -> None:
         with txn:
             if is_pg and schema is not None:
                 connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))  # validated identifier
+            # A run that starts from nothing creates 1.27.1's fresh form (0003 reads this; see its docstring).
+            have = set(sa.inspect(connection).get_table_names(schema=schema))
+            config.attributes["fresh_database"] = not have & {*TABLE_NAMES, VERSION_TABLE}
             _configure(schema, skip, connection.dialect.name, connection=connection)
             context.run_migrations()  # Alembic defers to our transaction (it is already begun)
     finally:
@@ -113,6 +116,7 @@ async def _run_async() -> None:
 
 def run_offline() -> None:
     schema, skip = _options()
+    config.attributes["fresh_database"] = True  # nothing to inspect: as 0001, assume an empty schema
     url = _url()
     dialect = "postgresql" if url.startswith(("postgres", "postgresql")) else "sqlite"
     _configure(schema, skip, dialect, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"})

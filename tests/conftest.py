@@ -97,22 +97,38 @@ def pg_shared_schema(pg_url: str, pg_schema_factory: Callable[[], str]) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def pg_shared_beta_schema(pg_url: str, pg_schema_factory: Callable[[], str]) -> str:
+    """As ``pg_shared_schema``, with the 1.0.0-beta.13 tables (tests marked ``mastra_beta``)."""
+    name = pg_schema_factory()
+
+    async def prepare() -> None:
+        async with PostgresStore(id="prepare", connection_string=pg_url, schema_name=name, mastra_version=BETA):
+            pass
+
+    _run_sync(prepare())
+    return name
+
+
 BACKENDS = ["inmemory", "sqlite", "postgres", "composite"]
+#: ``mastra_version`` of the SQL stores of tests marked ``mastra_beta`` (the beta.13 layout and agents API).
+BETA = "1.0.0-beta"
 
 
 async def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> BaseStore:
+    version = BETA if request.node.get_closest_marker("mastra_beta") else None
     if kind == "inmemory":
         return InMemoryStore(id="mem")
     if kind == "sqlite":
-        return SqliteStore(id="sqlite", path=tmp_path / "store.db")
+        return SqliteStore(id="sqlite", path=tmp_path / "store.db", mastra_version=version)
     if kind == "postgres":
         url = request.getfixturevalue("pg_url")
-        schema = request.getfixturevalue("pg_shared_schema")
-        return PostgresStore(id="pg", connection_string=url, schema_name=schema)
+        schema = request.getfixturevalue("pg_shared_beta_schema" if version else "pg_shared_schema")
+        return PostgresStore(id="pg", connection_string=url, schema_name=schema, mastra_version=version)
     if kind == "composite":
         return MastraStorage(
             id="composite",
-            default=SqliteStore(id="sqlite", path=tmp_path / "composite.db"),
+            default=SqliteStore(id="sqlite", path=tmp_path / "composite.db", mastra_version=version),
             domains={"memory": InMemoryStore(id="mem"), "agents": InMemoryStore(id="mem2")},
         )
     factory = EXTRA_BACKENDS.get(kind)

@@ -13,6 +13,7 @@ from .sql.database import SqlDatabase
 from .sql.engine import make_postgres_engine, postgres_url
 from .sql.memory import SqlMemory
 from .sql.observability import SqlObservability
+from .sql.schema import resolve_mastra_version
 from .sql.scores import SqlScores
 from .sql.store import SqlStore
 from .sql.tables import check_identifier
@@ -66,6 +67,7 @@ def open_postgres_database(
     ssl: Any = None,
     skip_default_indexes: bool = False,
     auto_migrate: bool = True,
+    mastra_version: str | None = None,
     **pool: Any,
 ) -> SqlDatabase:
     """Validate the connection options (spec §0.4) and build the database handle (no I/O yet)."""
@@ -78,6 +80,10 @@ def open_postgres_database(
             details={"field": field},
         )
 
+    try:
+        layout = resolve_mastra_version(mastra_version)
+    except ValueError as exc:
+        raise bad(str(exc), "mastra_version") from exc
     unknown = sorted(set(pool) - set(_POOL_OPTIONS))
     if unknown:
         raise bad(f"unknown option {unknown[0]!r}", unknown[0])
@@ -101,6 +107,7 @@ def open_postgres_database(
             schema=schema_name,
             skip_default_indexes=skip_default_indexes,
             auto_migrate=auto_migrate,
+            layout=layout,
         )
     if connection_string is not None:
         if not isinstance(connection_string, str) or not connection_string.strip():
@@ -135,6 +142,7 @@ def open_postgres_database(
         fast_pool_size=int(pool.get("pool_size", DEFAULT_POOL_SIZE))
         + int(pool.get("max_overflow", DEFAULT_MAX_OVERFLOW)),
         fast_pool_timeout=float(pool.get("pool_timeout", DEFAULT_POOL_TIMEOUT)),
+        layout=layout,
     )
 
 
@@ -170,7 +178,8 @@ class PostgresStore(SqlStore):
     ``postgresql+asyncpg://…``), with ``host``/``port``/``database``/``user``/``password``, or hand over an
     ``engine`` (which ``close()`` then leaves open). ``schema_name`` puts every table in that schema.
     Pool options: ``pool_size``, ``max_overflow``, ``pool_timeout``, ``pool_recycle``, ``pool_pre_ping``,
-    ``statement_cache_size`` (0 behind PgBouncer in transaction mode).
+    ``statement_cache_size`` (0 behind PgBouncer in transaction mode). ``mastra_version``: the Mastra release
+    whose tables to keep, ``"1.x"`` (default, @mastra/pg 1.27.1) or ``"1.0.0-beta"`` (see README).
     """
 
     domain_classes = {

@@ -14,6 +14,7 @@ from .sql.database import SqlDatabase
 from .sql.engine import make_sqlite_engine, sqlite_url
 from .sql.memory import SqlMemory
 from .sql.observability import SqlObservability
+from .sql.schema import resolve_mastra_version
 from .sql.scores import SqlScores
 from .sql.store import SqlStore
 from .sql.workflows import SqlWorkflows
@@ -38,7 +39,17 @@ def open_sqlite_database(
     busy_timeout_ms: int = 10_000,
     skip_default_indexes: bool = False,
     auto_migrate: bool = True,
+    mastra_version: str | None = None,
 ) -> SqlDatabase:
+    try:
+        layout = resolve_mastra_version(mastra_version)
+    except ValueError as exc:
+        raise MastraError(
+            id="MASTRA_STORAGE_SQLITE_INITIALIZATION_FAILED",
+            category=ErrorCategory.USER,
+            text=f"{owner}: {exc}",
+            details={"field": "mastra_version"},
+        ) from exc
     if engine is not None:
         if engine.dialect.name != "sqlite":
             raise MastraError(
@@ -47,7 +58,9 @@ def open_sqlite_database(
                 text=f"{owner}: engine is for {engine.dialect.name}, not SQLite",
                 details={"field": "engine"},
             )
-        return SqlDatabase(engine, owned=False, skip_default_indexes=skip_default_indexes, auto_migrate=auto_migrate)
+        return SqlDatabase(
+            engine, owned=False, skip_default_indexes=skip_default_indexes, auto_migrate=auto_migrate, layout=layout
+        )
     if url is None and path is None:
         url = "file:./local.db"
     try:
@@ -66,6 +79,7 @@ def open_sqlite_database(
         skip_default_indexes=skip_default_indexes,
         auto_migrate=auto_migrate,
         sqlite_busy_timeout_ms=busy_timeout_ms,
+        layout=layout,
     )
 
 

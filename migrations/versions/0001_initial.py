@@ -16,7 +16,8 @@ older pre-beta release) already populated, with no version table yet:
   ``<schema>_mastra_workflow_snapshot_workflow_name_run_id_key``): renamed when the DDL's unprefixed key
   exists, added when no key exists. Equal names matter: Mastra's ``init()`` looks its keys up by name and
   would otherwise try to add a second primary key;
-* default indexes that do not exist (by name) are created, unless ``skip_default_indexes`` is set.
+* default indexes that do not exist (by name) are created, unless ``skip_default_indexes`` is set;
+* a ``mastra_agents`` already in Mastra 1.x's thin form (``activeVersionId``) is left to revision 0003.
 
 Alembic then stamps the version table, so the database is under migrations from here on. In offline
 (``--sql``) mode nothing can be inspected and the script assumes an empty schema.
@@ -414,6 +415,8 @@ def upgrade() -> None:
             continue
         assert insp is not None
         have = {c["name"] for c in insp.get_columns(name, schema=schema)}
+        if name == "mastra_agents" and "activeVersionId" in have:
+            continue  # Mastra 1.x's thin agents table (a database a 1.x app created): revision 0003's
         _add_missing_columns(name, schema, items, have, is_pg)
         if name in KEYS:
             _adopt_key(name, schema, constraint_prefix, insp, is_pg)

@@ -23,6 +23,9 @@ from mastra_store.records.memory import MastraDBMessage
 from .harness import run_mastra
 from .test_node_harness import pg_schema  # noqa: F401  - the fresh-schema fixture (skip/CI rules included)
 
+#: The beta.13 Node app this file talks to keeps its tables: our stores are pinned to that layout.
+BETA = "1.0.0-beta"
+
 pytestmark = pytest.mark.interop
 
 
@@ -136,7 +139,7 @@ async def test_node_writes_python_reads_and_modifies(pg_schema: tuple[str, str])
     )
     assert [m["id"] for m in written["messages"]] == [m["id"] for m in MESSAGES]
 
-    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema, mastra_version=BETA) as store:
         mem = store.memory
         for sent in THREADS:
             t = await mem.get_thread_by_id(thread_id=sent["id"])
@@ -201,7 +204,7 @@ async def test_node_writes_python_reads_and_modifies(pg_schema: tuple[str, str])
 
 async def test_python_writes_node_reads(pg_schema: tuple[str, str]) -> None:  # noqa: F811
     dsn, schema = pg_schema
-    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema, mastra_version=BETA) as store:
         mem = store.memory
         for t in THREADS:
             await mem.save_thread(thread=t)

@@ -15,6 +15,9 @@ from mastra_store import PostgresStore
 from .harness import run_mastra
 from .test_node_harness import pg_schema  # noqa: F401 - the fixture: a fresh schema, dropped afterwards
 
+#: The beta.13 Node app this file talks to keeps its tables: our stores are pinned to that layout.
+BETA = "1.0.0-beta"
+
 pytestmark = pytest.mark.interop
 
 SPANS: list[dict[str, Any]] = [
@@ -91,7 +94,7 @@ async def test_spans_written_by_mastra_pg_read_back_identically(pg_schema: tuple
     assert run_mastra("pg", "write", {**conn, "spans": SPANS[:2], "createSpans": SPANS[2:]})["spans"] == 2
     js = run_mastra("pg", "read", {**conn, "traceIds": ["trace-js"]})["traces"]["trace-js"]
 
-    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema, mastra_version=BETA) as store:
         trace = await store.observability.get_trace(trace_id="trace-js")
         assert trace is not None
         py = [s.to_mastra() for s in trace.spans]
@@ -117,7 +120,7 @@ async def test_spans_written_by_mastra_store_read_back_identically_by_mastra_pg(
 ) -> None:
     dsn, schema = pg_schema
     records = [{**s, "traceId": "trace-py"} for s in SPANS]
-    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema, mastra_version=BETA) as store:
         obs = store.observability
         await obs.batch_create_spans(records=records[:2])
         await obs.create_span(span=records[2])

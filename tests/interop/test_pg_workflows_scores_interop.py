@@ -20,6 +20,9 @@ from mastra_store.domains.workflows import WorkflowsStorage
 from .harness import run_mastra
 from .test_node_harness import SCORES, WORKFLOW, pg_schema
 
+#: The beta.13 Node app this file talks to keeps its tables: our stores are pinned to that layout.
+BETA = "1.0.0-beta"
+
 pytestmark = pytest.mark.interop
 
 __all__ = ("pg_schema",)  # the fixture, re-exported so pytest finds it here
@@ -46,7 +49,7 @@ async def test_node_writes_python_reads(pg_schema: tuple[str, str]) -> None:
         {**conn, "workflowRuns": [{"workflowName": "wf-1", "runId": "run-1"}], "scoreRunIds": ["srun-1"]},
     )
 
-    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema, mastra_version=BETA) as store:
         wf, sc = await _domains(store)
 
         # workflows: same snapshot, same run (dates as @mastra/pg reads them: the Z columns)
@@ -78,7 +81,7 @@ async def test_python_writes_node_reads(pg_schema: tuple[str, str]) -> None:
     created = datetime(2025, 1, 15, 10, 0, 0, 250000, tzinfo=UTC)
     updated = datetime(2025, 1, 15, 10, 0, 5, 500000, tzinfo=UTC)
 
-    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema, mastra_version=BETA) as store:
         wf, sc = await _domains(store)
         await wf.persist_workflow_snapshot(
             workflow_name="wf-py",

@@ -23,7 +23,7 @@ from migration_catalog import dump_schema
 from mastra_store import PostgresStore, SqliteStore
 from mastra_store.backends.sql.engine import make_sqlite_engine, sqlite_url
 from mastra_store.backends.sql.schema import HEAD_REVISION, VERSION_TABLE, alembic_config, include_object
-from mastra_store.backends.sql.tables import TABLE_NAMES, build_tables
+from mastra_store.backends.sql.tables import TABLE_NAMES, build_tables, index_name
 
 
 def _alembic(conn: sa.Connection, schema: str | None, target: str, skip: bool = False) -> None:
@@ -140,8 +140,20 @@ async def test_alembic_downgrades_and_upgrades_a_bootstrapped_database(
             assert not any(str(n).endswith("mastra_agents_updatedat_idx") for n in names)
             await conn.run_sync(_alembic, schema, "head")
             await conn.commit()
-            assert await conn.run_sync(_drift, schema) == []
+            drift = await conn.run_sync(_drift, schema)
         thread = await store.memory.get_thread_by_id(thread_id="t1")
+    if kind == "sqlite":
+        assert drift == []
+    else:
+        # An upgrade of an existing database keeps 1.27.1's upgraded form: TEXT-held JSON (0003's downgrade made
+        # it TEXT), so no JSONB expression index. Exactly that differs from the fresh models, nothing else.
+        kinds = sorted((d[0][0], d[0][3]) if isinstance(d, list) else (d[0], str(d[1].name)) for d in drift)
+        assert kinds == [
+            ("add_index", index_name("mastra_workflow_snapshot_name_status_createdat_idx", schema)),
+            ("add_index", index_name("mastra_workflow_snapshot_threadid_idx", schema)),
+            ("modify_type", "metadata"),
+            ("modify_type", "snapshot"),
+        ], drift
     assert thread is not None and thread.title == "x"
 
 

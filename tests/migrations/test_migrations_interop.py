@@ -1,5 +1,5 @@
-"""The real ``@mastra/pg`` init on a schema mastra_store created: it finds its keys and indexes by name and
-adds no duplicate, and the schema still equals the reference."""
+"""The real ``@mastra/pg`` 1.0.0-beta.13 init on a schema mastra_store created in beta mode: it finds its keys and
+indexes by name and adds no duplicate, and the schema still equals the reference (1.27.1: test_v1_interop.py)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from interop.harness import node_available, run_mastra
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
 
-async def test_mastra_init_after_ours_adds_nothing(pg_url: str, pg_conn: asyncpg.Connection) -> None:
+async def test_beta_mastra_init_after_ours_adds_nothing(pg_url: str, pg_conn: asyncpg.Connection) -> None:
     if not node_available():
         pytest.skip("node >= 20 not available")
     # @mastra/pg looks its key names up untruncated: keep "<schema>_<name>" within PostgreSQL's 63 bytes.
     schema = f"ti_{uuid.uuid4().hex[:8]}"
     try:
-        async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema):
+        async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version="1.0.0-beta"):
             pass
         before = await dump_schema(pg_conn, schema)
         await asyncio.to_thread(run_mastra, "pg", "init", {"connectionString": plain_url(pg_url), "schemaName": schema})
@@ -46,7 +46,9 @@ async def test_mastra_init_after_ours_adds_nothing(pg_url: str, pg_conn: asyncpg
             assert got["indexes"] == before[table]["indexes"], table
             assert got["columns"] == before[table]["columns"], table
         # And our store still starts on it.
-        async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, auto_migrate=False):
+        async with PostgresStore(
+            id="s", connection_string=pg_url, schema_name=schema, auto_migrate=False, mastra_version="1.0.0-beta"
+        ):
             pass
     finally:
         await pg_conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

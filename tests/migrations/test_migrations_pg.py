@@ -11,13 +11,17 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from migration_catalog import dump_schema, mismatches
+from migration_catalog import REFERENCE_V1, dump_schema, mismatches
 
 from mastra_store import PostgresStore
-from mastra_store.backends.sql.schema import HEAD_REVISION, VERSION_TABLE, alembic_config
+from mastra_store.backends.sql.schema import HEAD_REVISION, LAYOUT_HEADS, VERSION_TABLE, alembic_config
+from mastra_store.backends.sql.tables import TABLE_NAMES
 from mastra_store.errors import SchemaOutOfDateError
 
 pytestmark = pytest.mark.postgres
+#: The beta.13 layout these tests compare with pg_reference_schema.json (the 1.x layout: test_v1_schema.py).
+BETA = "1.0.0-beta"
+BETA_HEAD = LAYOUT_HEADS["beta"]
 
 
 def test_head_constant_matches_the_scripts() -> None:
@@ -29,17 +33,19 @@ async def _versions(conn: asyncpg.Connection, schema: str) -> list[str]:
     return [r[0] for r in await conn.fetch(f'SELECT version_num FROM "{schema}".{VERSION_TABLE}')]
 
 
+@pytest.mark.parametrize(("version", "head"), [(BETA, BETA_HEAD), (None, HEAD_REVISION)])
 async def test_fresh_schema_matches_reference(
-    pg_url: str, pg_schema_factory: Callable[[], str], pg_conn: asyncpg.Connection
+    pg_url: str, pg_schema_factory: Callable[[], str], pg_conn: asyncpg.Connection, version: str | None, head: str
 ) -> None:
     schema = pg_schema_factory()
-    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema):
+    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version=version):
         pass
     dumped = await dump_schema(pg_conn, schema)
-    assert mismatches(dumped, schema) == []
+    assert mismatches(dumped, schema, None if version else REFERENCE_V1) == []
     assert set(dumped) == {*[t for t in dumped if t.startswith("mastra_")]}  # nothing but ours
     assert "mastra_traces" in dumped and VERSION_TABLE in dumped
-    assert await _versions(pg_conn, schema) == [HEAD_REVISION]
+    assert ("mastra_agent_versions" in dumped) is (version is None)
+    assert await _versions(pg_conn, schema) == [head]
     # The host application's alembic_version is never created or touched.
     assert "alembic_version" not in dumped
 
@@ -52,8 +58,9 @@ async def test_comparison_detects_a_difference(
         pass
     await pg_conn.execute(f'DROP INDEX "{schema}"."{schema}_mastra_ai_spans_name_idx"')
     await pg_conn.execute(f'ALTER TABLE "{schema}".mastra_threads ALTER COLUMN "title" DROP NOT NULL')
-    problems = mismatches(await dump_schema(pg_conn, schema), schema)
-    assert len(problems) == 2, problems
+    await pg_conn.execute(f'DROP TRIGGER mastra_ai_spans_timestamps ON "{schema}".mastra_ai_spans')
+    problems = mismatches(await dump_schema(pg_conn, schema), schema, REFERENCE_V1)
+    assert len(problems) == 3, problems
 
 
 def _compare(conn: sa.Connection, schema: str) -> list[Any]:
@@ -83,7 +90,7 @@ async def test_no_drift_between_migrations_and_models(pg_url: str, pg_schema_fac
     store = PostgresStore(id="s", connection_string=pg_url, schema_name=schema)
     async with store, store.engine.connect() as conn:
         assert await conn.run_sync(_compare, schema) == []
-        await conn.execute(sa.text(f'ALTER TABLE "{schema}".mastra_agents DROP COLUMN "memory"'))
+        await conn.execute(sa.text(f'ALTER TABLE "{schema}".mastra_agent_versions DROP COLUMN "memory"'))
         diffs = await conn.run_sync(_compare, schema)
         await conn.rollback()
     assert [d[0] for d in diffs] == ["add_column"] and diffs[0][3].name == "memory"
@@ -117,10 +124,10 @@ async def test_concurrent_init_migrates_once(
         for s in stores:
             await s.close()
     assert [r for r in results if r is not None] == []
-    # 8 mastra tables + the version table, each created by exactly one of the ten.
-    assert len(creates) == 9, creates
+    # 9 mastra tables + the version table, each created by exactly one of the ten.
+    assert len(creates) == len(TABLE_NAMES) + 1 == 10, creates
     assert await _versions(pg_conn, schema) == [HEAD_REVISION]
-    assert mismatches(await dump_schema(pg_conn, schema), schema) == []
+    assert mismatches(await dump_schema(pg_conn, schema), schema, REFERENCE_V1) == []
 
 
 # -- adoption -------------------------------------------------------------------------------------------
@@ -231,11 +238,11 @@ async def test_adopts_a_mastra_created_schema_in_place(
     before = await _all_rows(pg_conn, schema)
     assert all(len(v) == 1 for v in before.values())
 
-    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema):
+    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version=BETA):
         pass
 
     assert await _all_rows(pg_conn, schema) == before
-    assert await _versions(pg_conn, schema) == [HEAD_REVISION]
+    assert await _versions(pg_conn, schema) == [BETA_HEAD]
     dumped = await dump_schema(pg_conn, schema)
     assert mismatches(dumped, schema) == []
     # The DDL's unprefixed key names were renamed to the live package's names.
@@ -243,7 +250,7 @@ async def test_adopts_a_mastra_created_schema_in_place(
     assert f"{schema}_mastra_ai_spans_traceid_spanid_pk" in names
     assert "mastra_ai_spans_traceid_spanid_pk" not in names
     # The store reads what was there.
-    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema) as store:
+    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version=BETA) as store:
         thread = await store.memory.get_thread_by_id(thread_id="th1")
         assert thread is not None and thread.title == "t"
 
@@ -267,14 +274,16 @@ async def test_adopts_a_pre_beta_schema_adding_missing_columns(
     rows["mastra_messages"] = {k: v for k, v in rows["mastra_messages"].items() if k != "resourceId"}
     rows["mastra_scorers"] = {k: v for k, v in rows["mastra_scorers"].items() if k not in ("spanId", "requestContext")}
     await _insert_rows(pg_conn, schema, rows)
-    strict = PostgresStore(id="s", connection_string=pg_url, schema_name=schema, auto_migrate=False)
+    strict = PostgresStore(
+        id="s", connection_string=pg_url, schema_name=schema, auto_migrate=False, mastra_version=BETA
+    )
     with pytest.raises(SchemaOutOfDateError) as info:
         await strict.init()
     await strict.close()
     assert info.value.category == "USER"
     assert "no version table" in info.value.message and "missing tables: mastra_agents" in info.value.message
 
-    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema):
+    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version=BETA):
         pass
 
     after = await _all_rows(pg_conn, schema)
@@ -285,4 +294,4 @@ async def test_adopts_a_pre_beta_schema_adding_missing_columns(
     # The new …Z shadow carries the row's own instant, not the time of the migration.
     assert after["mastra_threads"][0]["updatedAtZ"] == NOW.replace(tzinfo=UTC)
     assert mismatches(await dump_schema(pg_conn, schema), schema) == []
-    assert await _versions(pg_conn, schema) == [HEAD_REVISION]
+    assert await _versions(pg_conn, schema) == [BETA_HEAD]

@@ -120,7 +120,7 @@ async def test_paged_lists_keep_a_generic_plan(pg: PostgresStore) -> None:
         await conn.execute(
             f"""INSERT INTO {table}
               (workflow_name, run_id, snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
-            SELECT 'w' || (i % 5), 'run-' || i, '{{"i":' || i || '}}', t, t,
+            SELECT 'w' || (i % 5), 'run-' || i, ('{{"i":' || i || '}}')::jsonb, t, t,
               t AT TIME ZONE 'UTC', t AT TIME ZONE 'UTC'
             FROM generate_series(1, {N_RUNS}) AS i,
               LATERAL (SELECT TIMESTAMP '2025-01-01' + i * INTERVAL '1 second') AS x(t)"""

@@ -55,6 +55,7 @@ async def _domains(store: BaseStore) -> tuple[WorkflowsStorage, ScoresStorage, A
 # -- workflows -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.mastra_beta  # the beta.13 layout (TEXT snapshot, wide agent rows)
 async def test_snapshot_is_text_json_and_both_timestamps_written(store: BaseStore) -> None:
     s = _sql(store)
     wf, _, _ = await _domains(store)
@@ -68,6 +69,20 @@ async def test_snapshot_is_text_json_and_both_timestamps_written(store: BaseStor
     assert _aware(row["createdAt"]) == _aware(row["createdAtZ"]) == T0
     assert _aware(row["updatedAt"]) == _aware(row["updatedAtZ"]) == T1
     assert row["resourceId"] == "res"
+
+
+async def test_snapshot_column_form_of_the_current_layout(store: BaseStore) -> None:
+    """Mastra 1.x: JSONB on a fresh PostgreSQL database (detected at init), TEXT holding JSON on SQLite."""
+    s = _sql(store)
+    wf, _, _ = await _domains(store)
+    snap = {"status": "running", "text": "Grüße ✓", "context": {}}
+    await wf.persist_workflow_snapshot(workflow_name="wf", run_id="r", snapshot=snap, resource_id="res")
+    (row,) = await _rows(s, f"SELECT snapshot FROM {_table(s, 'mastra_workflow_snapshot')}")
+    pg = s.database.is_postgres
+    assert s.database.column_is_jsonb("mastra_workflow_snapshot", "snapshot") is pg
+    assert s.database.column_is_jsonb("mastra_threads", "metadata") is pg
+    assert (row["snapshot"] if pg else orjson.loads(row["snapshot"])) == snap  # asyncpg decodes JSONB
+    assert await wf.load_workflow_snapshot(workflow_name="wf", run_id="r") == snap
 
 
 async def test_reference_written_row_reads_back(store: BaseStore) -> None:
@@ -157,6 +172,7 @@ async def test_scores_read_double_encoded_reference_rows(store: BaseStore) -> No
 # -- agents --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.mastra_beta  # the beta.13 layout (TEXT snapshot, wide agent rows)
 async def test_agent_columns_null_when_absent(store: BaseStore) -> None:
     s = _sql(store)
     _, _, ag = await _domains(store)
@@ -166,6 +182,7 @@ async def test_agent_columns_null_when_absent(store: BaseStore) -> None:
     assert row["tools"] in ([], "[]")
 
 
+@pytest.mark.mastra_beta  # the beta.13 layout (TEXT snapshot, wide agent rows)
 async def test_agent_invalid_json_is_system_error(store: BaseStore) -> None:
     s = _sql(store)
     _, _, ag = await _domains(store)

@@ -18,6 +18,7 @@ from ..._time import from_db, naive_utc
 from ...domains.agents import AgentQuery, AgentsStorage
 from ...errors import ErrorCategory, MastraError
 from ...records.agents import StorageAgent
+from .agents_compat import CONFIG_COLUMNS, compat_list, compat_statements, new_version_id, tools_to_list, tools_to_map
 from .base import SqlDomain, upsert_insert
 from .paging import JSON_NULLABLE, LIMIT, OFFSET, paged_select, split_page
 from .tables import Tables
@@ -33,6 +34,13 @@ _STRING_JSON = frozenset({"memory"})
 
 def _json_columns(t: sa.Table) -> frozenset[str]:
     return frozenset(c.name for c in t.c if isinstance(c.type, sa.JSON))
+
+
+#: JSON columns of the beta's wide row (also the JSON columns of a 1.x agent row joined with its version).
+_WIDE_JSON = frozenset(
+    {"model", "tools", "defaultOptions", "workflows", "agents", "inputProcessors", "outputProcessors"}
+    | {"memory", "scorers", "metadata"}
+)
 
 
 @cache
@@ -121,7 +129,7 @@ class SqlAgents(SqlDomain, AgentsStorage):
         return value
 
     def _to_agent(self, m: Any) -> StorageAgent:
-        json_cols = _json_columns(self.tables.agents)
+        json_cols = _WIDE_JSON
         values: dict[str, Any] = {}
         for col, field in _COLUMN_TO_FIELD.items():
             if col in _TIMESTAMPS:
@@ -133,7 +141,18 @@ class SqlAgents(SqlDomain, AgentsStorage):
                 values[field] = value
         values["created_at"] = from_db(m["createdAtZ"]) or from_db(m["createdAt"])
         values["updated_at"] = from_db(m["updatedAtZ"]) or from_db(m["updatedAt"])
+        if self._v1:  # an agent joined with its version (agents_compat.py); one without any: placeholders
+            values.setdefault("name", values["id"])
+            values.setdefault("instructions", "")
+            values.setdefault("model", {})
+            if "tools" in values:
+                values["tools"] = tools_to_list(values["tools"])
         return StorageAgent.model_validate(values)
+
+    @property
+    def _v1(self) -> bool:
+        """Mastra 1.x tables: the beta API runs over agent + versions (agents_compat.py)."""
+        return self.tables.layout == "v1"
 
     @staticmethod
     def _params(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,6 +169,8 @@ class SqlAgents(SqlDomain, AgentsStorage):
         return {f"b_{column}": naive_utc(value), f"b_{column}Z": value}
 
     async def _insert_agent(self, agent: StorageAgent) -> bool:
+        if self._v1:
+            return await self._insert_v1(agent)
         fields = {f: getattr(agent, f) for f in _FIELD_TO_COLUMN if _FIELD_TO_COLUMN[f] not in _TIMESTAMPS}
         params = {
             **self._params(fields),
@@ -159,12 +180,15 @@ class SqlAgents(SqlDomain, AgentsStorage):
         return await self.db.execute(_insert(self.tables, self.db.is_postgres), params) == 1
 
     async def _get_agent(self, agent_id: str) -> StorageAgent | None:
-        row = await self.db.first(_get(self.tables), {"agent_id": agent_id})
+        stmt = compat_statements(self.tables, self.db.is_postgres).get if self._v1 else _get(self.tables)
+        row = await self.db.first(stmt, {"agent_id": agent_id})
         return None if row is None else self._to_agent(row._mapping)
 
     async def _update_agent(self, agent_id: str, values: dict[str, Any], now: datetime | None) -> StorageAgent | None:
         if now is None:
             return await self._get_agent(agent_id)
+        if self._v1:
+            return await self._update_v1(agent_id, values, now)
         params = {"agent_id": agent_id, **self._stamps("updatedAt", now)}
         async with self.db.transaction() as conn:
             if "metadata" in values and values["metadata"] is not None:
@@ -180,9 +204,72 @@ class SqlAgents(SqlDomain, AgentsStorage):
         return None if row is None else self._to_agent(row._mapping)
 
     async def _delete_agent(self, agent_id: str) -> None:
+        if self._v1:
+            st = compat_statements(self.tables, self.db.is_postgres)
+            async with self.db.transaction() as conn:
+                await conn.execute(st.delete_versions, {"agent_id": agent_id})
+                await conn.execute(st.delete_agent, {"agent_id": agent_id})
+            return
         await self.db.execute(_delete(self.tables), {"agent_id": agent_id})
 
     async def _list_agents(self, q: AgentQuery) -> tuple[list[StorageAgent], int]:
-        stmt = _list(self.tables, q.field, q.direction == "DESC", self.db.is_postgres)
+        if self._v1:
+            stmt = compat_list(self.tables, self.db.is_postgres, q.field, q.direction == "DESC")
+        else:
+            stmt = _list(self.tables, q.field, q.direction == "DESC", self.db.is_postgres)
         rows, total = split_page(await self.db.all(stmt, {LIMIT: q.limit, OFFSET: q.offset}), "id")
         return [self._to_agent(r._mapping) for r in rows], total
+
+    # -- the 1.x tables (agents_compat.py) ------------------------------------------------------------------
+    def _config_params(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        params = self._params({f: v for f, v in values.items() if _FIELD_TO_COLUMN[f] in CONFIG_COLUMNS})
+        if "b_tools" in params:
+            params["b_tools"] = tools_to_map(params["b_tools"])
+        return params
+
+    async def _insert_v1(self, agent: StorageAgent) -> bool:
+        st = compat_statements(self.tables, self.db.is_postgres)
+        vid = new_version_id()
+        config = {f: getattr(agent, f) for f in _FIELD_TO_COLUMN if _FIELD_TO_COLUMN[f] in CONFIG_COLUMNS}
+        stamps = self._stamps("createdAt", agent.created_at)
+        async with self.db.transaction() as conn:
+            row = {"b_id": agent.id, "b_status": "published", "b_activeVersionId": vid, "b_metadata": agent.metadata}
+            inserted = await conn.execute(
+                st.insert_agent, {**row, **stamps, **self._stamps("updatedAt", agent.updated_at)}
+            )
+            if inserted.rowcount != 1:
+                return False
+            version = {"b_id": vid, "b_agentId": agent.id, "b_versionNumber": 1, "b_changedFields": None}
+            await conn.execute(st.insert_version, {**version, **self._config_params(config), **stamps})
+        return True
+
+    async def _update_v1(self, agent_id: str, values: dict[str, Any], now: datetime) -> StorageAgent | None:
+        st = compat_statements(self.tables, self.db.is_postgres)
+        async with self.db.transaction() as conn:
+            # The agent row locked (PG; SQLite's transaction holds the write lock): its metadata and current config.
+            current = (await conn.execute(st.lock, {"agent_id": agent_id})).first()
+            if current is None:
+                return None
+            m = current._mapping
+            old_meta = self._parse_json("metadata", m["metadata"]) if m["metadata"] is not None else None
+            meta = old_meta
+            if values.get("metadata") is not None:
+                meta = {**(old_meta if isinstance(old_meta, dict) else {}), **values["metadata"]}
+            changed = sorted(_FIELD_TO_COLUMN[f] for f in values if _FIELD_TO_COLUMN[f] in CONFIG_COLUMNS)
+            vid = m["activeVersionId"]
+            if changed:
+                old = self._to_agent(m)
+                config = {f: getattr(old, f) for f in _FIELD_TO_COLUMN if _FIELD_TO_COLUMN[f] in CONFIG_COLUMNS}
+                config.update({f: v for f, v in values.items() if _FIELD_TO_COLUMN[f] in CONFIG_COLUMNS})
+                vid = new_version_id()
+                version = {
+                    "b_id": vid,
+                    "b_agentId": agent_id,
+                    "b_versionNumber": m["next_number"],
+                    "b_changedFields": changed,
+                    **self._stamps("createdAt", now),
+                }
+                await conn.execute(st.insert_version, {**version, **self._config_params(config)})
+            params = {"agent_id": agent_id, "b_metadata": meta, **self._stamps("updatedAt", now)}
+            await conn.execute(st.update_agent, {**params, "b_activeVersionId": vid})
+        return await self._get_agent(agent_id)

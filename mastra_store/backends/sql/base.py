@@ -8,7 +8,6 @@ import sqlalchemy as sa
 
 from ...domains.base import StorageDomain
 from .database import SqlDatabase, is_connection_error
-from .tables import DOMAIN_TABLES
 
 __all__ = ("SqlDomain", "upsert_insert")
 
@@ -61,8 +60,7 @@ class SqlDomain(StorageDomain):
         return is_connection_error(exc)
 
     async def _clear(self) -> None:
-        names = DOMAIN_TABLES[self.domain]
-        tables = [self.tables.by_name(n) for n in names]
+        tables = self.tables.domain_tables(self.domain)
         async with self.db.transaction() as conn:
             if self.db.is_postgres:
                 await conn.execute(sa.text("TRUNCATE " + ", ".join(_qualified(t) for t in tables) + " CASCADE"))

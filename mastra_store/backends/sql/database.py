@@ -23,7 +23,7 @@ from ...domains.base import translate_error
 from ...errors import storage_error_id
 from .fastpath import PgFastPath, is_single
 from .sqlite_file import SqliteFile
-from .tables import Tables, build_tables
+from .tables import Layout, Tables, build_tables
 
 __all__ = ("RawAccess", "SqlDatabase", "is_connection_error")
 
@@ -58,6 +58,8 @@ class SqlDatabase:
         schema: PostgreSQL schema name (``None`` = the connection's default / SQLite).
         skip_default_indexes: do not create the default indexes.
         auto_migrate: bring the schema to head at init (else only verify it).
+        layout: the Mastra release the tables serve (``"v1"``: @mastra/pg 1.27.1, ``"beta"``: 1.0.0-beta.13;
+            from the stores' ``mastra_version``, see ``schema.resolve_mastra_version``).
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class SqlDatabase:
         fast_pool_size: int = 10,
         fast_pool_timeout: float | None = 30.0,
         sqlite_busy_timeout_ms: int = 10_000,
+        layout: Layout = "v1",
     ) -> None:
         self.engine = engine
         self.owned = owned
@@ -79,7 +82,10 @@ class SqlDatabase:
         if self.dialect not in ("postgresql", "sqlite"):
             raise ValueError(f"unsupported SQL dialect: {self.dialect}")
         self.schema = schema
-        self.tables: Tables = build_tables(schema)
+        self.layout: Layout = layout
+        self.tables: Tables = build_tables(schema, True, layout)
+        #: ``(table, column)`` of the JSON-as-text columns that are JSONB here (set at init; schema.py).
+        self.jsonb_columns: frozenset[tuple[str, str]] = frozenset()
         self.skip_default_indexes = skip_default_indexes
         self.auto_migrate = auto_migrate
         # PostgreSQL: reads and lone writes skip BEGIN/COMMIT. SQLite's driver-level autocommit is already on
@@ -113,6 +119,15 @@ class SqlDatabase:
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
+
+    def column_is_jsonb(self, table: str, column: str) -> bool:
+        """Whether ``mastra_threads.metadata`` / ``mastra_workflow_snapshot.snapshot`` is JSONB in this database
+        (a fresh 1.x one) rather than TEXT holding JSON (beta, or upgraded from it). Known after ``init()``.
+
+        SQL that *computes* a new value of such a column must produce this type (``CAST(… AS jsonb|text)``);
+        plain bound JSON text needs no care (see ``tables.JsonText``).
+        """
+        return (table, column) in self.jsonb_columns
 
     # -- execution ------------------------------------------------------------------------------------
     async def all(self, stmt: sa.Executable, params: Params = None) -> Sequence[Row[Any]]:

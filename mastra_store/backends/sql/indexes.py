@@ -460,7 +460,8 @@ def default_index_definitions(schema: str | None, *, pg: bool = True) -> list[Cr
 
 
 def export_schemas(schema_name: str | None = None) -> str:
-    """PostgreSQL DDL of all eight tables in registry order (JS ``exportSchemas``); needs no connection."""
+    """PostgreSQL DDL of every table of the current (1.x) layout in registry order (JS ``exportSchemas``, tables
+    only); needs no connection."""
     if schema_name is not None:
         try:
             _ident(schema_name, "schema name")

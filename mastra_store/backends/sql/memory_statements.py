@@ -104,7 +104,7 @@ class Statements:
             .values(
                 {
                     t.c.title: sa.bindparam("title", type_=sa.Text),
-                    t.c.metadata: sa.bindparam("meta", type_=sa.Text),
+                    t.c.metadata: sa.bindparam("meta", type_=t.c.metadata.type),  # TEXT or JSONB: no cast
                     t.c.updatedAt: sa.bindparam("now", type_=TS),
                     t.c.updatedAtZ: sa.bindparam("nowz", type_=TSZ),
                 }

@@ -16,12 +16,18 @@
   adds what is missing (see its docstring); Alembic then stamps it.
 * With ``auto_migrate=False`` nothing is changed: a database behind head raises :class:`SchemaOutOfDateError`
   naming the missing tables and the current vs head revision.
+* Which Mastra release the tables serve is the store's ``mastra_version`` (:func:`resolve_mastra_version`):
+  ``"1.x"`` (default, @mastra/pg 1.27.1, head ``0003``) or ``"1.0.0-beta"`` (1.0.0-beta.13, pinned at ``0002``).
+  A pinned store never upgrades past its head, and refuses (USER error) a database already past it.
+* On PostgreSQL the form of the two JSON columns 1.27.1 may hold as TEXT or JSONB is read once per init
+  (:func:`_detect_jsonb`), as 1.27.1 checks it at run time: ``SqlDatabase.column_is_jsonb``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +38,7 @@ from sqlalchemy import exc as sa_exc
 
 from ...errors import ErrorCategory, MastraError, SchemaOutOfDateError, StorageUnavailableError, storage_error_id
 from .database import is_connection_error
-from .tables import DEFAULT_INDEXES, TABLE_NAMES, build_tables, index_name
+from .tables import DEFAULT_INDEXES, TABLE_NAMES, Layout, build_tables, index_name, layout_table_names
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -41,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = (
     "HEAD_REVISION",
+    "LAYOUT_HEADS",
+    "MASTRA_VERSIONS",
     "VERSION_TABLE",
     "advisory_lock_key",
     "alembic_config",
@@ -49,13 +57,42 @@ __all__ = (
     "include_object",
     "migrations_path",
     "read_versions",
+    "resolve_mastra_version",
     "version_table",
 )
 
 #: Alembic's version table for mastra_store's own migrations (kept apart from a host app's ``alembic_version``).
 VERSION_TABLE: Final = "mastra_store_alembic_version"
 #: The newest revision in ``migrations/versions``; tests/migrations checks it against the script directory.
-HEAD_REVISION: Final = "0002"
+HEAD_REVISION: Final = "0003"
+#: The revision each layout lives at: a store pinned to the beta stops at 0002.
+LAYOUT_HEADS: Final[dict[Layout, str]] = {"beta": "0002", "v1": "0003"}
+#: ``mastra_version`` values → layout (plus the aliases :func:`resolve_mastra_version` accepts).
+MASTRA_VERSIONS: Final[dict[str, Layout]] = {"1.x": "v1", "1.0.0-beta": "beta"}
+_BETA = re.compile(r"^(1\.0\.0-)?beta(\.\d+)?$")
+_CURRENT = re.compile(r"^(1|1\.x|latest|current|1\.\d+(\.\d+)?)$")
+#: The two columns 1.27.1 creates as JSONB but leaves TEXT on a database it upgraded from the beta.
+JSON_TEXT_COLUMNS: Final = (("mastra_threads", "metadata"), ("mastra_workflow_snapshot", "snapshot"))
+
+
+def resolve_mastra_version(value: object) -> Layout:
+    """The table layout for a store's ``mastra_version``.
+
+    ``None``, ``"1.x"`` (also ``"1"``, ``"latest"``, ``"1.27.1"`` …): the current layout (@mastra/pg 1.27.1).
+    ``"1.0.0-beta"`` (also ``"1.0.0-beta.13"``, ``"beta"``): the 1.0.0-beta.13 layout, never upgraded.
+
+    Raises:
+        ValueError: anything else (the stores turn it into a USER error naming ``mastra_version``).
+    """
+    if value is None:
+        return "v1"
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if _BETA.match(v):
+            return "beta"
+        if _CURRENT.match(v) and not v.startswith("1.0.0"):
+            return "v1"
+    raise ValueError(f"mastra_version must be '1.x' (the default) or '1.0.0-beta', got {value!r}")
 
 
 def migrations_path() -> Path:
@@ -143,18 +180,19 @@ async def _current_versions(db: SqlDatabase) -> set[str] | None:
     return {r[0] for r in rows}
 
 
-def _missing_tables(conn: sa.Connection, schema: str | None) -> list[str]:
+def _missing_tables(conn: sa.Connection, schema: str | None, layout: Layout) -> list[str]:
     have = set(sa.inspect(conn).get_table_names(schema=schema))
-    return [t for t in TABLE_NAMES if t not in have]
+    return [t for t in layout_table_names(layout) if t not in have]
 
 
 async def _raise_out_of_date(db: SqlDatabase, versions: set[str] | None) -> None:
     async with db.autocommit.connect() as conn:
-        missing = await conn.run_sync(_missing_tables, db.schema)
+        missing = await conn.run_sync(_missing_tables, db.schema, db.layout)
     current = ", ".join(sorted(versions)) if versions else "none"
     where = f"schema {db.schema!r}" if db.schema else "the database"
-    parts = [f"current revision {current}, head {HEAD_REVISION}"]
-    if versions is None and len(missing) < len(TABLE_NAMES):
+    head = LAYOUT_HEADS[db.layout]
+    parts = [f"current revision {current}, head {head}"]
+    if versions is None and len(missing) < len(layout_table_names(db.layout)):
         parts.append("Mastra tables exist but are not under mastra_store migrations (no version table)")
     if missing:
         parts.append("missing tables: " + ", ".join(missing))
@@ -165,17 +203,47 @@ async def _raise_out_of_date(db: SqlDatabase, versions: set[str] | None) -> None
         details={
             "schema": db.schema,
             "current_revision": sorted(versions) if versions else None,
-            "head_revision": HEAD_REVISION,
+            "head_revision": head,
             "missing_tables": missing,
         },
     )
 
 
-def _upgrade(connection: sa.Connection, schema: str | None, skip_default_indexes: bool) -> None:
+def _raise_newer(db: SqlDatabase, versions: set[str] | None, reason: str) -> None:
+    where = f"schema {db.schema!r}" if db.schema else "the database"
+    raise MastraError(
+        id=storage_error_id(_store_token(db), "INIT", "SCHEMA_NEWER_THAN_RELEASE"),
+        category=ErrorCategory.USER,
+        text=(
+            f"{where} {reason}; this store is pinned to mastra_version='1.0.0-beta' (revision "
+            f"{LAYOUT_HEADS['beta']}). Use mastra_version='1.x', or `alembic downgrade {LAYOUT_HEADS['beta']}` "
+            "once no Mastra 1.x app uses the database."
+        ),
+        details={
+            "field": "mastra_version",
+            "schema": db.schema,
+            "current_revision": sorted(versions) if versions else None,
+            "head_revision": LAYOUT_HEADS["beta"],
+        },
+    )
+
+
+def _has_v1_agents(conn: sa.Connection, schema: str | None) -> bool:
+    """True when the agents tables are already the 1.x ones (a database a Mastra 1.x app created)."""
+    insp = sa.inspect(conn)
+    names = set(insp.get_table_names(schema=schema))
+    if "mastra_agent_versions" in names:
+        return True
+    return "mastra_agents" in names and "activeVersionId" in {
+        c["name"] for c in insp.get_columns("mastra_agents", schema=schema)
+    }
+
+
+def _upgrade(connection: sa.Connection, schema: str | None, skip_default_indexes: bool, target: str) -> None:
     from alembic import command
 
     cfg = alembic_config(schema=schema, skip_default_indexes=skip_default_indexes, connection=connection)
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, target)
 
 
 # Alembic keeps its running context in module globals (``alembic.context``, ``alembic.op``): two upgrades
@@ -202,8 +270,10 @@ def version_table(schema: str | None) -> sa.Table:
     )
 
 
-def bootstrap_ddl(dialect: sa.Dialect, schema: str | None, skip_default_indexes: bool) -> list[str]:
-    """The statements that create the head schema on an empty database and stamp :data:`HEAD_REVISION`.
+def bootstrap_ddl(
+    dialect: sa.Dialect, schema: str | None, skip_default_indexes: bool, layout: Layout = "v1"
+) -> list[str]:
+    """The statements that create ``layout`` on an empty database and stamp its head revision.
 
     ``metadata.create_all`` on a mock engine: it orders the tables and honours ``ddl_if`` (the gin indexes
     are PostgreSQL-only); nothing is executed here.
@@ -214,12 +284,12 @@ def bootstrap_ddl(dialect: sa.Dialect, schema: str | None, skip_default_indexes:
         out.append(str(ddl.compile(dialect=dialect)).strip())
 
     mock = sa.create_mock_engine(sa.engine.make_url(f"{dialect.name}://"), collect)
-    # ``build_tables(schema)`` spelled as SqlDatabase does, so the cached models are reused (~8 ms to build).
-    tables = build_tables(schema, False) if skip_default_indexes else build_tables(schema)
+    # Spelled as SqlDatabase does, so the cached models are reused (~8 ms to build).
+    tables = build_tables(schema, not skip_default_indexes, layout)
     tables.metadata.create_all(mock, checkfirst=False)
     vt = version_table(schema)
     vt.create(mock, checkfirst=False)
-    stamp = vt.insert().values(version_num=HEAD_REVISION)
+    stamp = vt.insert().values(version_num=LAYOUT_HEADS[layout])
     out.append(str(stamp.compile(dialect=dialect, compile_kwargs={"literal_binds": True})))
     if dialect.name == "postgresql" and schema is not None:
         out.insert(0, f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # validated identifier (build_tables)
@@ -232,7 +302,7 @@ async def _bootstrap(db: SqlDatabase) -> bool:
     Same lock as the migration path: PostgreSQL's advisory lock on the schema key (on a pooled asyncpg
     connection, so the whole DDL script is one round trip), SQLite's ``BEGIN IMMEDIATE``.
     """
-    ddl = bootstrap_ddl(db.engine.dialect, db.schema, db.skip_default_indexes)
+    ddl = bootstrap_ddl(db.engine.dialect, db.schema, db.skip_default_indexes, db.layout)
     names = [*TABLE_NAMES, VERSION_TABLE]
     if db.fast is not None:
         pool = await db.fast.pool()
@@ -269,15 +339,39 @@ async def _bootstrap(db: SqlDatabase) -> bool:
         return True
 
 
-async def _migrate(db: SqlDatabase) -> None:
+async def _migrate(db: SqlDatabase, versions: set[str] | None) -> None:
+    target = LAYOUT_HEADS[db.layout]
+    if db.layout == "beta" and versions is None:
+        # Adopting tables without a version table: refuse those a Mastra 1.x app made (no beta layout to keep).
+        async with db.autocommit.connect() as conn:
+            if await conn.run_sync(_has_v1_agents, db.schema):
+                _raise_newer(db, versions, "holds the tables of Mastra 1.x (mastra_agent_versions)")
     if db.is_postgres:
         # Dedicated connection: env.py holds the session-level advisory lock on it for the whole upgrade.
         async with db.engine.connect() as conn:
-            await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes)
+            await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes, target)
     else:
         # BEGIN IMMEDIATE: other processes wait on the file lock; env.py then runs inside this transaction.
         async with db.engine_transaction() as conn:
-            await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes)
+            await conn.run_sync(_upgrade, db.schema, db.skip_default_indexes, target)
+
+
+_DETECT_JSONB = sa.text(
+    "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = coalesce(:schema, current_schema()) AND a.atttypid = 'jsonb'::regtype "
+    "AND NOT a.attisdropped AND (c.relname, a.attname) IN "
+    "(('mastra_threads', 'metadata'), ('mastra_workflow_snapshot', 'snapshot'))"
+)
+
+
+async def _detect_jsonb(db: SqlDatabase) -> None:
+    """Which of :data:`JSON_TEXT_COLUMNS` are JSONB here (1.x; TEXT on a beta-upgraded database)."""
+    if db.is_postgres and db.layout == "v1":
+        rows = await db.all(_DETECT_JSONB, {"schema": db.schema})
+        db.jsonb_columns = frozenset((r._mapping["relname"], r._mapping["attname"]) for r in rows)
+    else:
+        db.jsonb_columns = frozenset()
 
 
 async def ensure_schema(db: SqlDatabase) -> None:
@@ -288,19 +382,21 @@ async def ensure_schema(db: SqlDatabase) -> None:
         StorageUnavailableError: the database could not be reached.
         MastraError: the migration failed (category THIRD_PARTY).
     """
+    head = LAYOUT_HEADS[db.layout]
     versions = await _current_versions(db)
-    if versions == {HEAD_REVISION}:
+    if versions == {head}:
+        await _detect_jsonb(db)
         return
+    if db.layout == "beta" and versions and versions - {"0001", head}:
+        _raise_newer(db, versions, f"is at revision {', '.join(sorted(versions))} (Mastra 1.x tables)")
     if not db.auto_migrate:
         await _raise_out_of_date(db, versions)
     try:
         async with _run_lock():
             versions = await _current_versions(db)
-            if versions == {HEAD_REVISION}:
-                return  # another store in this process just did it
-            if versions is None and await _bootstrap(db):
-                return
-            await _migrate(db)
+            if versions != {head} and not (versions is None and await _bootstrap(db)):
+                await _migrate(db, versions)
+        await _detect_jsonb(db)
     except MastraError:
         raise
     except Exception as exc:
@@ -309,6 +405,6 @@ async def ensure_schema(db: SqlDatabase) -> None:
             id=storage_error_id(_store_token(db), "INIT", "MIGRATION_FAILED"),
             category=ErrorCategory.THIRD_PARTY,
             text=f"migrating {'schema ' + repr(db.schema) if db.schema else 'the database'} failed: {exc}",
-            details={"schema": db.schema, "head_revision": HEAD_REVISION},
+            details={"schema": db.schema, "head_revision": head},
             cause=exc,
         ) from exc

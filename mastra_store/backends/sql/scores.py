@@ -78,7 +78,9 @@ def _to_score(m: Any, json_columns: frozenset[str], columns: tuple[str, ...]) ->
             value = _json.loads_twice(value)
             if value is None:  # JSON null (a missing input/output)
                 continue
-        values[_ALIAS_TO_FIELD[col]] = value
+        field = _ALIAS_TO_FIELD.get(col)
+        if field is not None:  # a column the record does not know yet (1.27.1's tenancy columns) is skipped
+            values[field] = value
     values["created_at"] = from_db(m["createdAtZ"]) or from_db(m["createdAt"])
     values["updated_at"] = from_db(m["updatedAtZ"]) or from_db(m["updatedAt"])
     # Trusted row of known types: construct without validation, fields_set = the non-null columns.

@@ -1,9 +1,12 @@
 """The ``mastra_*`` tables as SQLAlchemy models, column for column as ``@mastra/pg`` creates them.
 
-Names, types, nullability and keys follow ``shared/spec/pg_reference_schema.json``; every plain ``TIMESTAMP``
-column ``X`` has its ``XZ`` ``TIMESTAMPTZ`` shadow. The same models serve SQLite (``JSONB`` → ``JSON`` text,
-``TIMESTAMPTZ`` → text). Tables are built per schema name because constraint and index names carry the
-schema prefix the reference uses.
+Two layouts (``mastra_version=`` of the stores, see schema.py): ``"v1"`` follows
+``shared/spec/pg_reference_schema_1.27.json`` (@mastra/pg 1.27.1: JSONB ``mastra_threads.metadata`` and
+``mastra_workflow_snapshot.snapshot``, 11 more span columns, 5 more score columns, a thin ``mastra_agents`` with
+the configuration in ``mastra_agent_versions``); ``"beta"`` follows ``pg_reference_schema.json`` (1.0.0-beta.13).
+Every plain ``TIMESTAMP`` column ``X`` has its ``XZ`` ``TIMESTAMPTZ`` shadow. The same models serve SQLite
+(``JSONB`` → ``JSON`` text, ``TIMESTAMPTZ`` → text). Tables are built per schema name because constraint and
+index names carry the schema prefix the reference uses.
 """
 
 from __future__ import annotations
@@ -11,16 +14,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 
 __all__ = (
     "DEFAULT_INDEXES",
     "DOMAIN_TABLES",
     "IDENTIFIER",
+    "LAYOUTS",
     "TABLE_NAMES",
+    "JsonText",
+    "Layout",
     "Tables",
     "build_tables",
     "check_identifier",
@@ -39,7 +46,42 @@ def check_identifier(value: str, kind: str) -> str:
     return value
 
 
+#: ``"v1"``: the tables of @mastra/pg 1.27.1; ``"beta"``: those of 1.0.0-beta.13.
+Layout = Literal["beta", "v1"]
+LAYOUTS: Final[tuple[Layout, ...]] = ("beta", "v1")
+
 JSONB = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+class JsonText(sa.types.UserDefinedType[Any]):
+    """JSON the code encodes and decodes itself, in a column that is TEXT or JSONB depending on the database.
+
+    ``mastra_threads.metadata`` and ``mastra_workflow_snapshot.snapshot`` are JSONB on a database 1.27.1 created
+    and TEXT on one it upgraded from the beta (it never converts them; neither do we). The statements bind JSON
+    *text* with no cast, so PostgreSQL types the parameter from the column (asyncpg's codecs take text for
+    JSONB too), and reads hand over either the text or the decoded value (the callers' decoders take both).
+    ``jsonb`` only decides the DDL of a freshly created table.
+    """
+
+    cache_ok = True
+
+    def __init__(self, jsonb: bool = False) -> None:
+        self.jsonb = jsonb
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "TEXT"
+
+
+@compiles(JsonText, "postgresql")
+def _json_text_pg(type_: JsonText, compiler: Any, **kw: Any) -> str:
+    return "JSONB" if type_.jsonb else "TEXT"
+
+
+@compiles(JsonText)
+def _json_text_other(type_: JsonText, compiler: Any, **kw: Any) -> str:
+    return "TEXT"
+
+
 TS = sa.DateTime(timezone=False)
 TSZ = sa.DateTime(timezone=True)
 
@@ -67,6 +109,8 @@ class IndexDef:
     where: str | None = None
     reference: bool = True  # False: added by mastra_store (spec README, deviation 11)
     postgres_only: bool = False
+    layouts: tuple[Layout, ...] = LAYOUTS  # the layouts that have this index
+    jsonb_only: bool = False  # an expression over a JSONB column: not on a TEXT-held one (beta-upgraded)
 
 
 #: Default indexes, spec §1.11, plus those mastra_store adds so that every list is served by an index.
@@ -171,6 +215,7 @@ DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
         "mastra_workflow_snapshot",
         ("workflow_name", "createdAt DESC"),
         reference=False,
+        layouts=("beta",),  # 1.x has the same index as mastra_workflow_snapshot_name_createdat_idx
     ),
     IndexDef(
         "observability",
@@ -188,18 +233,57 @@ DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
         where='"parentSpanId" IS NULL',
         reference=False,
     ),
+    # --- revision 0003: @mastra/pg 1.27.1
+    IndexDef(
+        "workflows",
+        "mastra_workflow_snapshot_name_createdat_idx",
+        "mastra_workflow_snapshot",
+        ("workflow_name", "createdAt DESC"),
+        layouts=("v1",),
+    ),
+    IndexDef(
+        "workflows",
+        "mastra_workflow_snapshot_name_status_createdat_idx",
+        "mastra_workflow_snapshot",
+        ("workflow_name", "(snapshot ->> 'status')", "createdAt DESC"),
+        postgres_only=True,
+        layouts=("v1",),
+        jsonb_only=True,
+    ),
+    IndexDef(
+        "workflows",
+        "mastra_workflow_snapshot_threadid_idx",
+        "mastra_workflow_snapshot",
+        (
+            '(COALESCE(jsonb_path_query_first(snapshot, \'$.context.* ? (@.status == "suspended")'
+            ".suspendPayload.__streamState.messageList.memoryInfo.threadId') #>> '{}', "
+            "snapshot #>> '{context,input,messageListState,memoryInfo,threadId}'))",
+        ),
+        postgres_only=True,
+        layouts=("v1",),
+        jsonb_only=True,
+    ),
+    IndexDef(
+        "agents",
+        "mastra_agent_versions_agentid_versionnumber_idx",
+        "mastra_agent_versions",
+        ("agentId", "versionNumber DESC"),
+        reference=False,
+        layouts=("v1",),
+    ),
 )
 
+#: The tables of each domain (``mastra_agent_versions`` exists in the v1 layout only; ``Tables.domain_tables``).
 DOMAIN_TABLES: Final[dict[str, tuple[str, ...]]] = {
     "memory": ("mastra_messages", "mastra_threads", "mastra_resources"),
     "workflows": ("mastra_workflow_snapshot",),
     "scores": ("mastra_scorers",),
     "observability": ("mastra_ai_spans",),
-    "agents": ("mastra_agents",),
+    "agents": ("mastra_agents", "mastra_agent_versions"),
 }
 
-#: Registry order of the reference (``exportSchemas``).
-TABLE_NAMES: Final = (
+#: Registry order of the reference (``exportSchemas``): every table of the beta layout.
+BETA_TABLE_NAMES: Final = (
     "mastra_workflow_snapshot",
     "mastra_scorers",
     "mastra_threads",
@@ -209,6 +293,12 @@ TABLE_NAMES: Final = (
     "mastra_resources",
     "mastra_agents",
 )
+#: Every table either layout may have (``Tables.names`` are those of one layout).
+TABLE_NAMES: Final = (*BETA_TABLE_NAMES, "mastra_agent_versions")
+
+
+def layout_table_names(layout: Layout) -> tuple[str, ...]:
+    return TABLE_NAMES if layout == "v1" else BETA_TABLE_NAMES
 
 
 def pg_identifier(name: str) -> str:
@@ -241,15 +331,27 @@ class Tables:
     ai_spans: sa.Table
     agents: sa.Table
     traces: sa.Table
+    layout: Layout = "v1"
+    agent_versions: sa.Table | None = None  # v1 layout only
 
     def by_name(self, name: str) -> sa.Table:
         return self.metadata.tables[f"{self.schema}.{name}" if self.schema else name]
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return layout_table_names(self.layout)
+
+    def domain_tables(self, domain: str) -> list[sa.Table]:
+        return [self.by_name(n) for n in DOMAIN_TABLES[domain] if n in self.names]
+
 
 def _index(tables: dict[str, sa.Table], d: IndexDef, schema: str | None) -> sa.Index:
     t = tables[d.table]
-    cols: list[sa.ColumnElement[object]] = []
+    cols: list[Any] = []
     for spec in d.columns:
+        if spec.startswith("("):  # an expression, as the reference spells it
+            cols.append(sa.text(spec))
+            continue
         name, _, order = spec.partition(" ")
         col = t.c[name]
         cols.append(col.desc() if order == "DESC" else col)
@@ -265,11 +367,133 @@ def _index(tables: dict[str, sa.Table], d: IndexDef, schema: str | None) -> sa.I
     return idx
 
 
+def span_timestamps_ddl(schema: str | None) -> list[str]:
+    """1.27.1's ``trigger_set_timestamps()`` and the ``mastra_ai_spans_timestamps`` trigger, as it creates them.
+
+    The trigger stamps ``createdAt``/``updatedAt`` (and ``…Z``) with the server's ``NOW()``, which our span
+    statements already write; having it means 1.27.1's ``init()`` finds nothing to add.
+    """
+    q = f'"{schema or "public"}"' if schema else None
+    fn = f"{q}.trigger_set_timestamps()" if q else "trigger_set_timestamps()"
+    table = f'{q}."mastra_ai_spans"' if q else '"mastra_ai_spans"'
+    return [
+        f"""CREATE OR REPLACE FUNCTION {fn}
+RETURNS TRIGGER AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW."createdAt" = NOW();
+        NEW."updatedAt" = NOW();
+        NEW."createdAtZ" = NOW();
+        NEW."updatedAtZ" = NOW();
+    ELSIF TG_OP = 'UPDATE' THEN
+        NEW."updatedAt" = NOW();
+        NEW."updatedAtZ" = NOW();
+        NEW."createdAt" = OLD."createdAt";
+        NEW."createdAtZ" = OLD."createdAtZ";
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql""",
+        f'DROP TRIGGER IF EXISTS "mastra_ai_spans_timestamps" ON {table}',
+        f'CREATE TRIGGER "mastra_ai_spans_timestamps" BEFORE INSERT OR UPDATE ON {table} '
+        f"FOR EACH ROW EXECUTE FUNCTION {fn}",
+    ]
+
+
+def replica_identity_ddl(schema: str | None) -> str:
+    """1.27.1 makes the snapshot key the replica identity (its init() sets it when it is not)."""
+    table = f'"{schema}"."mastra_workflow_snapshot"' if schema else '"mastra_workflow_snapshot"'
+    key = pg_identifier(f"{constraint_prefix(schema)}mastra_workflow_snapshot_workflow_name_run_id_key")
+    return f'ALTER TABLE {table} REPLICA IDENTITY USING INDEX "{key}"'
+
+
+def _agents_beta(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "mastra_agents",
+        md,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("description", sa.Text),
+        sa.Column("instructions", sa.Text, nullable=False),
+        sa.Column("model", JSONB, nullable=False),
+        sa.Column("tools", JSONB),
+        sa.Column("defaultOptions", JSONB),
+        sa.Column("workflows", JSONB),
+        sa.Column("agents", JSONB),
+        sa.Column("inputProcessors", JSONB),
+        sa.Column("outputProcessors", JSONB),
+        sa.Column("memory", JSONB),
+        sa.Column("scorers", JSONB),
+        sa.Column("metadata", JSONB),
+        *_ts("createdAt"),
+        *_ts("updatedAt"),
+        _z("createdAt"),
+        _z("updatedAt"),
+    )
+
+
+def _agents_v1(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    agents = sa.Table(
+        "mastra_agents",
+        md,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("activeVersionId", sa.Text),
+        sa.Column("authorId", sa.Text),
+        sa.Column("visibility", sa.Text),
+        sa.Column("metadata", JSONB),
+        sa.Column("favoriteCount", sa.Integer),
+        *_ts("createdAt"),
+        *_ts("updatedAt"),
+        _z("createdAt"),
+        _z("updatedAt"),
+    )
+    config = ("tools", "defaultOptions", "workflows", "agents", "integrationTools", "toolProviders")
+    config2 = ("inputProcessors", "outputProcessors", "memory", "scorers", "mcpClients", "requestContextSchema")
+    versions = sa.Table(
+        "mastra_agent_versions",
+        md,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("agentId", sa.Text, nullable=False),
+        sa.Column("versionNumber", sa.Integer, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("description", sa.Text),
+        sa.Column("instructions", sa.Text, nullable=False),
+        sa.Column("model", JSONB, nullable=False),
+        *(sa.Column(n, JSONB) for n in (*config, *config2, "workspace", "skills")),
+        sa.Column("skillsFormat", sa.Text),
+        sa.Column("durable", JSONB),
+        sa.Column("browser", JSONB),
+        sa.Column("changedFields", JSONB),
+        sa.Column("changeMessage", sa.Text),
+        *_ts("createdAt"),
+        _z("createdAt"),
+    )
+    return agents, versions
+
+
+#: Span columns 1.27.1 adds (revision 0003 appends them, after ``updatedAtZ``, in this order; fresh tables have
+#: them in the same place so that a created and a migrated database are alike; the reference's fresh tables
+#: interleave them, which only changes ``SELECT *`` order).
+SPAN_V1_TEXT_COLUMNS: Final = (
+    *(f"{kind}Entity{part}" for kind in ("parent", "root") for part in ("Type", "Id", "Name")),
+    "entityVersionId",
+    "parentEntityVersionId",
+    "rootEntityVersionId",
+    "experimentId",
+)
+#: Score columns of 1.27.1 (tenancy), after ``updatedAtZ`` (as revision 0003 adds them).
+SCORE_TENANCY_COLUMNS: Final = ("organizationId", "projectId", "batchId", "datasetId", "datasetItemId")
+
+
 @cache
-def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables:
-    """Build (once per schema) the table models; ``schema=None`` means the connection's default schema."""
+def build_tables(schema: str | None = None, with_indexes: bool = True, layout: Layout = "v1") -> Tables:
+    """Build (once per schema and layout) the table models; ``schema=None`` is the connection's default schema."""
     if schema is not None:
         check_identifier(schema, "schema name")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}")
+    v1 = layout == "v1"
     md = sa.MetaData(schema=schema)
     prefix = constraint_prefix(schema)
     t: dict[str, sa.Table] = {}
@@ -279,7 +503,7 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         sa.Column("workflow_name", sa.Text, nullable=False),
         sa.Column("run_id", sa.Text, nullable=False),
         sa.Column("resourceId", sa.Text, nullable=True),
-        sa.Column("snapshot", sa.Text, nullable=False),
+        sa.Column("snapshot", JsonText(jsonb=v1), nullable=False),
         *_ts("createdAt"),
         *_ts("updatedAt"),
         _z("createdAt"),
@@ -323,6 +547,7 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         *_ts("updatedAt"),
         _z("createdAt"),
         _z("updatedAt"),
+        *(sa.Column(n, sa.Text) for n in (SCORE_TENANCY_COLUMNS if v1 else ())),
     )
     t["mastra_threads"] = sa.Table(
         "mastra_threads",
@@ -330,7 +555,7 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("resourceId", sa.Text, nullable=False),
         sa.Column("title", sa.Text, nullable=False),
-        sa.Column("metadata", sa.Text),
+        sa.Column("metadata", JsonText(jsonb=v1)),
         *_ts("createdAt"),
         *_ts("updatedAt"),
         _z("createdAt"),
@@ -386,6 +611,8 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         _z("endedAt"),
         _z("createdAt"),
         _z("updatedAt"),
+        *(sa.Column(n, sa.Text) for n in (SPAN_V1_TEXT_COLUMNS if v1 else ())),
+        *([sa.Column("requestContext", JSONB)] if v1 else []),
         sa.PrimaryKeyConstraint("traceId", "spanId", name=pg_identifier(f"{prefix}mastra_ai_spans_traceid_spanid_pk")),
     )
     t["mastra_traces"] = sa.Table(
@@ -418,31 +645,22 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         _z("createdAt"),
         _z("updatedAt"),
     )
-    t["mastra_agents"] = sa.Table(
-        "mastra_agents",
-        md,
-        sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("name", sa.Text, nullable=False),
-        sa.Column("description", sa.Text),
-        sa.Column("instructions", sa.Text, nullable=False),
-        sa.Column("model", JSONB, nullable=False),
-        sa.Column("tools", JSONB),
-        sa.Column("defaultOptions", JSONB),
-        sa.Column("workflows", JSONB),
-        sa.Column("agents", JSONB),
-        sa.Column("inputProcessors", JSONB),
-        sa.Column("outputProcessors", JSONB),
-        sa.Column("memory", JSONB),
-        sa.Column("scorers", JSONB),
-        sa.Column("metadata", JSONB),
-        *_ts("createdAt"),
-        *_ts("updatedAt"),
-        _z("createdAt"),
-        _z("updatedAt"),
-    )
+    versions: sa.Table | None = None
+    if v1:
+        t["mastra_agents"], versions = _agents_v1(md)
+        t["mastra_agent_versions"] = versions
+        # PostgreSQL objects 1.27.1's init() would otherwise add (SQLite has neither).
+        ddl = [("mastra_ai_spans", stmt) for stmt in span_timestamps_ddl(schema)]
+        ddl.append(("mastra_workflow_snapshot", replica_identity_ddl(schema)))
+        for table, stmt in ddl:
+            event = sa.DDL(stmt).execute_if(dialect="postgresql")  # type: ignore[no-untyped-call]
+            sa.event.listen(t[table], "after_create", event)
+    else:
+        t["mastra_agents"] = _agents_beta(md)
     if with_indexes:
         for d in DEFAULT_INDEXES:
-            t[d.table].append_constraint(_index(t, d, schema))
+            if layout in d.layouts:
+                t[d.table].append_constraint(_index(t, d, schema))
     return Tables(
         schema=schema,
         metadata=md,
@@ -454,4 +672,6 @@ def build_tables(schema: str | None = None, with_indexes: bool = True) -> Tables
         ai_spans=t["mastra_ai_spans"],
         agents=t["mastra_agents"],
         traces=t["mastra_traces"],
+        layout=layout,
+        agent_versions=versions,
     )

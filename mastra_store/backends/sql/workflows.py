@@ -267,7 +267,8 @@ class SqlWorkflows(SqlDomain, WorkflowsStorage):
                 # PG: the row lock serialises concurrent read-modify-writes of one run. SQLite: the whole
                 # transaction already holds the write lock (BEGIN IMMEDIATE).
                 text = (await conn.execute(st.lock, key)).scalar()
-                current = None if text is None else _json.loads(text)
+                # JSON text (TEXT column, or JSONB via SQLAlchemy) or already decoded (JSONB on asyncpg).
+                current = _json.loads(text) if isinstance(text, str | bytes) else text
                 new = mutate(current)
                 if new is None:
                     return
