@@ -29,7 +29,7 @@ from ...errors import ErrorCategory, MastraError, ValidationError, storage_error
 from ...records.indexes import CreateIndexOptions, IndexInfo, StorageIndexStats
 from ...store import index_not_supported as not_supported
 from .database import SqlDatabase
-from .tables import DEFAULT_INDEXES, IDENTIFIER, TABLE_NAMES, build_tables, index_name
+from .tables import DEFAULT_INDEXES, IDENTIFIER, LAYOUTS, TABLE_NAMES, Layout, build_tables, index_name
 
 __all__ = (
     "IndexManager",
@@ -129,10 +129,13 @@ class _Renderer:
 
     def __init__(self, table: str, pg: bool) -> None:
         self.pg = pg
-        known = build_tables(None, with_indexes=False).metadata.tables.get(table) if table in TABLE_NAMES else None
-        self.columns: dict[str, sa.Column[Any]] | None = (
-            {c.name: c for c in known.columns} if known is not None else None
-        )
+        # The columns either layout (mastra_version) has: the beta's wide agents row or 1.x's thin one.
+        self.columns: dict[str, sa.Column[Any]] | None = None
+        if table in TABLE_NAMES:
+            self.columns = {}
+            for layout in LAYOUTS:
+                known = build_tables(None, False, layout).metadata.tables.get(table)
+                self.columns.update({c.name: c for c in known.columns} if known is not None else {})
 
     def column_expr(self, toks: _Tokens) -> str:
         kind, text = toks.take()
@@ -441,11 +444,13 @@ def to_info(stats: StorageIndexStats) -> IndexInfo:
     return IndexInfo.model_validate(stats.model_dump(include=set(IndexInfo.model_fields)))
 
 
-def default_index_definitions(schema: str | None, *, pg: bool = True) -> list[CreateIndexOptions]:
-    """The default indexes (spec §1.11 plus mastra_store's additions) as :class:`CreateIndexOptions`."""
+def default_index_definitions(
+    schema: str | None, *, pg: bool = True, layout: Layout = "v1"
+) -> list[CreateIndexOptions]:
+    """The default indexes (spec §1.11 plus mastra_store's additions) of ``layout`` as :class:`CreateIndexOptions`."""
     out = []
     for d in DEFAULT_INDEXES:
-        if d.postgres_only and not pg:
+        if (d.postgres_only and not pg) or layout not in d.layouts:
             continue
         out.append(
             CreateIndexOptions(

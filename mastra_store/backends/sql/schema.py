@@ -375,7 +375,8 @@ async def _detect_jsonb(db: SqlDatabase) -> None:
 
 
 async def ensure_schema(db: SqlDatabase) -> None:
-    """Bring ``db`` to :data:`HEAD_REVISION` (or only verify it when ``db.auto_migrate`` is off).
+    """Bring ``db`` to the head of its layout, :data:`LAYOUT_HEADS` (or only verify it when ``db.auto_migrate`` is
+    off), then read which JSON columns are JSONB.
 
     Raises:
         SchemaOutOfDateError: ``auto_migrate`` is off and the database is behind.

@@ -71,7 +71,9 @@ class SqlStore(BaseStore):
 
     def default_index_definitions(self) -> list[CreateIndexOptions]:
         """The default indexes the schema migrations create for this store."""
-        return default_index_definitions(self.database.schema, pg=self.database.is_postgres)
+        return default_index_definitions(
+            self.database.schema, pg=self.database.is_postgres, layout=self.database.layout
+        )
 
     @staticmethod
     def export_schemas(schema_name: str | None = None) -> str:
