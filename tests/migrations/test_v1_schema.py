@@ -285,3 +285,33 @@ async def test_sqlite_beta_database_upgrades_and_downgrades_keeping_rows(tmp_pat
         assert agent.memory == "mem-1" and agent.scorers is not None and agent.metadata == {"team": "a"}
         thread = await beta.memory.get_thread_by_id(thread_id="t")
         assert thread is not None and thread.metadata == {"a": 1}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_rows_with_1_27_only_columns_read_back(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """A score or span a 1.x app wrote with its new columns set is read (those columns not surfaced yet)."""
+    if kind == "sqlite":
+        store: Any = SqliteStore(id="s", path=tmp_path / "x.db")
+        prefix = ""
+    else:
+        schema = request.getfixturevalue("pg_schema_factory")()
+        store = PostgresStore(id="p", connection_string=request.getfixturevalue("pg_url"), schema_name=schema)
+        prefix = f'"{schema}".'
+    async with store:
+        json = "CAST(:j AS jsonb)" if kind == "postgres" else ":j"
+        await store.db.none(
+            f'INSERT INTO {prefix}mastra_scorers (id, "scorerId", "runId", scorer, score, input, output, source, '
+            f'"organizationId", "datasetItemId", "createdAt", "updatedAt") VALUES (\'sc\', \'s\', \'run\', {json}, '
+            f"0.5, {json}, {json}, 'LIVE', 'org', 'item', :t, :t)",
+            {"j": "{}", "t": NOW},
+        )
+        score = await store.scores.get_score_by_id(id="sc")
+        assert score is not None and score.score == 0.5 and score.run_id == "run"
+        await store.db.none(
+            f'INSERT INTO {prefix}mastra_ai_spans ("traceId", "spanId", name, "spanType", "isEvent", "startedAt", '
+            f"\"createdAt\", \"rootEntityId\", \"experimentId\") VALUES ('t', 's', 'n', 'agent_run', false, :t, :t, "
+            "'root', 'exp')",
+            {"t": NOW},
+        )
+        trace = await store.observability.get_trace(trace_id="t")
+        assert trace is not None and [s.span_id for s in trace.spans] == ["s"]
