@@ -232,6 +232,9 @@ async def test_beta13_database_upgraded_by_us_equals_upgraded_by_1_27(
             its = sorted(({k: v for k, v in r.items() if k not in volatile} | {"_k": r[key]} for r in its), key=str)
         assert mine == its, table
     assert {t: len(await _rows(pg_conn, ours, t)) for t in counts} == counts
+    # 1.27.1's init() on the database we upgraded finds nothing to do either.
+    await asyncio.to_thread(run_v1, {"connectionString": dsn, "schemaName": ours})
+    assert _ours(await dump_schema(pg_conn, ours)) == _ours(ours_dump)
     versions = await _rows(pg_conn, ours, "mastra_agent_versions")
     assert sorted(orjson.loads(v["tools"]) if v["tools"] else None for v in versions if v["agentId"] == "ag1") == [
         {"t": {}, "u": {}}

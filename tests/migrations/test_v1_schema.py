@@ -244,6 +244,14 @@ async def test_beta_pinned_store_refuses_a_1x_database(
     assert "SCHEMA_NEWER_THAN_RELEASE" in info.value.id
     # Nothing was changed: still the 1.x layout at 0003.
     assert mismatches(await dump_schema(pg_conn, schema), schema, REFERENCE_V1) == []
+    # Without our version table (as a Mastra 1.x app leaves it) the pinned store refuses it too, changing nothing.
+    await pg_conn.execute(f'DROP TABLE "{schema}".{VERSION_TABLE}')
+    pinned = PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version=BETA)
+    with pytest.raises(MastraError) as info:
+        await pinned.init()
+    await pinned.close()
+    assert info.value.category == "USER" and "mastra_agent_versions" in info.value.message
+    assert mismatches(await dump_schema(pg_conn, schema), schema, REFERENCE_V1) == []
     # A beta-pinned store on a beta database stays at 0002 (no upgrade).
     beta_schema = pg_schema_factory()
     async with PostgresStore(id="s", connection_string=pg_url, schema_name=beta_schema, mastra_version=BETA):
