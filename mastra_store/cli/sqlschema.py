@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 
 from ..backends.sql.engine import make_postgres_engine, make_sqlite_engine, postgres_url, sqlite_url
-from ..backends.sql.schema import VERSION_TABLE, alembic_config, include_object
+from ..backends.sql.schema import VERSION_TABLE, alembic_config, include_object, text_held_form
 from ..backends.sql.tables import DEFAULT_INDEXES, build_tables, index_name
 
 if TYPE_CHECKING:
@@ -98,9 +98,16 @@ def inspect_schema(u: StoreUrl) -> Callable[[], Any]:
         tables = build_tables(u.schema)
         have_tables = set(sa.inspect(conn).get_table_names(schema=u.schema))
         missing_tables = sorted(t.name for t in tables.metadata.sorted_tables if t.name not in have_tables)
-        drift = [] if missing_tables else [_describe_diff(d) for d in compare_metadata(ctx, tables.metadata)]
+        diffs = [] if missing_tables else compare_metadata(ctx, tables.metadata)
+        # 1.27.1's upgraded form (TEXT-held JSON, so no JSONB expression index) is not drift.
+        drift = [_describe_diff(d) for d in diffs if not text_held_form(d, u.schema)]
+        text_held = any(text_held_form(d, u.schema) for d in diffs)
         pg = conn.dialect.name == "postgresql"
-        wanted = {index_name(d.name, u.schema) for d in DEFAULT_INDEXES if pg or not d.postgres_only}
+        wanted = {
+            index_name(d.name, u.schema)
+            for d in DEFAULT_INDEXES
+            if (pg or not d.postgres_only) and tables.layout in d.layouts and not (d.jsonb_only and text_held)
+        }
         have_indexes: set[str] = set()
         for t in have_tables & {t.name for t in tables.metadata.sorted_tables}:
             have_indexes.update(i["name"] or "" for i in sa.inspect(conn).get_indexes(t, schema=u.schema))

@@ -58,6 +58,7 @@ __all__ = (
     "migrations_path",
     "read_versions",
     "resolve_mastra_version",
+    "text_held_form",
     "version_table",
 )
 
@@ -73,6 +74,21 @@ _BETA = re.compile(r"^(1\.0\.0-)?beta(\.\d+)?$")
 _CURRENT = re.compile(r"^(1|1\.x|latest|current|1\.\d+(\.\d+)?)$")
 #: The two columns 1.27.1 creates as JSONB but leaves TEXT on a database it upgraded from the beta.
 JSON_TEXT_COLUMNS: Final = (("mastra_threads", "metadata"), ("mastra_workflow_snapshot", "snapshot"))
+
+
+def text_held_form(diff: Any, schema: str | None) -> bool:
+    """Whether an autogenerate difference is only 1.27.1's *upgraded* form (as valid as the fresh one).
+
+    On a database upgraded from the beta, ``mastra_threads.metadata`` / ``mastra_workflow_snapshot.snapshot``
+    stay TEXT (the models say JSONB) and the two JSONB expression indexes cannot exist. Drift checks skip those.
+    """
+    if isinstance(diff, list):
+        return all(text_held_form(d, schema) for d in diff)
+    if diff[0] == "modify_type":
+        return (diff[2], diff[3]) in JSON_TEXT_COLUMNS
+    if diff[0] == "add_index":
+        return diff[1].name in {index_name(d.name, schema) for d in DEFAULT_INDEXES if d.jsonb_only}
+    return False
 
 
 def resolve_mastra_version(value: object) -> Layout:
