@@ -323,3 +323,47 @@ async def test_rows_with_1_27_only_columns_read_back(kind: str, request: pytest.
         )
         trace = await store.observability.get_trace(trace_id="t")
         assert trace is not None and [s.span_id for s in trace.spans] == ["s"]
+
+
+@pytest.mark.postgres
+async def test_text_held_columns_serve_the_1x_methods(pg_url: str, pg_schema_factory: Callable[[], str]) -> None:
+    """On a beta-upgraded database (metadata/snapshot TEXT) reads, writes and JSON filters work as on JSONB."""
+    schema = pg_schema_factory()
+    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version=BETA) as beta:
+        await beta.memory.save_thread(
+            thread={
+                "id": "t1",
+                "resourceId": "r",
+                "title": "T",
+                "metadata": {"tag": "x"},
+                "createdAt": NOW_Z,
+                "updatedAt": NOW_Z,
+            }
+        )
+    async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema) as store:
+        assert not store.database.column_is_jsonb("mastra_threads", "metadata")
+        assert not store.database.column_is_jsonb("mastra_workflow_snapshot", "snapshot")
+        mem, wf = store.memory, store.workflows
+        await mem.save_thread(
+            thread={
+                "id": "t2",
+                "resourceId": "r",
+                "title": "U",
+                "metadata": {"tag": "y"},
+                "createdAt": NOW_Z,
+                "updatedAt": NOW_Z,
+            }
+        )
+        page = await mem.list_threads(filter={"resourceId": "r", "metadata": {"tag": "x"}})
+        assert [t.id for t in page.threads] == ["t1"]
+        updated = await mem.update_thread_metadata(id="t1", resource_id="r", update=lambda th: {"n": 2})
+        assert updated is not None and updated.metadata == {"tag": "x", "n": 2}
+        await mem.update_thread(id="t2", title="V", metadata={"m": 1})
+        got = await mem.get_thread_by_id(thread_id="t2")
+        assert got is not None and (got.title, got.metadata) == ("V", {"tag": "y", "m": 1})
+        await wf.persist_workflow_snapshot(workflow_name="w", run_id="r", snapshot={"status": "running", "context": {}})
+        assert (await wf.list_workflow_runs(workflow_name="w", status="running")).total == 1
+        await wf.update_workflow_state(workflow_name="w", run_id="r", opts={"status": "success"})
+        assert await wf.load_workflow_snapshot(workflow_name="w", run_id="r") == {"status": "success", "context": {}}
+        raw = await store.db.one(f'SELECT snapshot FROM "{schema}".mastra_workflow_snapshot')
+        assert isinstance(raw["snapshot"], str)  # still TEXT holding JSON
