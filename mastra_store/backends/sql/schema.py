@@ -30,6 +30,7 @@ import hashlib
 import re
 import weakref
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -185,14 +186,47 @@ def _store_token(db: SqlDatabase) -> str:
     return "PG" if db.is_postgres else "SQLITE"
 
 
+@cache
+def _read_state(schema: str | None) -> sa.Select[Any]:
+    """The version rows, each with the ``table.column`` names of :data:`JSON_TEXT_COLUMNS` that are JSONB here
+    (PostgreSQL, 1.x layout): the init of an up-to-date database stays one round trip."""
+    a = sa.table(
+        "pg_attribute",
+        *(sa.column(c) for c in ("attrelid", "attname", "atttypid", "attisdropped")),
+        schema="pg_catalog",
+    )
+    c = sa.table("pg_class", sa.column("oid"), sa.column("relname"), sa.column("relnamespace"), schema="pg_catalog")
+    n = sa.table("pg_namespace", sa.column("oid"), sa.column("nspname"), schema="pg_catalog")
+    jsonb = (
+        sa.select(sa.func.array_agg(sa.func.concat(c.c.relname, ".", a.c.attname)))
+        .select_from(a.join(c, c.c.oid == a.c.attrelid).join(n, n.c.oid == c.c.relnamespace))
+        .where(
+            n.c.nspname
+            == sa.func.coalesce(sa.bindparam("jsonb_schema", schema, type_=sa.Text), sa.func.current_schema()),
+            a.c.atttypid == sa.text("'jsonb'::regtype"),
+            sa.not_(a.c.attisdropped),
+            sa.tuple_(c.c.relname, a.c.attname).in_(
+                [sa.tuple_(sa.literal(t), sa.literal(col)) for t, col in JSON_TEXT_COLUMNS]
+            ),
+        )
+        .scalar_subquery()
+    )
+    return read_versions(schema).add_columns(jsonb.label("jsonb_columns"))
+
+
 async def _current_versions(db: SqlDatabase) -> set[str] | None:
-    """Version rows, or ``None`` when the version table does not exist (one round trip)."""
+    """Version rows, or ``None`` when the version table does not exist (one round trip). On PostgreSQL in the
+    1.x layout the same statement tells which JSON-as-text columns are JSONB (``db.jsonb_columns``)."""
+    detect = db.is_postgres and db.layout == "v1"
     try:
-        rows = await db.all(read_versions(db.schema))
+        rows = await db.all(_read_state(db.schema) if detect else read_versions(db.schema))
     except sa_exc.DBAPIError as exc:
         if is_connection_error(exc):
             raise
         return None  # no version table (UndefinedTable / "no such table")
+    if detect and rows:
+        names: list[str] = rows[0]._mapping["jsonb_columns"] or []
+        db.jsonb_columns = frozenset((t, col) for t, _, col in (name.partition(".") for name in names))
     return {r[0] for r in rows}
 
 
@@ -402,8 +436,7 @@ async def ensure_schema(db: SqlDatabase) -> None:
     head = LAYOUT_HEADS[db.layout]
     versions = await _current_versions(db)
     if versions == {head}:
-        await _detect_jsonb(db)
-        return
+        return  # the JSONB columns were read by the same statement
     if db.layout == "beta" and versions and versions - {"0001", head}:
         _raise_newer(db, versions, f"is at revision {', '.join(sorted(versions))} (Mastra 1.x tables)")
     if not db.auto_migrate:
