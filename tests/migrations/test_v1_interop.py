@@ -235,6 +235,14 @@ async def test_beta13_database_upgraded_by_us_equals_upgraded_by_1_27(
     # 1.27.1's init() on the database we upgraded finds nothing to do either.
     await asyncio.to_thread(run_v1, {"connectionString": dsn, "schemaName": ours})
     assert _ours(await dump_schema(pg_conn, ours)) == _ours(ours_dump)
+    # Our init() adopts the database 1.27.1 upgraded: its tables keep their schema (plus our extra indexes) and rows.
+    theirs_rows = {t: await _rows(pg_conn, theirs, t) for t in V1_TABLES}
+    async with PostgresStore(id="s", connection_string=pg_url, schema_name=theirs) as store:
+        agent = await store.agents.get_agent_by_id(id="ag1")
+        assert agent is not None and agent.instructions == "be nice" and sorted(agent.tools or []) == ["t", "u"]
+    adopted = await dump_schema(pg_conn, theirs)
+    assert _without_our_extra_indexes(adopted, theirs) == _ours(theirs_dump)
+    assert {t: await _rows(pg_conn, theirs, t) for t in V1_TABLES} == theirs_rows
     versions = await _rows(pg_conn, ours, "mastra_agent_versions")
     assert sorted(orjson.loads(v["tools"]) if v["tools"] else None for v in versions if v["agentId"] == "ag1") == [
         {"t": {}, "u": {}}
