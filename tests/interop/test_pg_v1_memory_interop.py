@@ -21,10 +21,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy.dialects import postgresql
 
 from mastra_store import PostgresStore
 from mastra_store._time import js_iso
+from mastra_store.backends.sql.tables import build_tables
+from mastra_store.backends.sql.workflows import _list_statement
 from mastra_store.records.memory import StorageThread
 
 from .harness import NODE_SRC_DIR, ensure_node_modules
@@ -35,11 +39,17 @@ pytestmark = pytest.mark.interop
 T0 = datetime(2025, 6, 1, 8, 0, 0, 250000, tzinfo=UTC)
 
 
-def run_v1(dsn: str, schema: str, ops: Sequence[dict[str, Any]]) -> list[Any]:
-    """Run ``ops`` through 1.27.1 (see the driver's header); one result per op."""
+def run_v1(dsn: str, schema: str, ops: Sequence[dict[str, Any]], *, init: bool = False) -> list[Any]:
+    """Run ``ops`` through 1.27.1 (see the driver's header; ``init``: its ``init()`` first); one result per op."""
     node = shutil.which("node")
     assert node is not None
-    request = {"cacheDir": str(ensure_node_modules()), "connectionString": dsn, "schemaName": schema, "ops": ops}
+    request = {
+        "cacheDir": str(ensure_node_modules()),
+        "connectionString": dsn,
+        "schemaName": schema,
+        "ops": ops,
+        "init": init,
+    }
     proc = subprocess.run(
         [node, str(NODE_SRC_DIR / "v1_memory_io.mjs")],
         input=json.dumps(request),
@@ -66,7 +76,7 @@ def content(text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]
     return out
 
 
-THREADS = [
+THREADS: list[dict[str, Any]] = [
     {"id": "t1", "resourceId": "r1", "title": "One", "metadata": {"kind": "chat", "n": 1, "tags": ["x", "y"]}},
     {"id": "t2", "resourceId": "r1", "title": "Two", "metadata": {"kind": "task"}},
     {"id": "t3", "resourceId": "r2", "title": "Three", "metadata": {"kind": "chat", "n": 1.5}},
@@ -452,3 +462,62 @@ async def test_our_v1_writes_mastra_reads_the_same(pg_schema: tuple[str, str]) -
     snap = js[n + 3]
     assert (snap["status"], snap["activePaths"], snap["tracingContext"]) == ("running", [1], {"traceId": "tr"})
     assert "expectedStatus" not in snap
+
+
+async def test_database_initialised_by_mastra_v1(pg_schema: tuple[str, str]) -> None:  # noqa: F811
+    """1.27.1 creates the schema (JSONB metadata/snapshot) and writes; our init() adopts it and our readers return
+    what 1.27.1's return, the thread-id run filter included (1.27.1 applies it on a JSONB column)."""
+    dsn, schema = pg_schema
+    writes = [
+        *({"domain": "memory", "method": "saveThread", "args": {"thread": t}} for t in threads_payload()),
+        {"domain": "memory", "method": "saveMessages", "args": {"messages": messages_payload()}},
+        {
+            "domain": "memory",
+            "method": "updateThreadMetadata",
+            "args": {"id": "t1"},
+            "mergeResult": {"$increment": "n"},
+        },
+        {"domain": "memory", "method": "updateThreadResourceId", "args": {"threadId": "t3", "resourceId": "r1"}},
+        *(
+            {
+                "domain": "workflows",
+                "method": "persistWorkflowSnapshot",
+                "args": {
+                    "workflowName": "agent",
+                    "runId": f"run-{i}",
+                    "snapshot": snapshot(f"run-{i}", tid),
+                    "createdAt": at(i),
+                },
+            }
+            for i, tid in enumerate(("t1", "t2", "t1"))
+        ),
+    ]
+    run_v1(dsn, schema, writes, init=True)
+    js = run_v1(
+        dsn,
+        schema,
+        [op for op, _ in reads()]
+        + [
+            {"domain": "workflows", "method": "listWorkflowRuns", "args": {"threadId": "t1"}},
+        ],
+    )
+    async with PostgresStore(id="ours", connection_string=dsn, schema_name=schema) as store:
+        mine = await our_reads(store)
+        for answer, ours in zip(js, mine, strict=False):
+            same_answer(answer, ours)
+        runs = await store.workflows.list_workflow_runs(thread_id="t1")
+        assert [r.run_id for r in runs.runs] == [r["runId"] for r in js[-1]["runs"]] == ["run-2", "run-0"]
+        t1 = await store.memory.get_thread_by_id(thread_id="t1")
+        assert t1 is not None and t1.metadata == {"kind": "chat", "n": 2, "tags": ["x", "y"]}
+    # Our thread-id filter is 1.27.1's expression: its index serves it.
+    stmt = _list_statement(build_tables(schema), True, ("thread_id",)).params(
+        thread_id="t1", page_limit=10, page_offset=0
+    )
+    sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql))
+    finally:
+        await conn.close()
+    assert "mastra_workflow_snapshot_threadid_idx" in plan, plan
