@@ -1,0 +1,41 @@
+"""The 1.x memory methods on the SQL backends: set-based statements (no per-row loops), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mastra_store.backends.sql.store import SqlStore
+
+from ..helpers import count_statements
+from .test_memory_sql import _msg, _thread, sql_store  # noqa: F401  - the store fixture
+
+
+async def test_copy_thread_copies_inside_the_database(sql_store: SqlStore) -> None:  # noqa: F811
+    mem = sql_store.memory
+    await _thread(sql_store, "t1")
+    await mem.save_messages(messages=[_msg(i, "t1") for i in range(60)])
+    with count_statements(sql_store) as seen:
+        copy = await mem.copy_thread(source_thread_id="t1", new_thread_id="c1", options={"messageLimit": 50})
+    # source thread, the selected ids, the new thread, ONE INSERT … SELECT of every copy: never one per message,
+    # and the message contents are never read into Python.
+    assert len(seen) == 4, seen
+    assert not any("content" in s.split("FROM")[0] and s.lstrip().upper().startswith("SELECT") for s in seen), seen
+    assert len(copy.message_id_map) == 50
+    copied = (await mem.list_messages(thread_id="c1", per_page=False)).messages
+    assert [m.id for m in copied] == list(copy.message_id_map.values())
+    source = {m.id: m for m in (await mem.list_messages(thread_id="t1", per_page=False)).messages}
+    for src, new in copy.message_id_map.items():
+        got = next(m for m in copied if m.id == new)
+        want: dict[str, Any] = source[src].model_dump(exclude={"id", "thread_id"})
+        assert got.model_dump(exclude={"id", "thread_id"}) == want
+        assert got.thread_id == "c1"
+
+
+async def test_update_thread_resource_id_is_two_updates(sql_store: SqlStore) -> None:  # noqa: F811
+    mem = sql_store.memory
+    await _thread(sql_store, "t1")
+    await mem.save_messages(messages=[_msg(i, "t1") for i in range(30)])
+    with count_statements(sql_store) as seen:
+        await mem.update_thread_resource_id(thread_id="t1", resource_id="r2")
+    assert len(seen) == 3, seen  # lock the thread, move it, move all of its messages
+    assert {m.resource_id for m in (await mem.list_messages(thread_id="t1", per_page=False)).messages} == {"r2"}
