@@ -58,7 +58,9 @@ def _sqlite_key_condition(t: sa.Table, i: int, kind: str) -> sa.ColumnElement[bo
         return jtype == kind
     value = sa.func.json_extract(t.c.metadata, path) == sa.bindparam(f"mv{i}")
     if kind == "number":
-        return sa.and_(jtype.in_(("integer", "real")), value)
+        # Two comparisons, not IN (…): a literal IN list is an expanding parameter, which the SQLite file path
+        # does not run (it would fall back to SQLAlchemy's slower one).
+        return sa.and_(sa.or_(jtype == "integer", jtype == "real"), value)
     return sa.and_(jtype == "text", value)
 
 
