@@ -129,8 +129,10 @@ class _IndexInfo:
 
 class PgVector(VectorStore):
     """``PgVector(connection_string="postgresql://…", schema_name=None)``; ``schema_name`` as the reference's
-    ``schemaName`` (created on first ``create_index``). The ``vector`` extension is created (``CREATE EXTENSION
-    IF NOT EXISTS vector``, in the default schema) when missing and the role may."""
+    ``schemaName`` (created on first ``create_index``). ``exact_filtered=True`` scans exactly whenever a filter is
+    given, as the reference does (a Memory recall always filters), instead of walking an HNSW index. The ``vector``
+    extension is created (``CREATE EXTENSION IF NOT EXISTS vector``, in the default schema) when missing and the role
+    may."""
 
     store_token = "PG"
     supports_halfvec = True
@@ -145,8 +147,10 @@ class PgVector(VectorStore):
         pool_timeout: float = 30.0,
         connect_timeout: float = 10.0,
         application_name: str = "mastra_store_vector",
+        exact_filtered: bool = False,
     ) -> None:
         super().__init__(id=id)
+        self._exact_filtered = bool(exact_filtered)
         if not isinstance(connection_string, str) or not connection_string.strip():
             raise MastraError(id=self._error_id("INITIALIZATION", "FAILED"), domain="MASTRA_VECTOR",
                               category=ErrorCategory.USER, text="connection_string must be a non-empty string",
@@ -451,7 +455,7 @@ class PgVector(VectorStore):
             head = f"SELECT vector_id, ({score_sql})::float8 AS score, metadata::text AS metadata{emb} FROM {table} " \
                    f"WHERE namespace = $1 AND {where}"
             args = [namespace, k, *values, vector]
-            if info.type == "hnsw" and not exact:
+            if info.type == "hnsw" and not exact and not (self._exact_filtered and node is not None):
                 m = info.config.get("m", 16)
                 # The reference: max(k, m·k); never below pgvector's own default of 40 (m=8, k=3 would give 24).
                 await self._set(conn, "hnsw.ef_search", str(min(1000, max(1, ef or max(k, m * k, 40)))))

@@ -206,3 +206,42 @@ async def test_halfvec_is_refused_where_vectors_are_float32(tmp_path: object) ->
     with pytest.raises(MastraError) as info:
         await InMemoryVector().create_index(index_name="h", dimension=4, vector_type="halfvec")
     assert info.value.category == "USER" and info.value.details["field"] == "vector_type"
+
+
+async def test_exact_filtered_never_walks_the_hnsw_index(pgvector_url: str, pg_vector_schema: str) -> None:
+    """With ``exact_filtered=True`` a filtered query scans exactly, as the reference; without, the same query
+    walks the HNSW index (counted by pg_stat_user_indexes.idx_scan)."""
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(2000, 16)).astype(np.float32)
+    walk = PgVector(pgvector_url, schema_name=pg_vector_schema)
+    scan = PgVector(pgvector_url, schema_name=pg_vector_schema, exact_filtered=True)
+    try:
+        await walk.create_index(index_name="ef", dimension=16, index_config={"type": "hnsw"},
+                                metadata_indexes=["tenant"])
+        await walk.upsert(index_name="ef", vectors=data, metadata=[{"tenant": f"t{i % 2}"} for i in range(2000)])
+        await walk.analyze(index_name="ef")
+
+        async def scans() -> int:
+            rows = await _fetch(pgvector_url, "SELECT idx_scan FROM pg_stat_user_indexes WHERE schemaname = $1 "
+                                "AND indexrelname = 'ef_vector_idx'", pg_vector_schema)
+            return int(rows[0][0])
+
+        async def settled(before: int, store: PgVector) -> int:
+            for q in range(3):
+                await store.query(index_name="ef", query_vector=data[q].tolist(), top_k=5, filter={"tenant": "t1"})
+            await store.close()  # the backends flush their statistics when they exit
+            for _ in range(20):
+                now = await scans()
+                if now != before:
+                    return now
+                await asyncio.sleep(0.1)
+            return before
+
+        start = await scans()
+        after_scan = await settled(start, scan)
+        after_walk = await settled(after_scan, walk)
+        assert after_scan == start
+        assert after_walk > after_scan
+    finally:
+        await walk.close()
+        await scan.close()
