@@ -187,3 +187,25 @@ async def test_working_memory_scopes(setup: tuple[BaseStore, VectorStore]) -> No
     assert thread is not None and thread.metadata == {"a": 1, "workingMemory": "# thread notes"} and thread.title == "T"
     with pytest.raises(MastraError):
         await Memory(storage=store).update_working_memory(thread_id="t", resource_id="r", working_memory="x")
+
+
+async def test_memory_over_a_composite_store(tmp_path: Path) -> None:
+    from mastra_store import MastraStorage
+    from mastra_store.vector import InMemoryVector
+
+    storage = MastraStorage(id="c", default=SqliteStore(id="lite", path=tmp_path / "c.db"),
+                            domains={"memory": InMemoryStore(id="mem")})
+    await storage.init()
+    try:
+        memory = Memory(storage=storage, vector=InMemoryVector(), embedder=HashEmbedder(DIM), last_messages=1,
+                        semantic_recall={"top_k": 1, "message_range": 0, "scope": "thread"})
+        domain = await storage.get_store("memory")
+        assert domain is not None
+        await domain.save_thread(thread={"id": "t", "resourceId": "r", "title": "t", "createdAt": T0,
+                                         "updatedAt": T0})
+        await memory.save_messages([_msg("a", "t", "r", 0, "blue whales sing"), _msg("b", "t", "r", 1, "ok"),
+                                    _msg("c", "t", "r", 2, "fine")])
+        res = await memory.recall(thread_id="t", resource_id="r", query="do whales sing?")
+        assert _ids(res) == ["a", "c"]
+    finally:
+        await storage.close()
