@@ -11,17 +11,19 @@ import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import construct
+from ..records._policy import MAX_ID_BYTES, NUL_OK, check_text
 from ..records.memory import (
     CloneThreadOptions,
     CloneThreadResult,
     CopyThreadResult,
     MastraDBMessage,
+    MessageContentV2,
     MessageFilter,
     MessageInclude,
     MessagesPage,
@@ -43,7 +45,7 @@ from ..types import (
 )
 from ._memory_rules import check_message_metadata_filter, check_metadata_keys, check_per_page, message_matches
 from ._messages import normalize_messages, sort_messages
-from ._validate import coerce, coerce_list, require_str, require_str_list
+from ._validate import coerce, coerce_list, require_object, require_str, require_str_list, require_text
 from .base import DomainName, StorageDomain
 
 __all__ = ("MemoryStorage", "MessageQuery", "ThreadMetadataUpdate", "ThreadQuery")
@@ -129,9 +131,8 @@ class MemoryStorage(StorageDomain):
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(id, field="id", error_id=bad)
         if title is not None:
-            require_str(title, field="title", error_id=bad, allow_empty=True)
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+            require_text(title, field="title", error_id=bad)
+        metadata = require_object(metadata, field="metadata", error_id=bad, mode=NUL_OK)
         async with self._guard(op, threadId=id):
             updated = await self._update_thread(id, title, metadata, utc_now())
         if updated is None:
@@ -291,6 +292,9 @@ class MemoryStorage(StorageDomain):
                 text="threadId must be a non-empty string or array of non-empty strings",
                 details={"threadId": str(thread_id), "field": "thread_id"},
             )
+        for i, t in enumerate(ids):
+            name = "thread_id" if isinstance(thread_id, str) else f"thread_id[{i}]"
+            check_text(t, field=name, error_id=self._error_id(op, "INVALID_THREAD_ID"), max_bytes=MAX_ID_BYTES)
         bad = self._error_id(op, "INVALID_ARGS")
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
@@ -466,7 +470,7 @@ class MemoryStorage(StorageDomain):
             return construct(MessagesResult, messages=[])
         now = utc_now()
         prepared: list[MastraDBMessage] = []
-        undated = False
+        undated = 0
         for i, m in enumerate(items):
             # Inline checks (one loop over up to thousands of messages); ``id`` is a str after validation.
             if not m.id.strip():
@@ -476,8 +480,10 @@ class MemoryStorage(StorageDomain):
             if not m.resource_id or not m.resource_id.strip():
                 raise ValidationError(id=bad, field=f"messages[{i}].resource_id", reason="Resource ID is required")
             if m.created_at is None:
-                undated = True
-                m = m.model_copy(update={"created_at": now})
+                # Distinct increasing instants (+1 ms each, JS Date's resolution) keep the batch order on reads,
+                # as Mastra's MessageList stamps undated messages; one shared instant sorted them by id.
+                m = m.model_copy(update={"created_at": now + timedelta(milliseconds=undated) if undated else now})
+                undated += 1
             prepared.append(m)
         unique = len({m.id for m in prepared}) == len(prepared)
         if not unique:
@@ -506,6 +512,12 @@ class MemoryStorage(StorageDomain):
             require_str(u.id, field=f"messages[{i}].id", error_id=bad)
             if "thread_id" in u.model_fields_set and not u.thread_id:
                 raise ValidationError(id=bad, field=f"messages[{i}].thread_id", reason="must be a non-empty string")
+            if u.content is not None:
+                # The merged content must still be format-2 content (the only format stored, as save_messages
+                # requires): each key given is checked as the record would check it, before anything is written.
+                # ``format: 3`` or a ``metadata`` that is not an object is the caller's error, never a row
+                # that cannot be read back.
+                coerce(MessageContentV2, {"parts": [], **u.content}, field=f"messages[{i}].content", error_id=bad)
         effective = [u for u in updates if u.model_fields_set - {"id"}]
         if not effective:
             return []
@@ -558,10 +570,9 @@ class MemoryStorage(StorageDomain):
         op = "UPDATE_RESOURCE"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(resource_id, field="resource_id", error_id=bad)
-        if working_memory is not UNSET and working_memory is not None and not isinstance(working_memory, str):
-            raise ValidationError(id=bad, field="working_memory", reason="expected a string")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+        if working_memory is not UNSET:
+            require_text(working_memory, field="working_memory", error_id=bad, optional=True)
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         async with self._guard(op, resourceId=resource_id):
             return await self._update_resource(resource_id, working_memory, metadata, utc_now())
 
@@ -619,9 +630,8 @@ class MemoryStorage(StorageDomain):
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
         if title is not None:
-            require_str(title, field="title", error_id=bad, allow_empty=True)
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+            require_text(title, field="title", error_id=bad)
+        metadata = require_object(metadata, field="metadata", error_id=bad, mode=NUL_OK)
         opts = coerce(CloneThreadOptions, options or {}, field="options", error_id=bad)
         target_id = new_thread_id or str(uuid.uuid4())
         async with self._guard(op, sourceThreadId=source_thread_id, newThreadId=target_id):
