@@ -55,6 +55,9 @@ ThreadMetadataUpdate = Callable[[StorageThread], dict[str, Any] | None]
 #: (created_at, id): the order of messages; DESC reverses both (1.x breaks ties by id in the same direction).
 _BY_DATE_ID = operator.attrgetter("created_at", "id")
 
+#: Include windows beyond this many messages are capped (PostgreSQL binds window sizes as ``integer``).
+_MAX_WINDOW = 2**31 - 2
+
 
 @dataclass(slots=True)
 class ThreadQuery:
@@ -178,7 +181,8 @@ class MemoryStorage(StorageDomain):
                 if close is not None and hasattr(result, "__await__"):
                     close()  # a coroutine: never awaited, so no "never awaited" warning either
                 raise ValidationError(id=bad, field="update", reason="must return an object or None (synchronously)")
-            return result
+            # What the callback returns is input like any other: the same policy (thread metadata is JSON text).
+            return require_object(result, field="update", error_id=bad, mode=NUL_OK)  # type: ignore[no-any-return]
 
         async with self._guard(op, threadId=id):
             return await self._update_thread_metadata(id, resource_id, apply, utc_now())
@@ -356,6 +360,17 @@ class MemoryStorage(StorageDomain):
             raise ValidationError(id=bad, field="include_total", reason="expected a boolean")
         # The common call has neither include windows nor a filter: no validation pass for absent arguments.
         includes = coerce_list(MessageInclude, include, field="include", error_id=bad) if include else []
+        if any(max(i.with_previous_messages, i.with_next_messages) > _MAX_WINDOW for i in includes):
+            # A window larger than any thread means "all of it": capped so that it binds as a 32-bit integer.
+            includes = [
+                i.model_copy(
+                    update={
+                        "with_previous_messages": min(i.with_previous_messages, _MAX_WINDOW),
+                        "with_next_messages": min(i.with_next_messages, _MAX_WINDOW),
+                    }
+                )
+                for i in includes
+            ]
         mf = coerce(MessageFilter, filter, field="filter", error_id=bad) if filter else None
         dr = mf.date_range if mf else None
         metadata = check_message_metadata_filter(mf.metadata, field="filter.metadata", error_id=bad) if mf else None

@@ -203,7 +203,7 @@ class WorkflowsStorage(StorageDomain):
         if paged:
             assert isinstance(page, int) and isinstance(per_page, int)
             limit = normalize_per_page(per_page, MAX_SAFE_INTEGER)
-            offset = page * limit
+            offset = min(page * limit, MAX_SAFE_INTEGER)  # past any table; binds as int64 everywhere
         q = RunQuery(
             workflow_name,
             resource_id,

@@ -15,7 +15,8 @@ written. The rules:
   no NaN or ±Infinity (JSON has none); at most :data:`MAX_JSON_DEPTH` nested arrays/objects; strings and keys
   as for text, except that U+0000 is allowed where the JSON is stored as text (message content and thread
   metadata, where it is escaped as ``\\u0000``; workflow snapshots strip it, as Mastra does);
-* numbers in typed fields: integers within int64, floats finite.
+* numbers in typed fields (a score): integers within int64; floats finite and, unless 0, within DynamoDB's
+  number range (1e-130 <= |x| < 1e126) — inside JSON they are text there, so only finiteness applies.
 
 The checks are plain Python over the validated records, planned once per record class (which fields are ids,
 text, JSON, nested records); see ``python -m bench.bounds`` for what they cost on a W2 batch.
@@ -139,6 +140,9 @@ class _Bad(Exception):
 
 
 _INT_RANGE = "integers must fit in 64 bits (signed)"
+#: DynamoDB's number range (typed number fields are DynamoDB numbers; JSON is text there).
+_NUMBER_MIN: Final = 1e-130
+_NUMBER_MAX: Final = 1e126
 _NOT_FINITE = "NaN and Infinity are not JSON"
 
 
@@ -391,8 +395,11 @@ def _value(v: Any, c: _Check, where: str, error_id: str) -> Any:
             raise _fail(error_id, where, _INT_RANGE)
         return v
     if kind == "float":
-        if isinstance(v, float) and not math.isfinite(v):
-            raise _fail(error_id, where, _NOT_FINITE)
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise _fail(error_id, where, _NOT_FINITE)
+            if v and not _NUMBER_MIN <= abs(v) < _NUMBER_MAX:
+                raise _fail(error_id, where, "must be 0 or between 1e-130 and 1e126 in magnitude (DynamoDB numbers)")
         return v
     if isinstance(v, pydantic.BaseModel):
         check_record(v, field=where, error_id=error_id)
