@@ -19,6 +19,7 @@ from ..records._policy import (
     STRICT,
     check_json,
     check_record,
+    check_records,
     check_text,
 )
 
@@ -94,8 +95,7 @@ def coerce_list(model: type[M], values: Any, *, field: str, error_id: str) -> li
             records = _list_adapter(model).validate_python(values)
         except pydantic.ValidationError as exc:
             raise _error(exc, field, error_id) from exc
-        for i, r in enumerate(records):
-            check_record(r, field=f"{field}[{i}]", error_id=error_id)
+        check_records(records, field=field, error_id=error_id)
         return records
     return [coerce(model, v, field=f"{field}[{i}]", error_id=error_id) for i, v in enumerate(values)]
 

@@ -302,6 +302,7 @@ class MemoryStorage(StorageDomain):
         bad = self._error_id(op, "INVALID_ARGS")
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
+        page = self._check_page(op, page)  # None -> 0 (found by tests/chaos/test_fuzz.py: a TypeError escaped)
         q, metadata, per_page_out = self._prepare_list(
             op, list(dict.fromkeys(ids)), resource_id, include, per_page, page, filter, order_by, include_total
         )
@@ -326,6 +327,7 @@ class MemoryStorage(StorageDomain):
         the resource) of :meth:`list_messages`."""
         op = "LIST_MESSAGES_BY_RESOURCE_ID"
         require_str(resource_id, field="resource_id", error_id=self._error_id(op, "INVALID_QUERY"))
+        page = self._check_page(op, page)  # None -> 0 (found by tests/chaos/test_fuzz.py: a TypeError escaped)
         q, metadata, per_page_out = self._prepare_list(
             op, [], resource_id, include, per_page, page, filter, order_by, include_total
         )
@@ -407,7 +409,7 @@ class MemoryStorage(StorageDomain):
         include_total: bool,
     ) -> MessagesPage:
         normalized = normalize_per_page(per_page, 40)
-        offset = 0 if per_page is False else page * normalized
+        offset = 0 if per_page is False else min(page * normalized, MAX_SAFE_INTEGER)  # binds as int64
         if normalized == 0:
             total = 0  # 1.x: a perPage 0 call returns the include windows only, and total 0
         if metadata is not None and normalized:

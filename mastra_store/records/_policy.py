@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -421,36 +422,23 @@ def _value(v: Any, c: _Check, where: str, error_id: str) -> Any:
 def check_record(record: pydantic.BaseModel, *, field: str, error_id: str) -> None:
     """Refuse a validated input record holding a value no backend could store as given (names the field).
 
-    The plain cases are decided inline (W2 runs this on 100 messages and their contents per batch); anything
-    suspect, and every failure, goes through :func:`_value`, which names the field."""
-    d = record.__dict__
-    checks, mode, base = _plan(type(record))
-    # Only the fields the input set: the others hold their defaults (None, [], a literal), nothing to check. A
-    # parts-only message content sets 2 of its 8 fields.
-    for name in record.__pydantic_fields_set__:
-        c = checks.get(name)
-        if c is None:
-            continue
-        v = d.get(name)
-        if v is None:
-            continue
-        kind = c.kind
-        t = type(v)
-        if t is str:
-            if kind == "id":
-                if "\x00" not in v and len(v) <= _ID_CHARS and v.isascii():
-                    continue
-            elif kind != "label" and ("\x00" not in v or c.mode & NUL_OK) and v.isascii():
-                continue
-        elif kind == "json" and (t is dict or t is list):
-            if _plainly_fine(v, c.mode, c.base):
-                continue
-        elif isinstance(v, pydantic.BaseModel):
-            check_record(v, field=f"{field}.{c.label}" if field else c.label, error_id=error_id)
-            continue
-        kept = _value(v, c, f"{field}.{c.label}" if field else c.label, error_id)
-        if kept is not v:
-            d[c.name] = kept  # a normalised JSON payload (the record is the library's own copy of the input)
+    Runs the record class's checker, generated once (:func:`_compile`): W2 runs this on 100 messages and their
+    contents per batch, where a generic loop over the plan cost as much again as pydantic's validation."""
+    cls = type(record)
+    checker = _checkers.get(cls)
+    if checker is None:
+        checker = _checkers[cls] = _compile(cls)
+    checker(record, field, error_id)
+
+
+def _slow(record: pydantic.BaseModel, c: _Check, v: Any, field: str, error_id: str) -> None:
+    """A value the generated fast path could not clear: decided (and named) by :func:`_value`."""
+    kept = _value(v, c, f"{field}.{c.label}" if field else c.label, error_id)
+    if kept is not v:
+        record.__dict__[c.name] = kept  # a normalised JSON payload (the record is the library's own copy)
+
+
+def _extra(record: pydantic.BaseModel, field: str, error_id: str, mode: int, base: int) -> None:
     extra = record.__pydantic_extra__
     if extra:
         prefix = f"{field}." if field else ""
@@ -459,10 +447,108 @@ def check_record(record: pydantic.BaseModel, *, field: str, error_id: str) -> No
             extra[k] = check_json(v, field=prefix + k, error_id=error_id, mode=mode, base=base)
 
 
+_checkers: dict[type[pydantic.BaseModel], Callable[..., None]] = {}
+
+
+def _compile(cls: type[pydantic.BaseModel]) -> Callable[..., None]:
+    """The checker of one record class: straight-line Python with one fast test per field (C-speed ``in`` /
+    ``isascii`` / ``type`` tests, orjson for JSON), falling back to :func:`_slow` for anything it cannot clear."""
+    checks, mode, base = _plan(cls)
+    env: dict[str, Any] = {
+        "_slow": _slow,
+        "_extra": _extra,
+        "_fine": _plainly_fine,
+        "_check_record": check_record,
+        "_Model": pydantic.BaseModel,
+        "_checks": checks,
+        "_MIN": INT64_MIN,
+        "_MAX": INT64_MAX,
+        "_NMIN": _NUMBER_MIN,
+        "_NMAX": _NUMBER_MAX,
+    }
+    lines = ["def check(record, field, error_id, nested=True):", "    d = record.__dict__"]
+    for name, c in checks.items():
+        slow = f"_slow(record, _checks[{name!r}], v, field, error_id)"
+        lines.append(f"    v = d.get({name!r})")
+        nul = "" if c.mode & NUL_OK else '"\\x00" in v or '
+        if c.kind == "id":
+            test = f'type(v) is not str or "\\x00" in v or len(v) > {_ID_CHARS} or not v.isascii()'
+        elif c.kind == "label":
+            test = f'type(v) is not str or "\\x00" in v or len(v) > {MAX_LABEL_BYTES // 4} or not v.isascii()'
+        elif c.kind == "text":
+            test = f"type(v) is not str or {nul}{'' if c.mode == STRIPPED else 'not v.isascii()'}".rstrip(" or")
+        elif c.kind == "int":
+            test = "type(v) is not int or not _MIN <= v <= _MAX"
+        elif c.kind == "float":
+            test = "type(v) is not float or v - v != 0 or (v and not _NMIN <= abs(v) < _NMAX)"
+        elif c.kind in ("record", "any"):
+            label = c.label
+            lines += [
+                "    if isinstance(v, _Model):",
+                "        if nested:",
+                f"            _check_record(v, field=field + {'.' + label!r} if field else {label!r},"
+                " error_id=error_id)",
+                "    elif v is not None:",
+                f"        {slow}",
+            ]
+            continue
+        elif c.kind == "json":
+            lines += [
+                "    if v is not None:",
+                "        t = type(v)",
+                f"        if not ((t is dict or t is list) and (not v or _fine(v, {c.mode}, {c.base}))):",
+                f"            {slow}",
+            ]
+            continue
+        else:  # lists of ids / texts / labels / records, maps of records: rare, the general path
+            lines += ["    if v:", f"        {slow}"]
+            continue
+        lines += [f"    if v is not None and ({test}):", f"        {slow}"]
+    if cls.model_config.get("extra") == "allow":
+        lines.append(f"    _extra(record, field, error_id, {mode}, {base})")
+    lines.append("    return None")
+    exec("\n".join(lines), env)  # the source is built above from the record class's own field table
+    fn: Callable[..., None] = env["check"]
+    return fn
+
+
 #: Ids of at most this many characters are short enough whatever they hold (4 UTF-8 bytes per character at most).
 _ID_CHARS: Final = MAX_ID_BYTES // 4
 
 
 def check_records(records: list[Any], *, field: str, error_id: str) -> None:
+    """:func:`check_record` of each of a batch (``field[i]``).
+
+    A batch of records whose only nested records are parts-only JSON content (W2's messages: ``{"format": 2,
+    "parts": […]}``) has those contents cleared by one orjson pass over all their parts (100 messages: ~25 µs
+    instead of ~95 µs one by one); anything else, or any doubt, takes the record-by-record path."""
+    if not records:
+        return
+    nested = _nested_parts(records)
     for i, r in enumerate(records):
-        check_record(r, field=f"{field}[{i}]", error_id=error_id)
+        cls = type(r)
+        checker = _checkers.get(cls)
+        if checker is None:
+            checker = _checkers[cls] = _compile(cls)
+        checker(r, f"{field}[{i}]", error_id, nested)
+
+
+_PARTS_ONLY: Final = frozenset(("format", "parts"))
+
+
+def _nested_parts(records: list[Any]) -> bool:
+    """``False`` when every record's ``content`` is parts-only JSON content (a record marked :class:`JsonText`
+    whose ``parts``, all of them together, pass :func:`_plainly_fine`): then nothing nested needs checking."""
+    contents = []
+    for r in records:
+        c = r.__dict__.get("content")
+        if (
+            not isinstance(c, pydantic.BaseModel)
+            or c.__pydantic_extra__
+            or not c.__pydantic_fields_set__ <= _PARTS_ONLY
+            or not isinstance(getattr(type(c), "__policy__", None), JsonText)
+        ):
+            return True
+        contents.append(c.__dict__.get("parts"))
+    # Each parts list sits one level inside its content object: the list of them stands for that level.
+    return not _plainly_fine(contents, NUL_OK, 0)

@@ -244,3 +244,15 @@ async def test_out_of_range_datetimes_are_user_errors(store: BaseStore) -> None:
         mem.list_messages(thread_id="t", filter={"dateRange": {"start": "0001-01-01T00:00:00+05:00"}}),
         "filter.dateRange.start",
     )
+
+
+async def test_page_none_means_the_first_page(store: BaseStore) -> None:
+    """Found by tests/chaos/test_fuzz.py: ``page=None`` with a ``per_page`` raised a bare TypeError."""
+    mem = store.memory
+    await mem.save_thread(thread=thread())
+    await mem.save_messages(messages=[msg("m1")])
+    got = await mem.list_messages(thread_id="t1", page=None, per_page=1)  # type: ignore[arg-type]
+    assert (got.page, [m.id for m in got.messages]) == (0, ["m1"])
+    got = await mem.list_messages_by_resource_id(resource_id="r1", page=None, per_page=1)  # type: ignore[arg-type]
+    assert (got.page, [m.id for m in got.messages]) == (0, ["m1"])
+    await refused(mem.list_messages(thread_id="t1", page=2**62, per_page=2**40), "per_page")  # not an overflow
