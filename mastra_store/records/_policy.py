@@ -431,6 +431,10 @@ def check_record(record: pydantic.BaseModel, *, field: str, error_id: str) -> No
     checker(record, field, error_id)
 
 
+def _at(field: str, index: int | None) -> str:
+    return field if index is None else f"{field}[{index}]"
+
+
 def _slow(record: pydantic.BaseModel, c: _Check, v: Any, field: str, error_id: str) -> None:
     """A value the generated fast path could not clear: decided (and named) by :func:`_value`."""
     kept = _value(v, c, f"{field}.{c.label}" if field else c.label, error_id)
@@ -461,14 +465,18 @@ def _compile(cls: type[pydantic.BaseModel]) -> Callable[..., None]:
         "_check_record": check_record,
         "_Model": pydantic.BaseModel,
         "_checks": checks,
+        "_at": _at,
         "_MIN": INT64_MIN,
         "_MAX": INT64_MAX,
         "_NMIN": _NUMBER_MIN,
         "_NMAX": _NUMBER_MAX,
     }
-    lines = ["def check(record, field, error_id, nested=True):", "    d = record.__dict__"]
+    lines = [
+        "def check(record, field, error_id, nested=True, index=None):",
+        "    d = record.__dict__",
+    ]
     for name, c in checks.items():
-        slow = f"_slow(record, _checks[{name!r}], v, field, error_id)"
+        slow = f"_slow(record, _checks[{name!r}], v, _at(field, index), error_id)"
         lines.append(f"    v = d.get({name!r})")
         nul = "" if c.mode & NUL_OK else '"\\x00" in v or '
         if c.kind == "id":
@@ -486,8 +494,8 @@ def _compile(cls: type[pydantic.BaseModel]) -> Callable[..., None]:
             lines += [
                 "    if isinstance(v, _Model):",
                 "        if nested:",
-                f"            _check_record(v, field=field + {'.' + label!r} if field else {label!r},"
-                " error_id=error_id)",
+                "            f = _at(field, index)",
+                f"            _check_record(v, field=f + {'.' + label!r} if f else {label!r}, error_id=error_id)",
                 "    elif v is not None:",
                 f"        {slow}",
             ]
@@ -505,7 +513,7 @@ def _compile(cls: type[pydantic.BaseModel]) -> Callable[..., None]:
             continue
         lines += [f"    if v is not None and ({test}):", f"        {slow}"]
     if cls.model_config.get("extra") == "allow":
-        lines.append(f"    _extra(record, field, error_id, {mode}, {base})")
+        lines.append(f"    _extra(record, _at(field, index), error_id, {mode}, {base})")
     lines.append("    return None")
     exec("\n".join(lines), env)  # the source is built above from the record class's own field table
     fn: Callable[..., None] = env["check"]
@@ -525,30 +533,36 @@ def check_records(records: list[Any], *, field: str, error_id: str) -> None:
     if not records:
         return
     nested = _nested_parts(records)
+    checkers = _checkers
     for i, r in enumerate(records):
         cls = type(r)
-        checker = _checkers.get(cls)
+        checker = checkers.get(cls)
         if checker is None:
-            checker = _checkers[cls] = _compile(cls)
-        checker(r, f"{field}[{i}]", error_id, nested)
+            checker = checkers[cls] = _compile(cls)
+        checker(r, field, error_id, nested, i)  # "field[i]" is only built for an error or a nested record
 
 
 _PARTS_ONLY: Final = frozenset(("format", "parts"))
+#: Per class: is it a record stored as one JSON text (``__policy__ = JsonText()``)?
+_json_text_records: dict[type, bool] = {}
 
 
 def _nested_parts(records: list[Any]) -> bool:
     """``False`` when every record's ``content`` is parts-only JSON content (a record marked :class:`JsonText`
     whose ``parts``, all of them together, pass :func:`_plainly_fine`): then nothing nested needs checking."""
-    contents = []
+    contents: list[Any] = []
+    append = contents.append
+    json_text = _json_text_records
     for r in records:
         c = r.__dict__.get("content")
-        if (
-            not isinstance(c, pydantic.BaseModel)
-            or c.__pydantic_extra__
-            or not c.__pydantic_fields_set__ <= _PARTS_ONLY
-            or not isinstance(getattr(type(c), "__policy__", None), JsonText)
-        ):
+        cls = type(c)
+        is_json_text = json_text.get(cls)
+        if is_json_text is None:
+            is_json_text = json_text[cls] = isinstance(getattr(cls, "__policy__", None), JsonText) and issubclass(
+                cls, pydantic.BaseModel
+            )
+        if not is_json_text or c.__pydantic_extra__ or not c.__pydantic_fields_set__ <= _PARTS_ONLY:
             return True
-        contents.append(c.__dict__.get("parts"))
+        append(c.__dict__.get("parts"))
     # Each parts list sits one level inside its content object: the list of them stands for that level.
     return not _plainly_fine(contents, NUL_OK, 0)
