@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import construct
-from ..records._policy import MAX_ID_BYTES, NUL_OK, check_text
+from ..records._policy import MAX_ID_BYTES, check_text
 from ..records.memory import (
     CloneThreadOptions,
     CloneThreadResult,
@@ -135,7 +135,7 @@ class MemoryStorage(StorageDomain):
         require_str(id, field="id", error_id=bad)
         if title is not None:
             require_text(title, field="title", error_id=bad)
-        metadata = require_object(metadata, field="metadata", error_id=bad, mode=NUL_OK)
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         async with self._guard(op, threadId=id):
             updated = await self._update_thread(id, title, metadata, utc_now())
         if updated is None:
@@ -181,8 +181,8 @@ class MemoryStorage(StorageDomain):
                 if close is not None and hasattr(result, "__await__"):
                     close()  # a coroutine: never awaited, so no "never awaited" warning either
                 raise ValidationError(id=bad, field="update", reason="must return an object or None (synchronously)")
-            # What the callback returns is input like any other: the same policy (thread metadata is JSON text).
-            return require_object(result, field="update", error_id=bad, mode=NUL_OK)  # type: ignore[no-any-return]
+            # What the callback returns is input like any other: the same policy.
+            return require_object(result, field="update", error_id=bad)  # type: ignore[no-any-return]
 
         async with self._guard(op, threadId=id):
             return await self._update_thread_metadata(id, resource_id, apply, utc_now())
@@ -648,7 +648,7 @@ class MemoryStorage(StorageDomain):
             require_str(resource_id, field="resource_id", error_id=bad)
         if title is not None:
             require_text(title, field="title", error_id=bad)
-        metadata = require_object(metadata, field="metadata", error_id=bad, mode=NUL_OK)
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         opts = coerce(CloneThreadOptions, options or {}, field="options", error_id=bad)
         target_id = new_thread_id or str(uuid.uuid4())
         async with self._guard(op, sourceThreadId=source_thread_id, newThreadId=target_id):

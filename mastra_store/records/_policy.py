@@ -13,8 +13,8 @@ written. The rules:
 * JSON payloads (metadata, message parts, snapshots, span input/output …): JSON values only (``dict`` with
   ``str`` keys, ``list``/``tuple``, ``str``, ``int``, ``float``, ``bool``, ``None``); integers within int64;
   no NaN or ±Infinity (JSON has none); at most :data:`MAX_JSON_DEPTH` nested arrays/objects; strings and keys
-  as for text, except that U+0000 is allowed where the JSON is stored as text (message content and thread
-  metadata, where it is escaped as ``\\u0000``; workflow snapshots strip it, as Mastra does);
+  as for text, except that U+0000 is allowed where the JSON is stored as text (message content, where it is
+  escaped as ``\\u0000``; workflow snapshots strip it and lone surrogates, as Mastra does);
 * numbers in typed fields (a score): integers within int64; floats finite and, unless 0, within DynamoDB's
   number range (1e-130 <= |x| < 1e126) — inside JSON they are text there, so only finiteness applies.
 

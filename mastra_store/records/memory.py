@@ -34,8 +34,8 @@ class StorageThread(Record):
     id: str
     resource_id: str
     title: str | None = None
-    #: Stored as JSON text (PostgreSQL ``text``): U+0000 is kept, escaped (records/_policy.py).
-    metadata: Annotated[dict[str, Any] | None, JsonText()] = None
+    #: ``jsonb`` in the 1.x PostgreSQL layout (text in the beta one): U+0000 is refused (records/_policy.py).
+    metadata: dict[str, Any] | None = None
     created_at: UtcDateTime
     updated_at: UtcDateTime
 

@@ -118,6 +118,7 @@ async def test_update_workflow_results_nul_step_id_is_refused(store: BaseStore) 
         (thread(id="x" * (MAX_ID_BYTES + 1)), "thread.id"),
         (thread(id="é" * (MAX_ID_BYTES // 2 + 1)), "thread.id"),  # bytes, not characters
         (thread(metadata={"k": "\udfff"}), "thread.metadata.k"),
+        (thread(metadata={"k": "a\x00"}), "thread.metadata.k"),  # jsonb in the 1.x PostgreSQL layout
         (thread(metadata={"k": [1, {"n": 2**63}]}), "thread.metadata.k[1].n"),
         (thread(metadata={"k": float("nan")}), "thread.metadata.k"),
         (thread(metadata={"k": {1: "x"}}), "thread.metadata.k"),
@@ -140,7 +141,7 @@ async def test_limits_themselves_are_accepted(store: BaseStore) -> None:
     deep: Any = "leaf"
     for _ in range(MAX_JSON_DEPTH):
         deep = [deep]
-    meta = {"d": deep[0], "big": 2**63 - 1, "small": -(2**63), "nul": "a\x00b"}  # thread metadata is JSON text
+    meta = {"d": deep[0], "big": 2**63 - 1, "small": -(2**63)}
     await mem.save_thread(thread=thread(id=tid, metadata=meta))
     got = await mem.get_thread_by_id(thread_id=tid)
     assert got is not None and got.metadata == meta
@@ -158,7 +159,8 @@ async def test_reads_refuse_unstorable_ids(store: BaseStore) -> None:
 
 
 async def test_nul_in_message_content_is_kept_but_not_in_jsonb(store: BaseStore) -> None:
-    """Message content is JSON text (U+0000 escaped, kept); resource metadata is jsonb on PostgreSQL (refused)."""
+    """Message content is JSON text (U+0000 escaped, kept); resource and thread metadata are jsonb on PostgreSQL
+    (refused)."""
     mem = store.memory
     await mem.save_thread(thread=thread())
     content = {"format": 2, "parts": [{"type": "text", "text": "a\x00b"}], "metadata": {"k\x00": 1}}
