@@ -31,17 +31,26 @@ def naive_utc(value: datetime) -> datetime:
     return to_utc(value).replace(tzinfo=None)
 
 
+_RANGE = "datetime out of range (years 0001-9999 UTC)"
+
+
 def parse_datetime(value: Any) -> datetime:
-    """Accept a datetime, an ISO-8601 string (``Z`` allowed) or epoch milliseconds."""
-    if isinstance(value, datetime):
-        return to_utc(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        return to_utc(datetime.fromisoformat(text))
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return from_epoch_ms(value)
+    """Accept a datetime, an ISO-8601 string (``Z`` allowed) or epoch milliseconds.
+
+    Anything outside years 0001-9999 once in UTC (the range every backend stores) raises ``ValueError``, never
+    ``OverflowError`` / ``OSError``: callers turn ``ValueError`` into the caller's (USER) error."""
+    try:
+        if isinstance(value, datetime):
+            return to_utc(value)
+        if isinstance(value, str):
+            text = value.strip()
+            if text.endswith(("Z", "z")):
+                text = text[:-1] + "+00:00"
+            return to_utc(datetime.fromisoformat(text))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return from_epoch_ms(value)
+    except (OverflowError, OSError) as exc:  # astimezone / fromtimestamp past datetime's range
+        raise ValueError(_RANGE) from exc
     raise TypeError(f"expected a datetime or an ISO-8601 string, got {type(value).__name__}")
 
 
@@ -71,4 +80,7 @@ def to_epoch_ms(value: datetime) -> int:
 
 
 def from_epoch_ms(ms: float) -> datetime:
-    return to_utc(datetime.fromtimestamp(ms / 1000, UTC))
+    try:
+        return to_utc(datetime.fromtimestamp(ms / 1000, UTC))
+    except (OverflowError, OSError) as exc:
+        raise ValueError(_RANGE) from exc

@@ -113,14 +113,16 @@ def normalize_per_page(per_page: Any, default: int) -> int:
         return default
     if per_page == 0:
         return 0
-    return per_page if per_page > 0 else default
+    # Larger than any table: capped so that LIMIT (and page * per_page) stay within the backends' int64.
+    return min(per_page, MAX_SAFE_INTEGER) if per_page > 0 else default
 
 
 def calculate_pagination(page: int, per_page_input: Any, normalized: int) -> tuple[int, PerPage]:
     """JS ``calculatePagination`` → ``(offset, per_page_for_response)``."""
     if per_page_input is False:
         return 0, False
-    return page * normalized, normalized
+    # An offset past any table returns nothing; capped so that it binds as int64 on every backend.
+    return min(page * normalized, MAX_SAFE_INTEGER), normalized
 
 
 def generic_has_more(offset: int, per_page: PerPage, total: int) -> bool:

@@ -11,17 +11,19 @@ import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import construct
+from ..records._policy import MAX_ID_BYTES, check_text
 from ..records.memory import (
     CloneThreadOptions,
     CloneThreadResult,
     CopyThreadResult,
     MastraDBMessage,
+    MessageContentV2,
     MessageFilter,
     MessageInclude,
     MessagesPage,
@@ -43,7 +45,7 @@ from ..types import (
 )
 from ._memory_rules import check_message_metadata_filter, check_metadata_keys, check_per_page, message_matches
 from ._messages import normalize_messages, sort_messages
-from ._validate import coerce, coerce_list, require_str, require_str_list
+from ._validate import coerce, coerce_list, require_object, require_str, require_str_list, require_text
 from .base import DomainName, StorageDomain
 
 __all__ = ("MemoryStorage", "MessageQuery", "ThreadMetadataUpdate", "ThreadQuery")
@@ -52,6 +54,9 @@ __all__ = ("MemoryStorage", "MessageQuery", "ThreadMetadataUpdate", "ThreadQuery
 ThreadMetadataUpdate = Callable[[StorageThread], dict[str, Any] | None]
 #: (created_at, id): the order of messages; DESC reverses both (1.x breaks ties by id in the same direction).
 _BY_DATE_ID = operator.attrgetter("created_at", "id")
+
+#: Include windows beyond this many messages are capped (PostgreSQL binds window sizes as ``integer``).
+_MAX_WINDOW = 2**31 - 2
 
 
 @dataclass(slots=True)
@@ -129,9 +134,8 @@ class MemoryStorage(StorageDomain):
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(id, field="id", error_id=bad)
         if title is not None:
-            require_str(title, field="title", error_id=bad, allow_empty=True)
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+            require_text(title, field="title", error_id=bad)
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         async with self._guard(op, threadId=id):
             updated = await self._update_thread(id, title, metadata, utc_now())
         if updated is None:
@@ -177,7 +181,8 @@ class MemoryStorage(StorageDomain):
                 if close is not None and hasattr(result, "__await__"):
                     close()  # a coroutine: never awaited, so no "never awaited" warning either
                 raise ValidationError(id=bad, field="update", reason="must return an object or None (synchronously)")
-            return result
+            # What the callback returns is input like any other: the same policy.
+            return require_object(result, field="update", error_id=bad)  # type: ignore[no-any-return]
 
         async with self._guard(op, threadId=id):
             return await self._update_thread_metadata(id, resource_id, apply, utc_now())
@@ -291,9 +296,13 @@ class MemoryStorage(StorageDomain):
                 text="threadId must be a non-empty string or array of non-empty strings",
                 details={"threadId": str(thread_id), "field": "thread_id"},
             )
+        for i, t in enumerate(ids):
+            name = "thread_id" if isinstance(thread_id, str) else f"thread_id[{i}]"
+            check_text(t, field=name, error_id=self._error_id(op, "INVALID_THREAD_ID"), max_bytes=MAX_ID_BYTES)
         bad = self._error_id(op, "INVALID_ARGS")
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
+        page = self._check_page(op, page)  # None -> 0 (found by tests/chaos/test_fuzz.py: a TypeError escaped)
         q, metadata, per_page_out = self._prepare_list(
             op, list(dict.fromkeys(ids)), resource_id, include, per_page, page, filter, order_by, include_total
         )
@@ -318,6 +327,7 @@ class MemoryStorage(StorageDomain):
         the resource) of :meth:`list_messages`."""
         op = "LIST_MESSAGES_BY_RESOURCE_ID"
         require_str(resource_id, field="resource_id", error_id=self._error_id(op, "INVALID_QUERY"))
+        page = self._check_page(op, page)  # None -> 0 (found by tests/chaos/test_fuzz.py: a TypeError escaped)
         q, metadata, per_page_out = self._prepare_list(
             op, [], resource_id, include, per_page, page, filter, order_by, include_total
         )
@@ -352,6 +362,17 @@ class MemoryStorage(StorageDomain):
             raise ValidationError(id=bad, field="include_total", reason="expected a boolean")
         # The common call has neither include windows nor a filter: no validation pass for absent arguments.
         includes = coerce_list(MessageInclude, include, field="include", error_id=bad) if include else []
+        if any(max(i.with_previous_messages, i.with_next_messages) > _MAX_WINDOW for i in includes):
+            # A window larger than any thread means "all of it": capped so that it binds as a 32-bit integer.
+            includes = [
+                i.model_copy(
+                    update={
+                        "with_previous_messages": min(i.with_previous_messages, _MAX_WINDOW),
+                        "with_next_messages": min(i.with_next_messages, _MAX_WINDOW),
+                    }
+                )
+                for i in includes
+            ]
         mf = coerce(MessageFilter, filter, field="filter", error_id=bad) if filter else None
         dr = mf.date_range if mf else None
         metadata = check_message_metadata_filter(mf.metadata, field="filter.metadata", error_id=bad) if mf else None
@@ -388,7 +409,7 @@ class MemoryStorage(StorageDomain):
         include_total: bool,
     ) -> MessagesPage:
         normalized = normalize_per_page(per_page, 40)
-        offset = 0 if per_page is False else page * normalized
+        offset = 0 if per_page is False else min(page * normalized, MAX_SAFE_INTEGER)  # binds as int64
         if normalized == 0:
             total = 0  # 1.x: a perPage 0 call returns the include windows only, and total 0
         if metadata is not None and normalized:
@@ -466,7 +487,7 @@ class MemoryStorage(StorageDomain):
             return construct(MessagesResult, messages=[])
         now = utc_now()
         prepared: list[MastraDBMessage] = []
-        undated = False
+        undated = 0
         for i, m in enumerate(items):
             # Inline checks (one loop over up to thousands of messages); ``id`` is a str after validation.
             if not m.id.strip():
@@ -476,8 +497,10 @@ class MemoryStorage(StorageDomain):
             if not m.resource_id or not m.resource_id.strip():
                 raise ValidationError(id=bad, field=f"messages[{i}].resource_id", reason="Resource ID is required")
             if m.created_at is None:
-                undated = True
-                m = m.model_copy(update={"created_at": now})
+                # Distinct increasing instants (+1 ms each, JS Date's resolution) keep the batch order on reads,
+                # as Mastra's MessageList stamps undated messages; one shared instant sorted them by id.
+                m = m.model_copy(update={"created_at": now + timedelta(milliseconds=undated) if undated else now})
+                undated += 1
             prepared.append(m)
         unique = len({m.id for m in prepared}) == len(prepared)
         if not unique:
@@ -506,6 +529,12 @@ class MemoryStorage(StorageDomain):
             require_str(u.id, field=f"messages[{i}].id", error_id=bad)
             if "thread_id" in u.model_fields_set and not u.thread_id:
                 raise ValidationError(id=bad, field=f"messages[{i}].thread_id", reason="must be a non-empty string")
+            if u.content is not None:
+                # The merged content must still be format-2 content (the only format stored, as save_messages
+                # requires): each key given is checked as the record would check it, before anything is written.
+                # ``format: 3`` or a ``metadata`` that is not an object is the caller's error, never a row
+                # that cannot be read back.
+                coerce(MessageContentV2, {"parts": [], **u.content}, field=f"messages[{i}].content", error_id=bad)
         effective = [u for u in updates if u.model_fields_set - {"id"}]
         if not effective:
             return []
@@ -558,10 +587,9 @@ class MemoryStorage(StorageDomain):
         op = "UPDATE_RESOURCE"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(resource_id, field="resource_id", error_id=bad)
-        if working_memory is not UNSET and working_memory is not None and not isinstance(working_memory, str):
-            raise ValidationError(id=bad, field="working_memory", reason="expected a string")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+        if working_memory is not UNSET:
+            require_text(working_memory, field="working_memory", error_id=bad, optional=True)
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         async with self._guard(op, resourceId=resource_id):
             return await self._update_resource(resource_id, working_memory, metadata, utc_now())
 
@@ -619,9 +647,8 @@ class MemoryStorage(StorageDomain):
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
         if title is not None:
-            require_str(title, field="title", error_id=bad, allow_empty=True)
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+            require_text(title, field="title", error_id=bad)
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         opts = coerce(CloneThreadOptions, options or {}, field="options", error_id=bad)
         target_id = new_thread_id or str(uuid.uuid4())
         async with self._guard(op, sourceThreadId=source_thread_id, newThreadId=target_id):

@@ -25,6 +25,7 @@ from ..records.observability import (
     TracingStrategy,
     UpdateSpanRecord,
 )
+from ..types import MAX_SAFE_INTEGER
 from ._validate import coerce, coerce_list, require_str, require_str_list
 from .base import DomainName, StorageDomain
 
@@ -166,7 +167,8 @@ class ObservabilityStorage(StorageDomain):
         flt = coerce(TracesFilter, filters or {}, field="filters", error_id=bad)
         pg = coerce(TracesPagination, pagination or {}, field="pagination", error_id=bad)
         order = coerce(TracesOrderBy, order_by or {}, field="order_by", error_id=bad)
-        q = TraceQuery(flt, order.field, order.direction, pg.page * pg.per_page, pg.per_page)
+        offset = min(pg.page * pg.per_page, MAX_SAFE_INTEGER)  # past any table; binds as int64 everywhere
+        q = TraceQuery(flt, order.field, order.direction, offset, pg.per_page)
         async with self._guard(op):
             spans, total = await self._list_traces(q)
         info = construct(

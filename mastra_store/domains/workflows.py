@@ -13,9 +13,10 @@ from .._time import now as utc_now
 from .._time import parse_datetime, to_epoch_ms
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import construct
+from ..records._policy import STRIPPED
 from ..records.workflows import WorkflowRun, WorkflowRuns, WorkflowStateUpdate
 from ..types import MAX_SAFE_INTEGER, normalize_per_page
-from ._validate import coerce, require_int, require_str
+from ._validate import coerce, require_int, require_json, require_object, require_str
 from .base import DomainName, StorageDomain
 
 __all__ = ("RunQuery", "SnapshotMutation", "WorkflowsStorage", "clean_snapshot", "snapshot_has_thread")
@@ -134,8 +135,8 @@ class WorkflowsStorage(StorageDomain):
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(workflow_name, field="workflow_name", error_id=bad)
         require_str(run_id, field="run_id", error_id=bad)
-        if not isinstance(snapshot, dict):
-            raise ValidationError(id=bad, field="snapshot", reason="expected an object")
+        # Snapshots strip U+0000 and lone surrogates (spec §2.2); every other policy rule applies.
+        snapshot = require_object(snapshot, field="snapshot", error_id=bad, mode=STRIPPED, optional=False)
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
         now = utc_now()
@@ -202,7 +203,7 @@ class WorkflowsStorage(StorageDomain):
         if paged:
             assert isinstance(page, int) and isinstance(per_page, int)
             limit = normalize_per_page(per_page, MAX_SAFE_INTEGER)
-            offset = page * limit
+            offset = min(page * limit, MAX_SAFE_INTEGER)  # past any table; binds as int64 everywhere
         q = RunQuery(
             workflow_name,
             resource_id,
@@ -231,9 +232,11 @@ class WorkflowsStorage(StorageDomain):
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(workflow_name, field="workflow_name", error_id=bad)
         require_str(run_id, field="run_id", error_id=bad)
+        # ``step_id`` is a key of the stored context: refused, not stripped, so "s\x00" cannot overwrite "s".
         require_str(step_id, field="step_id", error_id=bad)
-        if request_context is not None and not isinstance(request_context, dict):
-            raise ValidationError(id=bad, field="request_context", reason="expected an object")
+        # Stored at snapshot.context[step_id] and snapshot.requestContext: 2 and 1 levels down.
+        result = require_json(result, field="result", error_id=bad, mode=STRIPPED, base=2)
+        request_context = require_object(request_context, field="request_context", error_id=bad, mode=STRIPPED, base=1)
         out: dict[str, Any] = {}
 
         def mutate(snapshot: dict[str, Any] | None) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
 from ..types import DateRange, PerPage, Record, UtcDateTime
+from ._policy import JsonText
 
 __all__ = (
     "CloneThreadOptions",
@@ -33,6 +34,7 @@ class StorageThread(Record):
     id: str
     resource_id: str
     title: str | None = None
+    #: ``jsonb`` in the 1.x PostgreSQL layout (text in the beta one): U+0000 is refused (records/_policy.py).
     metadata: dict[str, Any] | None = None
     created_at: UtcDateTime
     updated_at: UtcDateTime
@@ -50,6 +52,9 @@ class MessageContentV2(Record):
     """Format-2 message content. Unknown keys are kept verbatim; ``parts`` dicts are opaque (never re-cased)."""
 
     model_config = ConfigDict(extra="allow")
+    #: The whole content is stored as JSON text: U+0000 is kept, escaped (records/_policy.py).
+    __policy__: ClassVar[JsonText] = JsonText()
+    __policy_depth__: ClassVar[int] = 1  # its fields sit inside the content object
 
     format: Literal[2] = 2
     parts: list[dict[str, Any]] = Field(default_factory=list)
@@ -129,7 +134,8 @@ class MessageUpdate(Record):
     role: MessageRole | None = None
     type: str | None = None
     created_at: UtcDateTime | None = None
-    content: dict[str, Any] | None = None
+    #: Merged into the stored content (JSON text): U+0000 is kept, escaped.
+    content: Annotated[dict[str, Any] | None, JsonText()] = None
 
 
 class CloneMessageFilter(Record):

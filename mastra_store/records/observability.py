@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from ..types import DateRange, Record, UtcDateTime
+from ._policy import Label
 
 __all__ = (
     "CreateSpanRecord",
@@ -62,7 +63,7 @@ class _SpanFields(Record):
     parent_span_id: str | None = None
     entity_type: EntityType | None = None
     entity_id: str | None = None
-    entity_name: str | None = None
+    entity_name: Annotated[str | None, Label()] = None
     user_id: str | None = None
     organization_id: str | None = None
     resource_id: str | None = None
@@ -75,7 +76,7 @@ class _SpanFields(Record):
     service_name: str | None = None
     scope: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
-    tags: list[str] | None = None
+    tags: Annotated[list[str] | None, Label()] = None
     attributes: dict[str, Any] | None = None
     links: list[Any] | None = None
     input: Any = None
@@ -87,7 +88,7 @@ class _SpanFields(Record):
 class CreateSpanRecord(_SpanFields):
     trace_id: str = Field(min_length=1)
     span_id: str = Field(min_length=1)
-    name: str
+    name: Annotated[str, Label()]
     span_type: SpanType
     is_event: bool = False
     started_at: UtcDateTime
@@ -101,7 +102,7 @@ class SpanRecord(CreateSpanRecord):
 class UpdateSpanRecord(_SpanFields):
     """Partial span update: only the fields that were set are written."""
 
-    name: str | None = None
+    name: Annotated[str | None, Label()] = None
     span_type: SpanType | None = None
     is_event: bool | None = None
     started_at: UtcDateTime | None = None

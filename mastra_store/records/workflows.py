@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict
 
 from ..types import Record, UtcDateTime
+from ._policy import Snapshot
 
 __all__ = ("ResumeLabel", "TracingContext", "WorkflowRun", "WorkflowRunStatus", "WorkflowRuns", "WorkflowStateUpdate")
 
@@ -51,6 +52,10 @@ class WorkflowStateUpdate(Record):
 
     ``expected_status`` is a compare-and-set guard, never stored: the update applies only when the stored
     snapshot's status is one of these."""
+
+    #: Merged into the snapshot, which strips U+0000 and lone surrogates (records/_policy.py).
+    __policy__: ClassVar[Snapshot] = Snapshot()
+    __policy_depth__: ClassVar[int] = 1  # its fields become keys of the snapshot
 
     status: WorkflowRunStatus
     result: Any = None

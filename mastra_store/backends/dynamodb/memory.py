@@ -239,29 +239,49 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
         page = messages[q.offset : q.offset + q.limit] if q.limit > 0 else []
         included: list[MastraDBMessage] = []
         for inc in q.include:
-            included.extend(await self._include_window(inc.id, inc.with_previous_messages, inc.with_next_messages))
+            included.extend(
+                await self._include_window(inc.id, inc.with_previous_messages, inc.with_next_messages, q.resource_id)
+            )
         return page, total, included
 
-    async def _include_window(self, message_id: str, before: int, after: int) -> list[MastraDBMessage]:
+    async def _include_window(
+        self, message_id: str, before: int, after: int, resource_id: str | None
+    ) -> list[MastraDBMessage]:
+        """The target and up to ``before`` / ``after`` messages of its thread around it, in (createdAt, id) order
+        as on SQL. The sort key holds only createdAt, so messages sharing the target's instant (a batch saved in
+        one millisecond) are all read and ordered by id here, as are those tying at the far end of each side.
+        With ``resource_id``, the target and the window stay inside that resource (Mastra does the same)."""
         target = await self.db.get(_message_key(message_id))
         if target is None or not self._only("message", [target]):
             return []
-        out = [target]
+        if resource_id is not None and target.get("resourceId") != resource_id:
+            return []
         pk, sk = target.get("gsi1pk"), target.get("gsi1sk")
-        for count, op, forward in ((before, "<=", False), (after, ">", True)):
-            if count <= 0 or not pk or not sk:
+        if not pk or not sk:
+            return [message_from_item(target)]
+        items = {target["pk"]: target}
+        for op, need, forward in (("=", 0, True), ("<", before, False), (">", after, True)):
+            if op != "=" and need <= 0:
                 continue
             e = Expr()
-            found = await self.db.query(
-                limit=count + (1 if op == "<=" else 0),
-                IndexName="gsi1",
-                KeyConditionExpression=f"{e.n('gsi1pk')} = {e.v(pk)} AND {e.n('gsi1sk')} {op} {e.v(sk)}",
-                ScanIndexForward=forward,
-                Limit=count + 1,
-                **e.kwargs(),
+            kw: dict[str, Any] = {
+                "IndexName": "gsi1",
+                "KeyConditionExpression": f"{e.n('gsi1pk')} = {e.v(pk)} AND {e.n('gsi1sk')} {op} {e.v(sk)}",
+                "ScanIndexForward": forward,
+            }
+            if resource_id is not None:
+                kw["FilterExpression"] = f"{e.n('resourceId')} = {e.v(resource_id)}"
+            found = (
+                await self.db.query(**kw, **e.kwargs())
+                if op == "="
+                else await self._first_in_order({**kw, **e.kwargs(), "Limit": min(need + 1, 1000)}, need)
             )
-            out.extend(self._only("message", found))
-        return [message_from_item(i) for i in out]
+            for item in self._only("message", found):
+                items.setdefault(item["pk"], item)
+        ordered = sorted((message_from_item(i) for i in items.values()), key=lambda m: m.id)
+        ordered.sort(key=lambda m: m.created_at or datetime.min)
+        at = next(i for i, m in enumerate(ordered) if m.id == target.get("id"))
+        return ordered[max(0, at - before) : at + after + 1]
 
     async def _list_messages_by_id(self, ids: list[str]) -> list[MastraDBMessage]:
         items = await self.db.batch_get([_message_key(i) for i in ids])

@@ -145,11 +145,14 @@ class InMemoryMemory(InMemoryDomain, MemoryStorage):
         rows = sorted((m for m in self._messages.values() if keep(m)), key=_key, reverse=q.direction == "DESC")
         page = [_out(m) for m in rows[q.offset : q.offset + q.limit]]
         included: list[MastraDBMessage] = []
+        rid = q.resource_id
         for inc in q.include:
             target = self._messages.get(inc.id)
             if target is None or target.thread_id is None:
                 continue
-            ordered = self._thread_messages(target.thread_id)
+            if rid is not None and target.resource_id != rid:
+                continue  # with resource_id, include targets and their windows stay inside that resource
+            ordered = [m for m in self._thread_messages(target.thread_id) if rid is None or m.resource_id == rid]
             i = next(n for n, m in enumerate(ordered) if m.id == inc.id)
             window = ordered[max(0, i - inc.with_previous_messages) : i + inc.with_next_messages + 1]
             included.extend(_out(m) for m in window)

@@ -302,9 +302,12 @@ class SqlMemory(SqlMemoryV1, SqlDomain, MemoryStorage):
             if not rows:
                 return []
             rows = list({r["id"]: r for r in rows}.values())
+            # Built before anything is written: a row that could not be read back fails the call with nothing
+            # changed (the domain validates content updates; this keeps the transaction the last word).
+            out = [_message(r, keep_v2_type=True) for r in rows]
             await self._write_messages(conn, rows, keep_created=False)
             await conn.execute(s.bump_threads, {"tids": sorted(touched), **self._now(now)})
-        return [_message(r, keep_v2_type=True) for r in rows]
+        return out
 
     async def _delete_messages(self, ids: list[str], now: datetime) -> None:
         s = self._s

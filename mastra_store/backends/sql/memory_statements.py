@@ -315,14 +315,19 @@ class Statements:
             # PostgreSQL on a generic plan for it (W4: 839 → 610 µs per call).
             parts.insert(0, sa.select(sa.literal_column("'p'").label("kind"), *self.msg_cols(page), no_total))
         if has_include:
-            parts.append(self._include_windows_pg(has_include) if self.pg else self._include_windows_sqlite())
+            parts.append(
+                self._include_windows_pg(has_include, has_resource)
+                if self.pg
+                else self._include_windows_sqlite(has_resource)
+            )
         stmt = sa.union_all(*parts)
         # Readers unpack rows by position (see LIST_COLUMNS).
         assert tuple(c.name for c in stmt.selected_columns) == LIST_COLUMNS, stmt.selected_columns
         return stmt
 
-    def _include_windows_pg(self, count: int) -> sa.Select[Any]:
-        """``unnest(ids, prev, next)`` → target row → LATERAL (window before UNION ALL window after)."""
+    def _include_windows_pg(self, count: int, has_resource: bool) -> sa.Select[Any]:
+        """``unnest(ids, prev, next)`` → target row → LATERAL (window before UNION ALL window after). With a
+        resource filter the target and its window rows must belong to that resource (Mastra's rule)."""
         m = self.m
         arrays: list[Any] = []
         for name, ty in (("inc_ids", sa.Text), ("inc_prev", sa.Integer), ("inc_next", sa.Integer)):
@@ -336,24 +341,30 @@ class Statements:
         w = m.alias("w")
         here = sa.tuple_(w.c.createdAt, w.c.id)
         there = sa.tuple_(tgt.c.createdAt, tgt.c.id)
+        same_owner: list[sa.ColumnElement[bool]] = []
+        target_cond: sa.ColumnElement[bool] = tgt.c.id == inc.c.id
+        if has_resource:
+            rid: sa.BindParameter[Any] = sa.bindparam("rid")
+            same_owner.append(w.c.resourceId == rid)
+            target_cond = sa.and_(target_cond, tgt.c.resourceId == rid)
         before = (
             sa.select(*self.msg_cols(w))
-            .where(w.c.thread_id == tgt.c.thread_id, here <= there)
+            .where(w.c.thread_id == tgt.c.thread_id, here <= there, *same_owner)
             .order_by(w.c.createdAt.desc(), w.c.id.desc())
             .limit(inc.c.prev + sa.literal_column("1"))
         )
         after = (
             sa.select(*self.msg_cols(w))
-            .where(w.c.thread_id == tgt.c.thread_id, here > there)
+            .where(w.c.thread_id == tgt.c.thread_id, here > there, *same_owner)
             .order_by(w.c.createdAt.asc(), w.c.id.asc())
             .limit(inc.c.next)
         )
         win = sa.union_all(before, after).lateral("win")
         return sa.select(sa.literal_column("'i'"), *self.msg_cols(win), sa.cast(sa.null(), sa.BigInteger)).select_from(
-            inc.join(tgt, tgt.c.id == inc.c.id).join(win, sa.true())
+            inc.join(tgt, target_cond).join(win, sa.true())
         )
 
-    def _include_windows_sqlite(self) -> sa.Select[Any]:
+    def _include_windows_sqlite(self, has_resource: bool) -> sa.Select[Any]:
         """Targets from ``json_each(:inc)``; the target threads' rows numbered by key alone; the rows whose number
         falls in a window are then read whole by ``rowid`` (``IN``: once each, even where windows overlap).
 
@@ -361,6 +372,8 @@ class Statements:
         build automatic indexes over them: the W4 statement (5 windows of ±2 in threads of 50) 1 256 → 823 µs."""
         m = self.m
         inc = sa.func.json_each(sa.bindparam("inc", type_=sa.Text)).table_valued("value").alias("inc")
+        # With a resource filter the targets and the rows numbered for their windows are that resource's only.
+        owner: list[sa.ColumnElement[bool]] = [m.c.resourceId == sa.bindparam("rid")] if has_resource else []
         tgt = (
             sa.select(
                 m.c.id,
@@ -369,12 +382,13 @@ class Statements:
                 sa.func.json_extract(inc.c.value, "$[2]").label("next"),
             )
             .select_from(inc.join(m, m.c.id == sa.func.json_extract(inc.c.value, "$[0]")))
+            .where(*owner)
             .cte("tgt")
         )
         rn = sa.func.row_number().over(partition_by=m.c.thread_id, order_by=(m.c.createdAt, m.c.id))
         ranked = (
             sa.select(sa.literal_column("rowid").label("rid"), m.c.id, m.c.thread_id, rn.label("rn"))
-            .where(m.c.thread_id.in_(sa.select(tgt.c.thread_id)))
+            .where(m.c.thread_id.in_(sa.select(tgt.c.thread_id)), *owner)
             .cte("ranked")
         )
         pos = (
