@@ -291,7 +291,7 @@ def _reads(tables: Tables, pg: bool) -> _Reads:
 
 # -- SQLite JSON containment ------------------------------------------------------------------------------
 #: Keys allowed in a SQLite JSON path (they are bound, and quoted inside the path, but kept to a safe set).
-_PATH_KEY: Final = re.compile(r"^[A-Za-z0-9_ \-]{1,128}$")
+_PATH_KEY: Final = re.compile(r"^[A-Za-z0-9_ \-]{1,128}\Z")
 
 
 class _Contains:
