@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,7 +30,7 @@ from ... import _json
 from ...errors import StoreClosedError, WrongEventLoopError
 from .compiled import Prepared, StatementCache
 from .engine import PgConnector
-from .pgpool import DRAIN_TIMEOUT, ConnectionPool, is_disconnect
+from .pgpool import DRAIN_TIMEOUT, DRIVER_ERRORS, ConnectionPool, is_disconnect
 
 log = logging.getLogger("mastra_store.postgres")
 
@@ -127,7 +128,7 @@ class FastConnection:
                 rows = await conn.fetch(sql, *args)
                 return FastResult(rows, len(rows))
             status: str = await conn.execute(sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except DRIVER_ERRORS as exc:
             raise self._fast.translate(exc, p) from exc
         tail = status.rsplit(" ", 1)[-1]
         return FastResult([], int(tail) if tail.isdigit() else 0)
@@ -210,11 +211,12 @@ class PgFastPath(StatementCache):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[FastConnection]:
+        """BEGIN … COMMIT on a pooled connection (plain statements rather than asyncpg's ``Transaction``, whose
+        bookkeeping a cancelled BEGIN left behind: the connection's next transaction became a SAVEPOINT)."""
         pool = await self.pool()
         conn = await pool.acquire()
-        tx = conn.transaction()
         try:
-            await tx.start()
+            await conn.execute("BEGIN")
         except BaseException as exc:
             pool.release_failed(conn, exc)
             if not _unsent(exc):
@@ -222,9 +224,8 @@ class PgFastPath(StatementCache):
             # The connection was dead before BEGIN left: nothing happened, start over on a fresh one.
             self._log_retry("BEGIN", exc)
             conn = await pool.acquire()
-            tx = conn.transaction()
             try:
-                await tx.start()
+                await conn.execute("BEGIN")
             except BaseException as again:
                 pool.release_failed(conn, again)
                 raise
@@ -237,7 +238,7 @@ class PgFastPath(StatementCache):
             if isinstance(exc, Exception) and not conn.is_closed() and not is_disconnect(exc):
                 try:
                     async with asyncio.timeout(DRAIN_TIMEOUT):
-                        await tx.rollback()
+                        await conn.execute("ROLLBACK")
                 except BaseException as rollback_error:  # the caller's error is the one to report
                     failure = rollback_error
                     if not isinstance(rollback_error, Exception):
@@ -246,7 +247,7 @@ class PgFastPath(StatementCache):
             pool.release_failed(conn, failure)
             raise
         try:
-            await tx.commit()
+            await conn.execute("COMMIT")
         except BaseException as exc:
             pool.release_failed(conn, exc)
             raise
@@ -288,9 +289,9 @@ class PgFastPath(StatementCache):
             result = await getattr(conn, method)(p.sql, *args)
         except BaseException as exc:
             pool.release_failed(conn, exc)
-            if not isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+            if not isinstance(exc, DRIVER_ERRORS):
                 raise
-            if not (_unsent(exc) or (is_disconnect(exc) and isinstance(p.stmt, sa.Select | sa.CompoundSelect))):
+            if not (_unsent(exc) or (is_disconnect(exc) and _is_read(p))):
                 raise self.translate(exc, p) from exc
             self._log_retry(p.sql[:40], exc)
             conn = await pool.acquire()
@@ -298,7 +299,7 @@ class PgFastPath(StatementCache):
                 result = await getattr(conn, method)(p.sql, *args)
             except BaseException as again:
                 pool.release_failed(conn, again)
-                if isinstance(again, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+                if isinstance(again, DRIVER_ERRORS):
                     raise self.translate(again, p) from again
                 raise
         pool.release(conn)
@@ -319,8 +320,21 @@ class PgFastPath(StatementCache):
 
 
 def _unsent(exc: BaseException) -> bool:
-    """asyncpg refused before sending anything: the connection was already known to be closed."""
+    """asyncpg refused before sending anything, so even a write may run again on another connection: the
+    connection was known to be closed, or its protocol was still consuming the server's FATAL message
+    (``InternalClientError`` "cannot switch to state …", raised before the statement is written)."""
+    if isinstance(exc, asyncpg.InternalClientError):
+        return "cannot switch to state" in str(exc)
     return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc) and "middle" not in str(exc)
+
+
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b")
+
+
+def _is_read(p: Prepared) -> bool:
+    """A ``SELECT`` that writes nothing (no INSERT/UPDATE/DELETE in a CTE, no ``FOR UPDATE``): safe to run twice.
+    Raw SQL text is never treated as a read (a function it calls may write)."""
+    return isinstance(p.stmt, sa.Select | sa.CompoundSelect) and not _WRITES.search(p.sql)
 
 
 def is_single(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> bool:

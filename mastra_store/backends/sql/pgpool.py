@@ -35,7 +35,7 @@ import asyncpg
 
 from ...errors import PoolTimeoutError
 
-__all__ = ("ConnectionPool", "breaks_connection", "is_disconnect")
+__all__ = ("DRIVER_ERRORS", "ConnectionPool", "breaks_connection", "is_disconnect")
 
 log = logging.getLogger("mastra_store.postgres")
 
@@ -43,10 +43,20 @@ log = logging.getLogger("mastra_store.postgres")
 DRAIN_TIMEOUT = 5.0
 
 
+#: What asyncpg raises (the fast path translates these into SQLAlchemy's exceptions).
+DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+
+
 def is_disconnect(exc: BaseException) -> bool:
     """The connection (or the server behind it) is gone: I/O errors, asyncpg's "connection is closed", and the
-    server ending the session (SQLSTATE class 08, 57P01-57P05: admin/crash shutdown, cannot connect now, …)."""
-    if isinstance(exc, asyncpg.InterfaceError | OSError | asyncpg.PostgresConnectionError):
+    server ending the session (SQLSTATE class 08, 57P01-57P05: admin/crash shutdown, cannot connect now, …).
+
+    ``InternalClientError`` ("cannot switch to state 12; another operation (2) is in progress") is what asyncpg
+    raises when the server's FATAL message ended a session between two statements of a transaction and the
+    socket's EOF is not read yet: the session is gone as well. (The pool never hands out a busy connection.)"""
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError | asyncpg.PostgresConnectionError):
+        return True
+    if isinstance(exc, OSError):
         return True
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", "") or ""
@@ -174,7 +184,8 @@ class ConnectionPool:
         (cancelled, timed out): it is drained in the background if it is still open, else discarded. A closed
         connection, one still inside a transaction, or one of a retired generation is discarded."""
         if broken and not conn.is_closed():
-            self._start_drain(conn)
+            self.stats["drained"] += 1
+            self._spawn(self._drain(conn))
             return
         if (
             self._closed
@@ -213,21 +224,19 @@ class ConnectionPool:
             conn.terminate()
         self._wake(None)
 
-    def _start_drain(self, conn: asyncpg.Connection) -> None:
-        self.stats["drained"] += 1
-        self._spawn(self._drain(conn))
-
     async def _drain(self, conn: asyncpg.Connection) -> None:
         """Wait until the server acknowledged the cancel of the interrupted command (asyncpg sends it on a side
-        connection; any new command waits for it), roll back what it left open, then give the connection back."""
+        connection; any new command waits for it), roll back what it left open, then give the connection back.
+        Transactions on pooled connections are plain BEGIN/COMMIT (fastpath.py), so a ROLLBACK ends them."""
         try:
             async with asyncio.timeout(self._drain_timeout):
-                if conn.is_in_transaction():
+                await conn.execute("ROLLBACK" if conn.is_in_transaction() else "SELECT 1")
+                if conn.is_in_transaction():  # the interrupted command was a BEGIN
                     await conn.execute("ROLLBACK")
-                else:
-                    await conn.execute("SELECT 1")
+                if conn.is_in_transaction():
+                    raise RuntimeError("still inside a transaction")
         except BaseException as exc:  # any failure: the connection cannot be trusted
-            log.debug("postgres connection not reusable after a cancelled call (%s)", type(exc).__name__)
+            log.debug("postgres connection not reusable after a cancelled call (%s: %s)", type(exc).__name__, exc)
             self._discard(conn, "cancel not acknowledged")
             if not isinstance(exc, Exception):
                 raise
