@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = (
+    "ConfigurationError",
     "ErrorCategory",
     "ErrorDomain",
     "MastraError",
@@ -175,4 +176,17 @@ class RowCountError(MastraError, LookupError):
             category=ErrorCategory.USER,
             text=text,
             details={"rows": rows},
+        )
+
+
+class ConfigurationError(MastraError, ValueError, TypeError):
+    """A store or domain constructed with bad options (category USER; ``details["field"]`` names the option).
+    Also a ``ValueError``/``TypeError``, as these constructors raised before."""
+
+    def __init__(self, store: str, text: str, field: str) -> None:
+        super().__init__(
+            id=storage_error_id(store, "CONSTRUCTOR", "INVALID_CONFIG"),
+            category=ErrorCategory.USER,
+            text=text,
+            details={"field": field},
         )

@@ -48,4 +48,4 @@ async def race_delete_and_save(store: BaseStore, races: int, *, batch: int = 100
         saved += sum(outcomes)
         refused += len(outcomes) - sum(outcomes)
     page = await mem.list_messages(thread_id=[f"t{i}" for i in range(races)], per_page=False)
-    return {"saved": saved, "refused": refused, "orphans": page.total}
+    return {"saved": saved, "refused": refused, "orphans": len(page.messages)}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -317,3 +319,67 @@ async def test_a_second_event_loop_gets_a_clear_error(pg_url: str, pg_schema_fac
         assert await store.memory.get_thread_by_id(thread_id="t1") is not None  # the home loop still works
     finally:
         await store.close()
+
+
+async def test_the_suite_creates_its_database_when_missing(private_pg: PrivateCluster) -> None:
+    # On the private cluster: CREATE/DROP DATABASE checkpoint, which is slow on the busy shared server.
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import ensure_database
+
+    name = f"t_conn_{uuid.uuid4().hex[:10]}"
+    url = make_url(private_pg.url).set(database=name).render_as_string(hide_password=False)
+    admin = await asyncpg.connect(private_pg.url)
+    try:
+        assert await ensure_database(url) is True
+        assert await ensure_database(url) is False  # there now: nothing to do
+        assert await admin.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", name) == 1
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.close()
+
+
+async def test_logging_is_quiet_normally_and_warns_on_a_retry(
+    pg_url: str, pg_schema_factory: Any, app_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.chaos.pgutil import terminate
+
+    caplog.set_level(logging.DEBUG, logger="mastra_store")
+    async with PostgresStore(id="log", connection_string=pg_url, schema_name=pg_schema_factory(),
+                             application_name=app_name, pool_size=1) as store:
+        await store.memory.save_thread(thread=_thread("t1"))
+        assert [r for r in caplog.records if r.levelno >= logging.INFO] == []  # quiet when all is well
+        assert any("connection opened" in r.getMessage() for r in caplog.records if r.name == "mastra_store.postgres")
+        fast = store.database.fast
+        assert fast is not None
+        pool = await fast.pool()
+        conn = await pool.acquire()
+        conn._transport.pause_reading()  # the server's goodbye is read only once the next call is under way
+        pool.release(conn)
+        assert await terminate(pg_url, app_name) == 1
+        await asyncio.sleep(0.2)
+        conn._transport.resume_reading()
+        assert await store.memory.get_thread_by_id(thread_id="t1") is not None
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "mastra_store.postgres"]
+    assert len(warnings) == 1 and "retrying once on a fresh connection" in warnings[0].getMessage()
+    assert any(r.levelno == logging.INFO and "retiring" in r.getMessage() for r in caplog.records)
+
+
+def test_constructor_errors_are_mastra_errors() -> None:
+    from mastra_store import InMemoryStore, MastraStorage, SqliteStore
+    from mastra_store.backends.postgres import MemoryPG
+    from mastra_store.errors import ConfigurationError
+
+    cases: list[tuple[Any, str]] = [
+        (lambda: SqliteStore(id="", url=":memory:"), "id"),
+        (lambda: PostgresStore(id=None, connection_string="postgresql://x@h/db"), "id"),
+        (lambda: InMemoryStore(id=" "), "id"),
+        (lambda: SqliteStore(id="s", bogus=1), "bogus"),
+        (lambda: MastraStorage(id="c"), "domains"),
+        (lambda: MemoryPG(db=PostgresStore(id="p", connection_string="postgresql://x@h/db").database, host="h"), "db"),
+    ]
+    for make, field in cases:
+        with pytest.raises(MastraError) as info:
+            make()
+        assert isinstance(info.value, ConfigurationError) and info.value.category == "USER"
+        assert info.value.details["field"] == field

@@ -35,6 +35,7 @@ __all__ = (
 )
 
 log = logging.getLogger("mastra_store.postgres")
+sqlite_log = logging.getLogger("mastra_store.sqlite")
 
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 #: Connection options accepted both as keywords (PostgresStore) and in the URL query (libpq's spelling).
@@ -265,9 +266,20 @@ def make_postgres_engine(
     if connector is None:
         options = connect_options(connect_args or {}, ssl_arg=ssl)
         connector = PgConnector(url, options, statement_cache_size=statement_cache_size)
-    return create_async_engine(
+    cache_size = connector.kwargs.get("statement_cache_size")
+    creator: dict[str, Any] = {"async_creator": connector}
+    if cache_size is not None:
+        # SQLAlchemy's adapter keeps its own prepared-statement cache (100): sized like asyncpg's (0 for PgBouncer in
+        # transaction mode). ``async_creator`` cannot pass it, so the adapter is built here as SQLAlchemy would.
+        def sync_creator() -> Any:
+            return engine.sync_engine.dialect.dbapi.connect(  # type: ignore[union-attr]
+                async_creator_fn=connector, prepared_statement_cache_size=cache_size
+            )
+
+        creator = {"creator": sync_creator}
+    engine = create_async_engine(
         url,
-        async_creator=connector,
+        **creator,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
@@ -277,6 +289,7 @@ def make_postgres_engine(
         json_deserializer=orjson.loads,
         echo=echo,
     )
+    return engine
 
 
 def sqlite_url(url: str | None = None, *, path: str | Path | None = None) -> URL:
@@ -312,6 +325,7 @@ def make_sqlite_engine(url: URL, *, busy_timeout_ms: int = 10_000, echo: bool = 
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        sqlite_log.debug("sqlite connection opened (%s)", url.database or ":memory:")
         dbapi_conn.isolation_level = None  # autocommit at the driver; SQLAlchemy emits BEGIN below
         cur = dbapi_conn.cursor()
         if not memory:
