@@ -307,3 +307,17 @@ async def test_store_calls_report_a_busy_pool_as_storage_unavailable(pg_url: str
         assert await store.memory.get_thread_by_id(thread_id="t") is None  # usable again
     finally:
         await store.close()
+
+
+async def test_a_transaction_interrupted_by_cancellation_leaves_no_asyncpg_bookkeeping(make_pool) -> None:  # type: ignore[no-untyped-def]
+    # asyncpg's Transaction registers itself on the connection; a cancel before its __aexit__ (e.g. during BEGIN)
+    # left it there, and the connection's next ``conn.transaction()`` became a SAVEPOINT outside any transaction.
+    pool = make_pool(1)
+    conn = await pool.acquire()
+    tx = conn.transaction()
+    await tx.start()
+    pool.release_failed(conn, asyncio.CancelledError())
+    async with asyncio.timeout(3), pool.connection() as again, again.transaction():  # waits for the drain
+        assert again is conn
+        assert await again.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid()") == 1
+    assert not conn.is_in_transaction() and pool.size == 1

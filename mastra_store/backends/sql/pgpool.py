@@ -226,13 +226,14 @@ class ConnectionPool:
 
     async def _drain(self, conn: asyncpg.Connection) -> None:
         """Wait until the server acknowledged the cancel of the interrupted command (asyncpg sends it on a side
-        connection; any new command waits for it), roll back what it left open, then give the connection back.
-        Transactions on pooled connections are plain BEGIN/COMMIT (fastpath.py), so a ROLLBACK ends them."""
+        connection; any new command waits for it), then reset the session (asyncpg's ``reset()``: rolls back an
+        open transaction and clears asyncpg's own transaction bookkeeping, which a cancelled ``BEGIN`` leaves
+        behind: the next ``conn.transaction()`` would otherwise be a SAVEPOINT), then give the connection back."""
         try:
             async with asyncio.timeout(self._drain_timeout):
-                await conn.execute("ROLLBACK" if conn.is_in_transaction() else "SELECT 1")
-                if conn.is_in_transaction():  # the interrupted command was a BEGIN
-                    await conn.execute("ROLLBACK")
+                await conn.reset()
+                if conn.is_in_transaction():  # the interrupted command was a BEGIN, answered after the cancel
+                    await conn.reset()
                 if conn.is_in_transaction():
                     raise RuntimeError("still inside a transaction")
         except BaseException as exc:  # any failure: the connection cannot be trusted
