@@ -30,6 +30,7 @@ from ...errors import (
 )
 from .engine import PgConnector
 from .fastpath import PgFastPath, is_single
+from .pgpool import is_disconnect
 from .sqlite_file import SqliteFile
 from .tables import Layout, Tables, build_tables
 
@@ -46,7 +47,7 @@ def is_connection_error(exc: BaseException) -> bool:
         return True
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ConnectionError | OSError | TimeoutError):
+        if isinstance(seen, ConnectionError | OSError | TimeoutError) or is_disconnect(seen):
             return True
         name = type(seen).__name__
         if name in (
