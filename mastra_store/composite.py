@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .domains import DOMAIN_NAMES, DomainName, StorageDomain
-from .errors import ValidationError
+from .errors import ConfigurationError, ValidationError
 from .store import BaseStore
 
 __all__ = ("MastraCompositeStore", "MastraStorage")
@@ -68,7 +68,8 @@ class MastraStorage(BaseStore):
                 if not any(o is owner for o in owners):
                     owners.append(owner)
         if not chosen:
-            raise ValueError("MastraStorage: no domain is available from `default` or `domains`.")
+            raise ConfigurationError("COMPOSITE", "MastraStorage: no domain is available from `default` or `domains`.",
+                                     "domains")
         super().__init__(id=id, stores=chosen)
         self.default = default
         self._backends = owners

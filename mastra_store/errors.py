@@ -12,14 +12,18 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = (
+    "ConfigurationError",
     "ErrorCategory",
     "ErrorDomain",
     "MastraError",
     "NotSupportedError",
     "PoolTimeoutError",
+    "RowCountError",
     "SchemaOutOfDateError",
     "StorageUnavailableError",
+    "StoreClosedError",
     "ValidationError",
+    "WrongEventLoopError",
     "storage_error_id",
 )
 
@@ -131,3 +135,58 @@ class SchemaOutOfDateError(MastraError):
 
 class NotSupportedError(MastraError):
     """The backend does not offer this feature (category SYSTEM)."""
+
+
+def _token(dialect: str) -> str:
+    return {"postgresql": "PG", "sqlite": "SQLITE"}.get(dialect, dialect.upper())
+
+
+class StoreClosedError(MastraError):
+    """The store was closed: calls fail instead of silently reopening connections (category USER). An explicit
+    ``await store.init()`` reopens it."""
+
+    def __init__(self, dialect: str) -> None:
+        super().__init__(
+            id=storage_error_id(_token(dialect), "STORE", "CLOSED"),
+            category=ErrorCategory.USER,
+            text="the store is closed; call init() to reopen it (or create a new store)",
+        )
+
+
+class WrongEventLoopError(MastraError):
+    """A PostgreSQL store used from an event loop other than the one its connections were opened on (asyncpg
+    connections belong to one loop); category USER."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            id="MASTRA_STORAGE_PG_WRONG_EVENT_LOOP",
+            category=ErrorCategory.USER,
+            text="this PostgresStore was opened on another event loop; asyncpg connections cannot be shared "
+            "across loops: create one store per loop, or close() it on its own loop before using it on another",
+        )
+
+
+class RowCountError(MastraError, LookupError):
+    """``store.db.one()`` / ``one_or_none()`` got a different number of rows (category USER); still a
+    ``LookupError`` for code written against the earlier behaviour."""
+
+    def __init__(self, store: str, text: str, rows: int) -> None:
+        super().__init__(
+            id=storage_error_id(store, "RAW_QUERY", "ROW_COUNT"),
+            category=ErrorCategory.USER,
+            text=text,
+            details={"rows": rows},
+        )
+
+
+class ConfigurationError(MastraError, ValueError, TypeError):
+    """A store or domain constructed with bad options (category USER; ``details["field"]`` names the option).
+    Also a ``ValueError``/``TypeError``, as these constructors raised before."""
+
+    def __init__(self, store: str, text: str, field: str) -> None:
+        super().__init__(
+            id=storage_error_id(store, "CONSTRUCTOR", "INVALID_CONFIG"),
+            category=ErrorCategory.USER,
+            text=text,
+            details={"field": field},
+        )

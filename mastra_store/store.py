@@ -17,7 +17,7 @@ from .domains import (
     StorageDomain,
     WorkflowsStorage,
 )
-from .errors import ErrorCategory, NotSupportedError, ValidationError
+from .errors import ConfigurationError, ErrorCategory, NotSupportedError, ValidationError
 from .records.indexes import CreateIndexOptions, IndexInfo, StorageIndexStats
 
 __all__ = ("BaseStore", "check_store_id")
@@ -27,7 +27,7 @@ D = TypeVar("D", bound=StorageDomain)
 
 def check_store_id(cls_name: str, id: Any) -> str:
     if not isinstance(id, str) or not id.strip():
-        raise ValueError(f"{cls_name}: id must be provided and cannot be empty.")
+        raise ConfigurationError("STORE", f"{cls_name}: id must be provided and cannot be empty.", "id")
     return id
 
 

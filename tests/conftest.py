@@ -31,10 +31,41 @@ def _run_sync(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+async def ensure_database(url: str) -> bool:
+    """Create the database of ``url`` when the server has none of that name (a fresh machine has no ``test``);
+    ``True`` if it was created here. Concurrent pytest workers may race: "already exists" is fine."""
+    import re
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = url.replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        conn = await asyncpg.connect(url, timeout=5)
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    else:
+        await conn.close()
+        return False
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
+        raise RuntimeError(f"refusing to create a database named {name!r}")
+    admin = await asyncpg.connect(parsed.set(database="postgres").render_as_string(hide_password=False), timeout=5)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.DuplicateDatabaseError:
+        return False
+    finally:
+        await admin.close()
+    return True
+
+
 def _pg_reachable() -> str | None:
     import asyncpg
 
     async def probe() -> None:
+        await ensure_database(PG_URL)
         conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
         await conn.close()
 

@@ -10,7 +10,7 @@ from ..errors import ErrorCategory, MastraError
 from ..records.indexes import CreateIndexOptions
 from .sql.agents import SqlAgents
 from .sql.database import SqlDatabase
-from .sql.engine import make_postgres_engine, postgres_url
+from .sql.engine import ConnectOptionError, PgConnector, connect_options, make_postgres_engine, postgres_url
 from .sql.memory import SqlMemory
 from .sql.observability import SqlObservability
 from .sql.schema import resolve_mastra_version
@@ -68,16 +68,25 @@ def open_postgres_database(
     skip_default_indexes: bool = False,
     auto_migrate: bool = True,
     mastra_version: str | None = None,
+    connect_timeout: float | None = None,
+    command_timeout: float | None = None,
+    statement_timeout: int | None = None,
+    application_name: str | None = None,
+    server_settings: dict[str, str] | None = None,
+    sslmode: str | None = None,
+    sslrootcert: str | None = None,
+    sslcert: str | None = None,
+    sslkey: str | None = None,
     **pool: Any,
 ) -> SqlDatabase:
     """Validate the connection options (spec §0.4) and build the database handle (no I/O yet)."""
 
-    def bad(reason: str, field: str) -> MastraError:
+    def bad(reason: str, field: str, option: str | None = None) -> MastraError:
         return MastraError(
             id="MASTRA_STORAGE_PG_INITIALIZATION_FAILED",
             category=ErrorCategory.USER,
             text=f"{owner}: {reason}",
-            details={"field": field},
+            details={"field": field, **({"option": option} if option else {})},
         )
 
     try:
@@ -96,11 +105,30 @@ def open_postgres_database(
             check_identifier(schema_name, "schema name")
         except ValueError as exc:
             raise bad(str(exc), "schema_name") from exc
+    keywords = {
+        "connect_timeout": connect_timeout,
+        "command_timeout": command_timeout,
+        "statement_timeout": statement_timeout,
+        "application_name": application_name,
+        "server_settings": server_settings,
+        "sslmode": sslmode,
+        "sslrootcert": sslrootcert,
+        "sslcert": sslcert,
+        "sslkey": sslkey,
+    }
+    keywords = {k: v for k, v in keywords.items() if v is not None}
     if engine is not None:
         if connection_string or host:
             raise bad("pass either engine or connection options, not both", "engine")
+        if not isinstance(engine, AsyncEngine):
+            raise bad("engine must be a SQLAlchemy AsyncEngine (create_async_engine)", "engine")
         if engine.dialect.name != "postgresql":
             raise bad(f"engine is for {engine.dialect.name}, not PostgreSQL", "engine")
+        configured = sorted([*keywords, *pool, *(["ssl"] if ssl is not None else [])])
+        if configured:
+            # The injected engine opens every connection: options given here would be silently ignored.
+            raise bad(f"{configured[0]} cannot be combined with engine (configure the engine instead)", configured[0])
+        # No fast path: every statement runs through the caller's engine (its creator, connect_args and events).
         return SqlDatabase(
             engine,
             owned=False,
@@ -113,7 +141,10 @@ def open_postgres_database(
         if not isinstance(connection_string, str) or not connection_string.strip():
             raise bad("connection_string must be a non-empty string", "connection_string")
         try:
-            url, connect_args = postgres_url(connection_string)
+            url, url_options = postgres_url(connection_string)
+            connect_options(url_options)
+        except ConnectOptionError as exc:
+            raise bad(f"invalid connection_string: {exc}", "connection_string", exc.field) from exc
         except Exception as exc:
             raise bad(f"invalid connection_string: {exc}", "connection_string") from exc
     else:
@@ -125,20 +156,23 @@ def open_postgres_database(
                 )
         if password is not None and not isinstance(password, str):
             raise bad("password must be a string", "password")
-        url, connect_args = postgres_url(host=host, port=port, database=database, user=user, password=password)
-    eng = make_postgres_engine(url, connect_args=connect_args, ssl=ssl, **pool)
-    fast_args = dict(connect_args)
-    if ssl is not None:
-        fast_args["ssl"] = ssl
-    if pool.get("statement_cache_size") is not None:
-        fast_args["statement_cache_size"] = pool["statement_cache_size"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise bad("port must be an int between 1 and 65535", "port")
+        url, url_options = postgres_url(host=host, port=port, database=database, user=user, password=password)
+    try:
+        options = connect_options({**url_options, **keywords}, ssl_arg=ssl)
+    except ConnectOptionError as exc:
+        raise bad(str(exc), exc.field) from exc
+    connector = PgConnector(url, options, statement_cache_size=pool.get("statement_cache_size"))
+    engine_options = {k: v for k, v in pool.items() if k != "statement_cache_size"}
+    eng = make_postgres_engine(url, connector=connector, **engine_options)
     return SqlDatabase(
         eng,
         owned=True,
         schema=schema_name,
         skip_default_indexes=skip_default_indexes,
         auto_migrate=auto_migrate,
-        fast_connect_args=fast_args,
+        connector=connector,
         fast_pool_size=int(pool.get("pool_size", DEFAULT_POOL_SIZE))
         + int(pool.get("max_overflow", DEFAULT_MAX_OVERFLOW)),
         fast_pool_timeout=float(pool.get("pool_timeout", DEFAULT_POOL_TIMEOUT)),
@@ -178,8 +212,14 @@ class PostgresStore(SqlStore):
     ``postgresql+asyncpg://…``), with ``host``/``port``/``database``/``user``/``password``, or hand over an
     ``engine`` (which ``close()`` then leaves open). ``schema_name`` puts every table in that schema.
     Pool options: ``pool_size``, ``max_overflow``, ``pool_timeout``, ``pool_recycle``, ``pool_pre_ping``,
-    ``statement_cache_size`` (0 behind PgBouncer in transaction mode). ``mastra_version``: the Mastra release
-    whose tables to keep, ``"1.x"`` (default, @mastra/pg 1.27.1) or ``"1.0.0-beta"`` (see README).
+    ``statement_cache_size`` (0 behind PgBouncer in transaction mode).
+    Connection options (also accepted in the URL query): ``connect_timeout`` (seconds, default 10),
+    ``command_timeout`` (seconds, client side: the query is cancelled on the server), ``statement_timeout``
+    (milliseconds, server side), ``application_name``, ``server_settings`` (dict), ``ssl`` / ``sslmode``,
+    ``sslrootcert``, ``sslcert``, ``sslkey``. With ``engine=`` every statement runs on that engine and these
+    options are refused (configure the engine instead).
+    ``mastra_version``: the Mastra release whose tables to keep, ``"1.x"`` (default, @mastra/pg 1.27.1) or
+    ``"1.0.0-beta"`` (see README).
     """
 
     domain_classes = {
@@ -204,4 +244,6 @@ class PostgresStore(SqlStore):
         db = open_postgres_database(type(self).__name__, **options)
         super().__init__(id=id, db=db, indexes=indexes)
         self.disable_init = disable_init
+        # Mastra's disableInit: init() (explicit or lazy) makes no schema change; the schema is managed elsewhere.
+        db.disable_init = disable_init
         self.schema_name = db.schema

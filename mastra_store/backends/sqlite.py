@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..errors import ErrorCategory, MastraError
+from ..errors import ConfigurationError, ErrorCategory, MastraError
 from ..records.indexes import CreateIndexOptions
 from .sql.agents import SqlAgents
 from .sql.database import SqlDatabase
@@ -83,6 +84,11 @@ def open_sqlite_database(
     )
 
 
+def _unknown_keyword(exc: TypeError) -> str:
+    found = re.search(r"keyword argument '(\w+)'", str(exc))
+    return found.group(1) if found else "options"
+
+
 class MemorySqlite(SqlMemory):
     store_token = "SQLITE"
     open_database = staticmethod(open_sqlite_database)
@@ -129,4 +135,8 @@ class SqliteStore(SqlStore):
         from ..store import check_store_id
 
         check_store_id(type(self).__name__, id)
-        super().__init__(id=id, db=open_sqlite_database(type(self).__name__, **options), indexes=indexes)
+        try:
+            db = open_sqlite_database(type(self).__name__, **options)
+        except TypeError as exc:  # an unknown keyword: say which, as a MastraError
+            raise ConfigurationError("SQLITE", f"{type(self).__name__}: {exc}", _unknown_keyword(exc)) from exc
+        super().__init__(id=id, db=db, indexes=indexes)

@@ -88,7 +88,20 @@ async def test_callers_own_error_keeps_the_connection(make_pool) -> None:  # typ
     assert await _pid(pool) == before
 
 
-async def test_cancelled_query_discards_the_connection(make_pool) -> None:  # type: ignore[no-untyped-def]
+async def _active(pid: int, pg_url: str) -> int:
+    conn = await asyncpg.connect(pg_url)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+                pid,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_cancelled_query_is_cancelled_on_the_server_and_the_connection_reused(make_pool, pg_url: str) -> None:  # type: ignore[no-untyped-def]
     pool = make_pool(2)
     before = await _pid(pool)
 
@@ -97,12 +110,60 @@ async def test_cancelled_query_discards_the_connection(make_pool) -> None:  # ty
             await conn.execute("SELECT pg_sleep(5)")
 
     task = asyncio.create_task(slow())
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert pool.size == 0  # terminated, not returned
-    assert await _pid(pool) != before
+    # Drained in the background: asyncpg's CancelRequest reaches the server, then the connection comes back.
+    for _ in range(100):
+        if pool.stats["drained"] and not pool._background:
+            break
+        await asyncio.sleep(0.02)
+    assert await _active(before, pg_url) == 0  # the pg_sleep is no longer running
+    assert pool.size == 1 and await _pid(pool) == before  # the same connection, usable again
+
+
+async def test_timed_out_transaction_is_rolled_back_and_cancelled(make_pool, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(1)
+    before = await _pid(pool)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2), pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_sleep(5)")
+    async with asyncio.timeout(3), pool.connection() as conn:  # waits for the drain, then gets it back
+        assert not conn.is_in_transaction() and await conn.fetchval("SELECT pg_backend_pid()") == before
+    assert await _active(before, pg_url) == 0
+
+
+async def test_a_connection_closed_by_the_server_is_never_handed_out(make_pool, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(2)
+    a, b = await pool.acquire(), await pool.acquire()
+    pids = {a.get_server_pid(), b.get_server_pid()}
+    pool.release(a)
+    pool.release(b)
+    killer = await asyncpg.connect(pg_url)
+    try:
+        await killer.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", list(pids))
+    finally:
+        await killer.close()
+    await asyncio.sleep(0.2)  # the FATAL message / EOF reaches the idle connections
+    async with pool.connection() as conn:
+        assert await conn.fetchval("SELECT 1") == 1 and conn.get_server_pid() not in pids
+    assert pool.stats["discarded"] == 2
+
+
+async def test_a_lost_server_retires_the_older_connections(make_pool, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    pool = make_pool(3)
+    held = [await pool.acquire() for _ in range(3)]
+    for conn in held:
+        pool.release(conn)
+    victim = await pool.acquire()
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError) as info:
+        await victim.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    pool.release_failed(victim, info.value)
+    # The two idle ones were opened before the loss: retired on their next acquire, not handed out.
+    async with pool.connection() as conn:
+        assert conn not in held
+    assert pool.stats["invalidations"] == 1 and pool.stats["discarded"] == 3
 
 
 async def test_cancelled_waiter_does_not_leak(make_pool) -> None:  # type: ignore[no-untyped-def]
@@ -246,3 +307,17 @@ async def test_store_calls_report_a_busy_pool_as_storage_unavailable(pg_url: str
         assert await store.memory.get_thread_by_id(thread_id="t") is None  # usable again
     finally:
         await store.close()
+
+
+async def test_a_transaction_interrupted_by_cancellation_leaves_no_asyncpg_bookkeeping(make_pool) -> None:  # type: ignore[no-untyped-def]
+    # asyncpg's Transaction registers itself on the connection; a cancel before its __aexit__ (e.g. during BEGIN)
+    # left it there, and the connection's next ``conn.transaction()`` became a SAVEPOINT outside any transaction.
+    pool = make_pool(1)
+    conn = await pool.acquire()
+    tx = conn.transaction()
+    await tx.start()
+    pool.release_failed(conn, asyncio.CancelledError())
+    async with asyncio.timeout(3), pool.connection() as again, again.transaction():  # waits for the drain
+        assert again is conn
+        assert await again.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid()") == 1
+    assert not conn.is_in_transaction() and pool.size == 1

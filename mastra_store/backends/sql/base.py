@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from ...domains.base import StorageDomain
+from ...errors import ConfigurationError
 from .database import SqlDatabase, is_connection_error
 
 __all__ = ("SqlDomain", "upsert_insert")
@@ -37,12 +38,16 @@ class SqlDomain(StorageDomain):
     def __init__(self, db: SqlDatabase | None = None, **options: Any) -> None:
         if db is None:
             if type(self).open_database is None:
-                raise TypeError(f"{type(self).__name__} needs a database: use MemoryPG/MemorySqlite or pass db=")
+                raise ConfigurationError(
+                    "SQL", f"{type(self).__name__} needs a database: use MemoryPG/MemorySqlite or pass db=", "db"
+                )
             db = type(self).open_database(type(self).__name__, **options)
             self._owns_db = True
         else:
             if options:
-                raise TypeError(f"{type(self).__name__}: pass either db= or connection options, not both")
+                raise ConfigurationError(
+                    "SQL", f"{type(self).__name__}: pass either db= or connection options, not both", "db"
+                )
             self._owns_db = False
         assert db is not None
         self.db: SqlDatabase = db

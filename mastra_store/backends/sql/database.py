@@ -20,12 +20,21 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ...domains.base import translate_error
-from ...errors import storage_error_id
+from ...errors import (
+    ErrorCategory,
+    MastraError,
+    RowCountError,
+    StorageUnavailableError,
+    StoreClosedError,
+    storage_error_id,
+)
+from .engine import PgConnector
 from .fastpath import PgFastPath, is_single
+from .pgpool import is_disconnect
 from .sqlite_file import SqliteFile
 from .tables import Layout, Tables, build_tables
 
-__all__ = ("RawAccess", "SqlDatabase", "is_connection_error")
+__all__ = ("RawAccess", "SqlDatabase", "init_error", "is_connection_error")
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
@@ -38,15 +47,45 @@ def is_connection_error(exc: BaseException) -> bool:
         return True
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ConnectionError | OSError | TimeoutError):
+        if isinstance(seen, ConnectionError | OSError | TimeoutError) or is_disconnect(seen):
             return True
         name = type(seen).__name__
-        if name in ("ConnectionDoesNotExistError", "InterfaceError", "CannotConnectNowError", "ConnectionFailureError"):
+        if name in (
+            "ConnectionDoesNotExistError",
+            "InterfaceError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+            "AdminShutdownError",
+            "CrashShutdownError",
+        ):
             return True
         seen = seen.__cause__ or seen.__context__
         if seen is exc:
             break
     return False
+
+
+def init_error(exc: BaseException, db: SqlDatabase) -> MastraError:
+    """What ``init()`` raises for a driver error: :class:`StorageUnavailableError` when the server could not be
+    reached (refused, unknown host, ``connect_timeout``), else a THIRD_PARTY :class:`MastraError`; always with the
+    driver error as ``cause`` and a message that says what happened."""
+    token = "PG" if db.is_postgres else "SQLITE"
+    where = ""
+    if db.is_postgres:
+        url = db.engine.url
+        where = f" at {url.host or 'localhost'}:{url.port or 5432}"
+    text = f"init failed: {type(exc).__name__}: {exc}" if str(exc) else f"init failed: {type(exc).__name__}"
+    if is_connection_error(exc):
+        return StorageUnavailableError(
+            id=storage_error_id(token, "INIT", "FAILED"),
+            category=ErrorCategory.THIRD_PARTY,
+            text=f"init failed: could not reach the database{where}: {type(exc).__name__}: {exc}",
+            details={"connection": "unavailable"},
+            cause=exc,
+        )
+    return MastraError(
+        id=storage_error_id(token, "INIT", "FAILED"), category=ErrorCategory.THIRD_PARTY, text=text, cause=exc
+    )
 
 
 class SqlDatabase:
@@ -70,7 +109,7 @@ class SqlDatabase:
         schema: str | None = None,
         skip_default_indexes: bool = False,
         auto_migrate: bool = True,
-        fast_connect_args: Mapping[str, Any] | None = None,
+        connector: PgConnector | None = None,
         fast_pool_size: int = 10,
         fast_pool_timeout: float | None = 30.0,
         sqlite_busy_timeout_ms: int = 10_000,
@@ -98,15 +137,15 @@ class SqlDatabase:
         self._schema_ready = False
         self._schema_lock = asyncio.Lock()
         self._closed = False
-        # PostgreSQL via asyncpg: single statements take the compiled fast path (fastpath.py).
+        #: Mastra's ``disableInit``: ``init()`` makes no schema change (tables are managed elsewhere).
+        self.disable_init = False
+        # PostgreSQL via asyncpg on an engine we built: single statements and transactions take the compiled fast
+        # path (fastpath.py), whose connections the engine shares (same connector). An injected engine gets no
+        # fast path: every statement goes through it, so its creator, connect args and event hooks see them all.
         self.fast: PgFastPath | None = None
-        if self.dialect == "postgresql" and engine.dialect.driver == "asyncpg":
+        if connector is not None:
             self.fast = PgFastPath(
-                engine.url,
-                dialect=engine.dialect,
-                connect_args=fast_connect_args or {},
-                max_size=fast_pool_size,
-                acquire_timeout=fast_pool_timeout,
+                connector, dialect=engine.dialect, max_size=fast_pool_size, acquire_timeout=fast_pool_timeout
             )
         # SQLite files: each read, and each statement of a write, in one thread hop (sqlite_file.py). Not for an
         # engine the caller made: its own connect hooks (pragmas, functions, encryption) must see every statement.
@@ -115,6 +154,20 @@ class SqlDatabase:
             if self.dialect == "sqlite" and owned
             else None
         )
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def reopen(self) -> None:
+        """Let an explicit ``init()`` after ``close()`` start over (connections are reopened on demand)."""
+        self._closed = False
+        if self.fast is not None:
+            self.fast.closed = False
+
+    def check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError(self.dialect)
 
     @property
     def is_postgres(self) -> bool:
@@ -212,12 +265,21 @@ class SqlDatabase:
         """Bring the schema to the version this library needs, once per process (see ``schema.py``)."""
         if self._schema_ready:
             return
+        self.check_open()
+        if self.disable_init:
+            self._schema_ready = True
+            return
         async with self._schema_lock:
             if self._schema_ready:
                 return
             from .schema import ensure_schema
 
-            await ensure_schema(self)
+            try:
+                await ensure_schema(self)
+            except MastraError:
+                raise
+            except Exception as exc:  # driver errors of an explicit init() (the domains' own path wraps theirs)
+                raise init_error(exc, self) from exc
             self._schema_ready = True
             if self.fast is not None and self.owned:
                 # PostgreSQL runs on the fast path's asyncpg pool from here on; the migration's connection would
@@ -226,7 +288,8 @@ class SqlDatabase:
 
     async def close(self) -> None:
         if self.fast is not None:
-            await self.fast.close()  # our own pool, also for an injected engine
+            self.fast.closed = True
+            await self.fast.close()
         if self.lite is not None:
             await self.lite.close()
         if self.owned and not self._closed:
@@ -248,6 +311,7 @@ class RawAccess:
 
     @asynccontextmanager
     async def _fence(self, operation: str) -> AsyncIterator[None]:
+        self._db.check_open()
         try:
             yield
         except (sa_exc.SQLAlchemyError, OSError) as exc:
@@ -260,26 +324,39 @@ class RawAccess:
                 details={},
             ) from exc
 
+    async def _in_schema(self, conn: Any) -> None:
+        # Unqualified names resolve in the store's schema first (SET LOCAL: this transaction only).
+        if self._db.is_postgres and self._db.schema:
+            path = f'"{self._db.schema}", public'  # validated identifier (build_tables)
+            await conn.execute(sa.text("SELECT set_config('search_path', :p, true)"), {"p": path})
+
     async def any(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """All rows as dicts."""
+        """All rows as dicts. With a ``schema_name`` the query runs with that schema first on the search path."""
         async with self._fence("RAW_QUERY"):
-            rows = await self._db.all(sa.text(sql), dict(params or {}))
+            if self._db.is_postgres and self._db.schema:
+                async with self._db.transaction() as conn:
+                    await self._in_schema(conn)
+                    rows = (await conn.execute(sa.text(sql), dict(params or {}))).all()
+            else:
+                rows = await self._db.all(sa.text(sql), dict(params or {}))
         return [dict(r._mapping) for r in rows]
 
     async def one(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Exactly one row, else ``LookupError``."""
+        """Exactly one row, else :class:`~mastra_store.errors.RowCountError` (a ``MastraError``, and a
+        ``LookupError`` as before)."""
         rows = await self.any(sql, params)
         if len(rows) != 1:
-            raise LookupError(f"expected exactly one row, got {len(rows)}")
+            raise RowCountError(self._token, f"expected exactly one row, got {len(rows)}", len(rows))
         return rows[0]
 
     async def one_or_none(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         rows = await self.any(sql, params)
         if len(rows) > 1:
-            raise LookupError(f"expected at most one row, got {len(rows)}")
+            raise RowCountError(self._token, f"expected at most one row, got {len(rows)}", len(rows))
         return rows[0] if rows else None
 
     async def none(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement that returns no rows (in its own transaction)."""
         async with self._fence("RAW_QUERY"), self._db.transaction() as conn:
+            await self._in_schema(conn)
             await conn.execute(sa.text(sql), dict(params or {}))

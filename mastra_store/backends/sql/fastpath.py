@@ -14,6 +14,9 @@ to SQLAlchemy.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,11 +25,14 @@ import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL
 
 from ... import _json
+from ...errors import StoreClosedError, WrongEventLoopError
 from .compiled import Prepared, StatementCache
-from .pgpool import ConnectionPool, breaks_connection
+from .engine import PgConnector
+from .pgpool import DRAIN_TIMEOUT, DRIVER_ERRORS, ConnectionPool, is_disconnect
+
+log = logging.getLogger("mastra_store.postgres")
 
 __all__ = ("FastRow", "PgFastPath")
 
@@ -122,7 +128,7 @@ class FastConnection:
                 rows = await conn.fetch(sql, *args)
                 return FastResult(rows, len(rows))
             status: str = await conn.execute(sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except DRIVER_ERRORS as exc:
             raise self._fast.translate(exc, p) from exc
         tail = status.rsplit(" ", 1)[-1]
         return FastResult([], int(tail) if tail.isdigit() else 0)
@@ -143,63 +149,109 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 class PgFastPath(StatementCache):
     """Owns the connection pool (:class:`~.pgpool.ConnectionPool`) and the compiled-statement cache for one
-    :class:`SqlDatabase`."""
+    :class:`SqlDatabase`.
+
+    Reliability on top of the pool: a read (``SELECT``) that fails because its connection was lost is retried
+    once on a fresh connection, and so is any statement or transaction whose connection was found closed before
+    anything was sent; a write that may have reached the server is never replayed."""
 
     def __init__(
         self,
-        url: URL,
+        connector: PgConnector,
         *,
         dialect: Any,
-        connect_args: Mapping[str, Any],
         max_size: int,
         acquire_timeout: float | None = None,
     ) -> None:
         super().__init__(dialect)
-        self._url = url
-        self._connect_args = dict(connect_args)
+        self._connector = connector
         self._max_size = max_size
         self._acquire_timeout = acquire_timeout
         self._pool: ConnectionPool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: Set by ``SqlDatabase.close()``: no new pool until an explicit ``init()`` reopens.
+        self.closed = False
+        #: Reads retried after a lost connection (for tests and diagnostics).
+        self.retries = 0
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn = await self._connector(record_class=FastRow)
+        try:
+            await _init_connection(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
 
     async def pool(self) -> ConnectionPool:
         if self._pool is None:
-            kwargs: dict[str, Any] = {
-                "host": self._url.host,
-                "port": self._url.port,
-                "user": self._url.username,
-                "password": self._url.password,
-                "database": self._url.database,
-            }
-            kwargs.update(self._connect_args)
-            kwargs.pop("prepared_statement_cache_size", None)
-            options = {k: v for k, v in kwargs.items() if v is not None}
-
-            async def connect() -> asyncpg.Connection:
-                conn = await asyncpg.connect(record_class=FastRow, **options)
-                try:
-                    await _init_connection(conn)
-                except BaseException:
-                    conn.terminate()
-                    raise
-                return conn
-
+            if self.closed:
+                raise StoreClosedError("postgresql")
             # Assigned before the first await: concurrent first callers share one pool.
-            pool = self._pool = ConnectionPool(connect, self._max_size, acquire_timeout=self._acquire_timeout)
+            pool = self._pool = ConnectionPool(self._connect, self._max_size, acquire_timeout=self._acquire_timeout)
+            self._loop = asyncio.get_running_loop()
             # One connection up front (as asyncpg's min_size=1): an unreachable server fails here, in init().
-            pool.release(await pool.acquire())
+            try:
+                pool.release(await pool.acquire())
+            except BaseException:
+                if self._pool is pool:
+                    self._pool = None
+                await pool.close()
+                raise
             return pool
+        if self._loop is not asyncio.get_running_loop():
+            raise WrongEventLoopError()
         return self._pool
 
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
+            self._loop = None
             await pool.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[FastConnection]:
+        """BEGIN … COMMIT on a pooled connection (plain statements rather than asyncpg's ``Transaction``, whose
+        bookkeeping a cancelled BEGIN left behind: the connection's next transaction became a SAVEPOINT)."""
         pool = await self.pool()
-        async with pool.connection() as conn, conn.transaction():
+        conn = await pool.acquire()
+        try:
+            await conn.execute("BEGIN")
+        except BaseException as exc:
+            pool.release_failed(conn, exc)
+            if not _unsent(exc):
+                raise
+            # The connection was dead before BEGIN left: nothing happened, start over on a fresh one.
+            self._log_retry("BEGIN", exc)
+            conn = await pool.acquire()
+            try:
+                await conn.execute("BEGIN")
+            except BaseException as again:
+                pool.release_failed(conn, again)
+                raise
+        try:
             yield FastConnection(self, conn)
+        except BaseException as exc:
+            failure: BaseException = exc
+            # A cancelled call leaves the rollback to the pool's background drain (the caller is not held up);
+            # a lost connection has nothing to roll back.
+            if isinstance(exc, Exception) and not conn.is_closed() and not is_disconnect(exc):
+                try:
+                    async with asyncio.timeout(DRAIN_TIMEOUT):
+                        await conn.execute("ROLLBACK")
+                except BaseException as rollback_error:  # the caller's error is the one to report
+                    failure = rollback_error
+                    if not isinstance(rollback_error, Exception):
+                        pool.release_failed(conn, rollback_error)
+                        raise
+            pool.release_failed(conn, failure)
+            raise
+        try:
+            await conn.execute("COMMIT")
+        except BaseException as exc:
+            pool.release_failed(conn, exc)
+            raise
+        pool.release(conn)
 
     def translate(self, error: Exception, p: Prepared) -> Exception:
         """The SQLAlchemy exception SQLAlchemy itself would raise (``IntegrityError`` …), so callers
@@ -211,12 +263,17 @@ class PgFastPath(StatementCache):
             if cls in mapping:
                 orig = mapping[cls](error.args[0] if error.args else str(error), error)
                 break
-        disconnect = isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.ConnectionDoesNotExistError)
+        disconnect = is_disconnect(error)
         if orig is error and not disconnect:
             return error
         return sa_exc.DBAPIError.instance(
             p.sql, None, orig, dbapi.Error, connection_invalidated=disconnect, dialect=self._dialect
         )
+
+    def _log_retry(self, what: str, exc: BaseException) -> None:
+        self.retries += 1
+        log.warning("postgres connection lost during %s (%s: %s); retrying once on a fresh connection",
+                    what, type(exc).__name__, exc)
 
     async def _run(self, p: Prepared, params: Mapping[str, Any] | None, method: str) -> Any:
         """One statement on a pooled connection; driver errors come back as SQLAlchemy's exceptions.
@@ -225,16 +282,26 @@ class PgFastPath(StatementCache):
         generator-based context manager costs ~1.4 µs per call on this path."""
         args = self.args(p, params)
         pool = self._pool or await self.pool()
+        if self._loop is not asyncio.get_running_loop():
+            raise WrongEventLoopError()
         conn = await pool.acquire()
         try:
             result = await getattr(conn, method)(p.sql, *args)
         except BaseException as exc:
-            pool.release(conn, broken=breaks_connection(exc))
-            if isinstance(
-                exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError | asyncpg.ConnectionDoesNotExistError
-            ):
+            pool.release_failed(conn, exc)
+            if not isinstance(exc, DRIVER_ERRORS):
+                raise
+            if not (_unsent(exc) or (is_disconnect(exc) and _is_read(p))):
                 raise self.translate(exc, p) from exc
-            raise
+            self._log_retry(p.sql[:40], exc)
+            conn = await pool.acquire()
+            try:
+                result = await getattr(conn, method)(p.sql, *args)
+            except BaseException as again:
+                pool.release_failed(conn, again)
+                if isinstance(again, DRIVER_ERRORS):
+                    raise self.translate(again, p) from again
+                raise
         pool.release(conn)
         return result
 
@@ -250,6 +317,24 @@ class PgFastPath(StatementCache):
         status: str = await self._run(p, params, "execute")
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
+
+
+def _unsent(exc: BaseException) -> bool:
+    """asyncpg refused before sending anything, so even a write may run again on another connection: the
+    connection was known to be closed, or its protocol was still consuming the server's FATAL message
+    (``InternalClientError`` "cannot switch to state …", raised before the statement is written)."""
+    if isinstance(exc, asyncpg.InternalClientError):
+        return "cannot switch to state" in str(exc)
+    return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc) and "middle" not in str(exc)
+
+
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b")
+
+
+def _is_read(p: Prepared) -> bool:
+    """A ``SELECT`` that writes nothing (no INSERT/UPDATE/DELETE in a CTE, no ``FOR UPDATE``): safe to run twice.
+    Raw SQL text is never treated as a read (a function it calls may write)."""
+    return isinstance(p.stmt, sa.Select | sa.CompoundSelect) and not _WRITES.search(p.sql)
 
 
 def is_single(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> bool:

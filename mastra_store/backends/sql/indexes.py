@@ -50,10 +50,10 @@ _TOKEN: Final = re.compile(
     )""",
     re.X,
 )
-_JSON_KEY: Final = re.compile(r"^[A-Za-z0-9_ \-]{1,128}$")
-_STORAGE_KEY: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_STORAGE_WORD: Final = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]{0,62}|-?\d+(?:\.\d+)?)$")
-_QUOTED: Final = re.compile(r'^"[^"]+"$')
+_JSON_KEY: Final = re.compile(r"^[A-Za-z0-9_ \-]{1,128}\Z")
+_STORAGE_KEY: Final = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
+_STORAGE_WORD: Final = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]{0,62}|-?\d+(?:\.\d+)?)\Z")
+_QUOTED: Final = re.compile(r'^"[^"]+"\Z')
 _COMPARE: Final = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
 
 

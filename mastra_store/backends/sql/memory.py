@@ -185,8 +185,11 @@ class SqlMemory(SqlMemoryV1, SqlDomain, MemoryStorage):
     async def _delete_thread(self, thread_id: str) -> None:
         s = self._s
         async with self.db.transaction() as conn:
-            await conn.execute(s.delete_thread_messages, {"id": thread_id})
+            # Thread row first: its lock is the one save_messages takes (FOR UPDATE), so a concurrent save either
+            # commits before and its messages are deleted below (a fresh snapshot), or finds no thread after.
+            # Messages first left the rows of a save that committed in between as orphans.
             await conn.execute(s.delete_thread, {"id": thread_id})
+            await conn.execute(s.delete_thread_messages, {"id": thread_id})
 
     # -- messages --------------------------------------------------------------------------------------
     async def _list_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int, list[MastraDBMessage]]:

@@ -8,7 +8,6 @@ per (schema, dialect, column set).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,12 +21,12 @@ from sqlalchemy.engine import Row
 from ..._json import dumps, loads
 from ..._time import from_db, naive_utc, to_utc
 from ...domains.observability import SCALAR_TRACE_FILTERS, ObservabilityStorage, TraceQuery
-from ...errors import ValidationError
 from ...records._construct import Constructor
 from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
 from .base import SqlDomain
 from .packed import pack_params, packed_sql
 from .paging import LIMIT, OFFSET, opaque
+from .sqlite_contains import Builder, Skeleton, skeleton
 from .tables import Tables
 
 __all__ = ("SqlObservability",)
@@ -289,58 +288,6 @@ def _reads(tables: Tables, pg: bool) -> _Reads:
     )
 
 
-# -- SQLite JSON containment ------------------------------------------------------------------------------
-#: Keys allowed in a SQLite JSON path (they are bound, and quoted inside the path, but kept to a safe set).
-_PATH_KEY: Final = re.compile(r"^[A-Za-z0-9_ \-]{1,128}$")
-
-
-class _Contains:
-    """Translate PostgreSQL's ``left @> right`` (JSONB containment) into SQLite JSON1 predicates.
-
-    Every leaf becomes ``json_type(doc, :path) = … AND json_extract(doc, :path) = :value`` with the path and the
-    value bound; arrays use ``EXISTS (SELECT 1 FROM json_each(doc, :path) …)`` per wanted element.
-    """
-
-    def __init__(self, field: str, error_id: str) -> None:
-        self.field = field
-        self.error_id = error_id
-        self.n = 0
-
-    def alias(self) -> str:
-        self.n += 1
-        return f"je{self.n}"
-
-    def build(self, doc: sa.ColumnElement[Any], path: str | sa.ColumnElement[str], want: Any) -> sa.ColumnElement[bool]:
-        """Condition for ``doc`` at ``path`` (a bound literal, or ``json_each.fullkey`` inside arrays) containing
-        ``want``; paths always point into the original document, so nested values never need re-parsing."""
-        jtype = sa.func.json_type(doc, path)
-        if isinstance(want, dict):
-            conds: list[sa.ColumnElement[bool]] = [jtype == "object"]
-            for key, sub in want.items():
-                if not isinstance(key, str) or not _PATH_KEY.match(key):
-                    raise ValidationError(
-                        id=self.error_id,
-                        field=f"filters.{self.field}",
-                        reason=f"key {key!r} is not allowed (letters, digits, space, '_' and '-' only)",
-                    )
-                step = f'."{key}"'
-                conds.append(self.build(doc, path + step if isinstance(path, str) else path.concat(step), sub))
-            return sa.and_(*conds)
-        if isinstance(want, list):
-            conds = [jtype == "array"]
-            for item in want:
-                each = sa.func.json_each(doc, path).table_valued("fullkey").alias(self.alias())
-                conds.append(sa.exists().select_from(each).where(self.build(doc, each.c.fullkey, item)))
-            return sa.and_(*conds)
-        if want is None:
-            return jtype == "null"
-        if isinstance(want, bool):
-            return jtype == ("true" if want else "false")
-        if isinstance(want, int | float):
-            return sa.and_(jtype.in_(("integer", "real")), sa.func.json_extract(doc, path) == want)
-        return sa.and_(jtype == "text", sa.func.json_extract(doc, path) == str(want))
-
-
 # -- the domain -------------------------------------------------------------------------------------------
 
 
@@ -402,15 +349,12 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
         if self._pg or not shape.contains:
             stmt = _list_traces_statement(self.tables, self._pg, shape)
         else:
-            # SQLite's containment predicates follow the structure of the wanted JSON: built for this call.
+            # SQLite's containment predicates follow the skeleton of the wanted JSON (sqlite_contains.py).
             f = q.filters
             wanted = {"scope": f.scope, "metadata": f.metadata, "tags": list(f.tags or [])}
             error_id = self._error_id("LIST_TRACES", "INVALID_FILTER_KEY")
-
-            def contains(col: sa.Column[Any], name: str) -> sa.ColumnElement[bool]:
-                return _Contains(name, error_id).build(col, "$", wanted[name])
-
-            stmt = _build_list_traces(self.tables, False, shape, contains)
+            skeletons = tuple(skeleton(wanted[name], name, error_id, params) for name in shape.contains)
+            stmt = _sqlite_list_traces_statement(self.tables, shape, skeletons)
         rows = await self.db.all(stmt, params)
         count = int(rows[0].total) if rows else 0
         spans = [_to_span(r, self._pg) for r in rows if r.traceId is not None]
@@ -461,6 +405,18 @@ def _bound_param(col: str, op: str) -> str:
 @lru_cache(maxsize=256)  # shapes come from callers' filters: ~110 KB each, so bounded
 def _list_traces_statement(tables: Tables, pg: bool, shape: _TraceShape) -> sa.Select[Any]:
     return _build_list_traces(tables, pg, shape, None)
+
+
+@lru_cache(maxsize=256)  # one per (shape, skeletons): bounded like the shapes above
+def _sqlite_list_traces_statement(
+    tables: Tables, shape: _TraceShape, skeletons: tuple[Skeleton, ...]
+) -> sa.Select[Any]:
+    by_name = dict(zip(shape.contains, skeletons, strict=True))
+
+    def contains(col: sa.Column[Any], name: str) -> sa.ColumnElement[bool]:
+        return Builder(name).build(col, by_name[name])
+
+    return _build_list_traces(tables, False, shape, contains)
 
 
 def _build_list_traces(
@@ -517,7 +473,7 @@ def _trace_conditions(
             wanted = sa.cast(sa.bindparam(f"c_{name}", type_=sa.Text), postgresql.JSONB)
             conds.append(t.c[name].op("@>")(wanted))
         else:
-            assert contains is not None, "SQLite containment is built per call"
+            assert contains is not None, "SQLite containment is built per skeleton"
             conds.append(contains(t.c[name], name))
     if shape.status == "error":
         conds.append(t.c.error.is_not(None))

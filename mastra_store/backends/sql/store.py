@@ -30,11 +30,15 @@ class SqlStore(BaseStore):
 
     @property
     def db(self) -> RawAccess:
-        """Raw bound-parameter access: ``any/one/one_or_none/none``."""
+        """Raw bound-parameter access: ``any/one/one_or_none/none``; with a ``schema_name``, unqualified table
+        names resolve in that schema."""
         token = next(iter(self.stores.values())).store_token if self.stores else "SQL"
         return RawAccess(self.database, token)
 
     async def _before_domains_init(self) -> None:
+        # An explicit init() after close() reopens the store deliberately; any other call on a closed store
+        # raises StoreClosedError (the domains' lazy init does not reopen).
+        self.database.reopen()
         await self.database.ensure_schema()
         # Custom indexes from the constructor; a failure fails init (README deviation 9).
         for options in self._custom_indexes:

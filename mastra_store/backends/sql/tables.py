@@ -33,7 +33,7 @@ __all__ = (
     "check_identifier",
 )
 
-IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def check_identifier(value: str, kind: str) -> str:
