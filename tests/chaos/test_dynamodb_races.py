@@ -224,19 +224,27 @@ async def test_interrupted_clone_converges_on_retry(store: DynamoDBStore) -> Non
     total = probe.calls  # DynamoDB calls of one uninterrupted clone
     await mem.delete_thread(thread_id="probe")
     rng = random.Random(14)
-    interrupted_runs = 0
+    interrupted_runs = completed_in_flight = 0
     for run in range(runs):
         target = f"copy{run}"
-        probe.calls, probe.cancel_at, probe.delay = 0, rng.randint(2, total - 1), rng.choice([0.0, 0.002, 0.01])
+        probe.calls, probe.cancel_at, probe.delay = (
+            0,
+            rng.randint(2, total - (1 if LONG else 2)),
+            rng.choice([0.0, 0.002, 0.01]),
+        )
         probe.task = asyncio.create_task(mem.clone_thread(source_thread_id="src", new_thread_id=target))
         try:
             await probe.task
         except asyncio.CancelledError:
             interrupted_runs += 1
-            # The half-written clone is invisible, and a save into it is refused.
-            assert await mem.get_thread_by_id(thread_id=target) is None
-            with pytest.raises(MastraError, match="not found"):
-                await mem.save_messages(messages=[message("late", target, 0)])
+            if await mem.get_thread_by_id(thread_id=target) is not None:
+                # Cancelled while its last call was in flight, after the server applied it: complete.
+                assert (await mem.list_messages(thread_id=target, per_page=False)).total == size
+                completed_in_flight += 1
+                await mem.delete_thread(thread_id=target)
+            else:  # the half-written clone is invisible, and a save into it is refused
+                with pytest.raises(MastraError, match="not found"):
+                    await mem.save_messages(messages=[message("late", target, 0)])
         probe.task = None
         if run % 2:  # a retry, or (every other run) a delete of the half-written clone, then a new clone
             await mem.delete_thread(thread_id=target)
@@ -253,7 +261,7 @@ async def test_interrupted_clone_converges_on_retry(store: DynamoDBStore) -> Non
         assert err.value.id.endswith("THREAD_EXISTS")
         if LONG:
             await mem.delete_thread(thread_id=target)  # keep moto's table small (it copies it per transaction)
-    print(f"clone of {size}: {runs} runs, {interrupted_runs} interrupted, all converged")
+    print(f"clone of {size}: {runs} runs, {interrupted_runs} interrupted ({completed_in_flight} completed in flight)")
     assert interrupted_runs >= runs - 1  # the cancellation landed inside the clone
     raw = await store.connection.scan()
     assert not [i for i in raw if CLONING in i]
