@@ -30,6 +30,48 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _copy_each_table_once_per_transaction() -> None:
+    """Speed up moto's TransactWriteItems without changing what it does.
+
+    moto 5 deep-copies the whole table once per *action* of a transaction, all before applying any of them
+    (``DynamoDBBackend.transact_write_items`` in moto/dynamodb/models/__init__.py), only to restore it if the
+    transaction is cancelled. The copies are identical, so one per table per transaction is the same rollback:
+    a 99-action transaction on a 500-item table went from ~1.7 s to a few ms. Patched in the moto server (the
+    fake DynamoDB), never in the boto client the store uses.
+    """
+    import copy
+    import threading
+    import types
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    if getattr(models, "_copies_each_table_once", False):
+        return
+    local = threading.local()
+
+    def deepcopy(obj: Any, memo: Any = None) -> Any:
+        cache = getattr(local, "tables", None)
+        if cache is None or not isinstance(obj, Table):
+            return copy.deepcopy(obj, memo)
+        if id(obj) not in cache:
+            cache[id(obj)] = copy.deepcopy(obj, memo)
+        return cache[id(obj)]
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: Any) -> None:
+        local.tables = {}
+        try:
+            original(self, transact_items)
+        finally:
+            local.tables = None
+
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[assignment]  # the module uses only deepcopy
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    models._copies_each_table_once = True  # type: ignore[attr-defined]
+
+
 def _serialized_moto_server(port: int) -> Any:
     """moto's ThreadedMotoServer, with requests applied one at a time.
 
@@ -44,6 +86,7 @@ def _serialized_moto_server(port: int) -> Any:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    _copy_each_table_once_per_transaction()
     lock = threading.Lock()
 
     class SerializedMotoServer(ThreadedMotoServer):

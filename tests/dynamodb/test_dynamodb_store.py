@@ -190,8 +190,11 @@ async def test_batches_are_chunked_at_the_service_limits(ddb: DynamoDBStore) -> 
     clone = await mem.clone_thread(source_thread_id="src", new_thread_id="copy")
     assert len(clone.cloned_messages) == 250
     assert (await mem.list_messages(thread_id="copy", per_page=False)).total == 250
+    assert all(n <= 25 for n in log.sizes("batch_write_item")) and sum(log.sizes("batch_write_item")) == 500
+    before = len(log.sizes("transact_write_items"))
     await mem.delete_thread(thread_id="src")
-    assert all(n <= 25 for n in log.sizes("batch_write_item")) and sum(log.sizes("batch_write_item")) == 750
+    # The sweep: transactions of the thread's marker check + up to 99 conditional deletes (lifecycle.py).
+    assert log.sizes("transact_write_items")[before:] == [100, 100, 53]
     assert (await mem.list_messages(thread_id="src", per_page=False)).total == 0
     assert await mem.get_thread_by_id(thread_id="src") is None
 

@@ -456,8 +456,13 @@ class DynamoDBConnection:
         attrs = res.get("Attributes")
         return from_wire(attrs) if attrs else None
 
-    async def delete(self, key: Mapping[str, str]) -> None:
-        await self.call("delete_item", TableName=self.table, Key=to_wire(key))
+    async def delete(self, key: Mapping[str, str], *, condition: str | None = None, expr: Expr | None = None) -> None:
+        kw: dict[str, Any] = {"TableName": self.table, "Key": to_wire(key)}
+        if condition:
+            kw["ConditionExpression"] = condition
+        if expr is not None:
+            kw.update(expr.kwargs())
+        await self.call("delete_item", **kw)
 
     # -- reads over many items ----------------------------------------------------------------------------------
     async def pages(self, operation: str, **kwargs: Any) -> AsyncIterator[list[dict[str, Any]]]:

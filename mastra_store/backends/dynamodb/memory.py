@@ -18,15 +18,24 @@ from ...domains.memory import MemoryStorage, MessageQuery
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import UNSET, Unset
 from .base import DynamoDomain
-from .client import TRANSACT_LIMIT, ConditionFailed, Expr, TransactionCanceled, delete_action, put_action, update_action
+from .client import TRANSACT_LIMIT, ConditionFailed, Expr, TransactionCanceled, delete_action, update_action
 from .codec import decode_json, encode_json, iso, parse_iso
 from .keys import full_sort_key, key_attributes, primary_key, query_prefix
+from .lifecycle import CLONING, DELETING, create_thread_with_messages, delete_thread, is_live, live_condition
 from .memory_v1 import DynamoMemoryV1
 
 __all__ = ("MemoryDynamoDB",)
 
 #: v1 attributes a full message write drops (a JS ``put`` replaces the whole item).
 _LEGACY_MESSAGE_ATTRS = ("toolCallIds", "toolCallArgs", "toolNames")
+
+
+class _ThreadGone(Exception):
+    """A thread of the save was deleted (or marked) between the check and the write."""
+
+    def __init__(self, thread_ids: list[str]) -> None:
+        super().__init__(thread_ids)
+        self.thread_ids = thread_ids
 
 
 def _thread_key(thread_id: str) -> dict[str, str]:
@@ -124,15 +133,27 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
     # -- threads ---------------------------------------------------------------------------------------------
     async def _get_thread(self, thread_id: str) -> StorageThread | None:
         item = await self.db.get(_thread_key(thread_id))
-        return thread_from_item(item) if item and self._only("thread", [item]) else None
+        return thread_from_item(item) if item and self._only("thread", [item]) and is_live(item) else None
 
     async def _save_thread(self, thread: StorageThread) -> None:
         item = self._thread_item(thread)
-        e = Expr()
+        key = {"pk": item["pk"], "sk": item["sk"]}
         body = {k: v for k, v in item.items() if k not in ("pk", "sk")}
-        # An update (not a put) like the reference's upsert: attributes we do not model survive.
-        expr = e.update(body, remove=[] if thread.metadata is not None else ["metadata"])
-        await self.db.update({"pk": item["pk"], "sk": item["sk"]}, e, expr)
+
+        async def attempt() -> None:
+            e = Expr()
+            # An update (not a put) like the reference's upsert: attributes we do not model survive.
+            expr = e.update(body, remove=[] if thread.metadata is not None else ["metadata"])
+            marked = f"attribute_not_exists({e.n(DELETING)}) AND attribute_not_exists({e.n(CLONING)})"
+            try:
+                await self.db.update(key, e, expr, condition=marked)
+            except ConditionFailed:
+                # A delete (or clone) of this id is under way or was interrupted: finish the delete first,
+                # so the saved thread starts empty (delete, then save), then write it.
+                await delete_thread(self.db, thread.id)
+                raise
+
+        await self._optimistic("SAVE_THREAD", attempt)
 
     async def _update_thread(
         self, thread_id: str, title: str | None, metadata: dict[str, Any] | None, now: datetime
@@ -141,13 +162,13 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
 
         async def attempt() -> StorageThread | None:
             item = await self.db.get(key)
-            if item is None or not self._only("thread", [item]):
+            if item is None or not self._only("thread", [item]) or not is_live(item):
                 return None
             e = Expr()
             values: dict[str, Any] = {"updatedAt": iso(now)}
             if title is not None:
                 values["title"] = title
-            condition = f"attribute_exists({e.n('pk')})"
+            condition = live_condition(e)
             if metadata is not None:
                 values["metadata"] = encode_json({**(_dict_or_none(item.get("metadata")) or {}), **metadata})
                 # Compare-and-swap on the merged attribute: a concurrent merge makes us re-read and re-merge.
@@ -159,22 +180,8 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
         return await self._optimistic("UPDATE_THREAD", attempt)
 
     async def _delete_thread(self, thread_id: str) -> None:
-        e = Expr()
-        pkf, pk, skf, prefix = query_prefix("message", "byThread", {"threadId": thread_id})
-        keys = await self.db.query(
-            IndexName="gsi1",
-            KeyConditionExpression=f"{e.n(pkf)} = {e.v(pk)} AND begins_with({e.n(skf)}, {e.v(prefix)})",
-            ProjectionExpression=f"{e.n('pk')}, {e.n('sk')}",
-            **e.kwargs(),
-        )
-        message_keys = [{"pk": k["pk"], "sk": k["sk"]} for k in keys]
-        if len(message_keys) < TRANSACT_LIMIT:
-            await self.db.transact([*(delete_action(k) for k in message_keys), delete_action(_thread_key(thread_id))])
-        else:
-            # Too many for one transaction: messages first, the thread last, so a failure leaves the thread
-            # in place and calling delete_thread again finishes the job.
-            await self.db.batch_write(deletes=message_keys)
-            await self.db.delete(_thread_key(thread_id))
+        # Mark, sweep (fenced), remove: see lifecycle.py. A save racing the delete is either swept or refused.
+        await delete_thread(self.db, thread_id)
 
     # -- messages --------------------------------------------------------------------------------------------
     def _message_query(self, thread_id: str, q: MessageQuery, e: Expr) -> dict[str, Any]:
@@ -290,24 +297,35 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
     async def _existing_threads(self, thread_ids: list[str]) -> dict[str, dict[str, Any]]:
         """pk → stored thread item, for the threads that exist."""
         found = await self.db.batch_get([_thread_key(t) for t in thread_ids])
-        return {i["pk"]: i for i in self._only("thread", found)}
+        return {i["pk"]: i for i in self._only("thread", found) if is_live(i)}
 
     @staticmethod
-    def _bump(thread_key: dict[str, str], now: datetime) -> dict[str, Any]:
-        """Set the thread's updatedAt, only if it still exists (never creates a stub item)."""
+    def _bump(thread_key: dict[str, str], now: datetime, *, live: bool = False) -> dict[str, Any]:
+        """Set the thread's updatedAt, only if it still exists (never creates a stub item). ``live``: only if
+        no delete/clone marker is set either: the condition that makes a save and a delete exclusive."""
         e = Expr()
-        return update_action(thread_key, e, e.update({"updatedAt": iso(now)}), f"attribute_exists({e.n('pk')})")
+        condition = live_condition(e) if live else f"attribute_exists({e.n('pk')})"
+        return update_action(thread_key, e, e.update({"updatedAt": iso(now)}), condition)
 
     async def _save_messages(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> list[str]:
+        try:
+            await self._optimistic("SAVE_MESSAGES", lambda: self._save_attempt(messages, thread_ids, now))
+        except _ThreadGone as gone:
+            return gone.thread_ids
+        return []
+
+    async def _save_attempt(self, messages: list[MastraDBMessage], thread_ids: list[str], now: datetime) -> None:
+        """One try: raises :class:`_ThreadGone` when a target thread is missing or being deleted/cloned, and a
+        condition failure (retried by ``_optimistic``) when only a thread a message leaves vanished meanwhile."""
         thread_keys = {_thread_key(t)["pk"]: (t, _thread_key(t)) for t in thread_ids}
         # One read for both: do the threads exist, and which messages are re-saves (possibly moves)?
         found = await self.db.batch_get(
             [*(k for _, k in thread_keys.values()), *(_message_key(m.id) for m in messages)]
         )
-        existing = {i["pk"] for i in self._only("thread", found)}
+        existing = {i["pk"] for i in self._only("thread", found) if is_live(i)}
         missing = [t for pk, (t, _) in thread_keys.items() if pk not in existing]
         if missing:
-            return missing
+            raise _ThreadGone(missing)
         # A re-saved message that moves also touches the thread it leaves (when that thread exists).
         left = [
             i["threadId"]
@@ -315,16 +333,17 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
             if i.get("threadId") and _thread_key(i["threadId"])["pk"] not in thread_keys
         ]
         left_threads = await self._existing_threads(left) if left else {}
-        left_keys = [{"pk": pk, "sk": t["sk"]} for pk, t in left_threads.items()]
+        left_bumps = [self._bump({"pk": pk, "sk": t["sk"]}, now) for pk, t in left_threads.items()]
+        # The target threads' bumps carry the save's guard: the thread exists and no delete has begun.
+        bumps = [self._bump(key, now, live=True) for _, key in thread_keys.values()]
         by_key: dict[str, dict[str, Any]] = {}
         for m in messages:
             item = self._message_item(m, now)
             by_key[item["pk"]] = item  # ids equal up to case share one item: last wins
-        bumps = [self._bump(key, now) for _, key in thread_keys.values()] + [self._bump(k, now) for k in left_keys]
-        if len(bumps) + len(by_key) > TRANSACT_LIMIT:
-            await self._save_many(list(by_key.values()), self._only("message", found), bumps)
-            return []
-        actions = bumps[: len(thread_keys)]
+        if len(bumps) + len(left_bumps) + len(by_key) > TRANSACT_LIMIT:
+            await self._save_many(list(by_key.values()), self._only("message", found), thread_keys, bumps, left_bumps)
+            return
+        actions = list(bumps)
         for item in by_key.values():
             e = Expr()
             body = {k: v for k, v in item.items() if k not in ("pk", "sk", "createdAt", "gsi1sk")}
@@ -335,23 +354,28 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
                 remove=_LEGACY_MESSAGE_ATTRS,
             )
             actions.append(update_action({"pk": item["pk"], "sk": item["sk"]}, e, expr))
-        actions += bumps[len(thread_keys) :]
         try:
-            await self.db.transact(actions)
+            await self.db.transact(actions + left_bumps)
         except TransactionCanceled as exc:
             gone = [t for (t, _), r in zip(thread_keys.values(), exc.reasons, strict=False) if r]
             if gone and all(r in (None, "ConditionalCheckFailed") for r in exc.reasons):
-                return gone  # a thread was deleted between the check and the write
+                raise _ThreadGone(gone) from exc  # deleted (or being deleted) between the check and the write
             raise
-        return []
 
     async def _save_many(
-        self, items: list[dict[str, Any]], previous: list[dict[str, Any]], bumps: list[dict[str, Any]]
+        self,
+        items: list[dict[str, Any]],
+        previous: list[dict[str, Any]],
+        thread_keys: dict[str, tuple[str, dict[str, str]]],
+        bumps: list[dict[str, Any]],
+        left_bumps: list[dict[str, Any]],
     ) -> None:
         """More than one transaction's worth (documented in ACCESS_PATTERNS.md): everything was validated before
         this point (threads exist, sizes); messages go out as BatchWriteItem puts (25 per call, unprocessed
-        items retried), keeping the stored createdAt of re-saved ids; the threads are touched last. Not atomic:
-        a failure leaves a prefix written, and repeating the call converges (it is an idempotent upsert)."""
+        items retried), keeping the stored createdAt of re-saved ids; the threads are touched last, with the
+        save's guard. Not atomic: a failure leaves a prefix written, and repeating the call converges (it is an
+        idempotent upsert). A target thread deleted meanwhile: the written messages are taken back (new ones
+        deleted, re-saved ones restored) and the save reports the thread missing, so no orphan remains."""
         kept = {p["pk"]: p for p in previous}
         for item in items:
             old = kept.get(item["pk"])
@@ -359,7 +383,20 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
                 item["createdAt"], item["gsi1sk"] = old["createdAt"], old["gsi1sk"]
         await self.db.batch_write(puts=items)
         try:
+            # A delete marks the thread before it sweeps: if this guard holds, the delete has not begun and
+            # will sweep everything written above.
             await self.db.transact(bumps)
+        except TransactionCanceled as exc:
+            if any(r not in (None, "ConditionalCheckFailed") for r in exc.reasons):
+                raise
+            await self.db.batch_write(
+                puts=[kept[i["pk"]] for i in items if i["pk"] in kept],
+                deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in items if i["pk"] not in kept],
+            )
+            gone = [t for (t, _), r in zip(thread_keys.values(), exc.reasons, strict=False) if r]
+            raise _ThreadGone(gone or [t for t, _ in thread_keys.values()]) from exc
+        try:
+            await self.db.transact(left_bumps)
         except TransactionCanceled as exc:
             if any(r not in (None, "ConditionalCheckFailed") for r in exc.reasons):
                 raise  # a vanished thread is simply not touched
@@ -514,18 +551,6 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
 
     # -- clone -----------------------------------------------------------------------------------------------
     async def _create_thread_with_messages(self, thread: StorageThread, messages: list[MastraDBMessage]) -> bool:
-        e = Expr()
-        create = put_action(self._thread_item(thread), f"attribute_not_exists({e.n('pk')})", e)
+        # Atomic under 100 messages; above, a marked (invisible) thread completed last, resumable: lifecycle.py.
         items = [self._message_item(m, thread.created_at) for m in messages]
-        try:
-            if len(items) < TRANSACT_LIMIT:
-                await self.db.transact([create, *(put_action(i) for i in items)])
-            else:
-                # Too many for one transaction: claim the new thread id first, then bulk-write its messages.
-                await self.db.transact([create])
-                await self.db.batch_write(puts=items)
-        except TransactionCanceled as exc:
-            if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
-                return False
-            raise
-        return True
+        return await create_thread_with_messages(self.db, self._thread_item(thread), items)

@@ -19,6 +19,7 @@ from .base import DynamoDomain
 from .client import TRANSACT_LIMIT, Expr, update_action
 from .codec import encode_json, iso
 from .keys import EDB_ENTITY, key_attributes, primary_key, query_prefix
+from .lifecycle import is_live, live_condition
 
 __all__ = ("DynamoMemoryV1",)
 
@@ -54,7 +55,7 @@ class DynamoMemoryV1(DynamoDomain):
             )
         else:
             items = await self._scan_entity("thread")
-        threads = [self._thread_from_item(i) for i in items]
+        threads = [self._thread_from_item(i) for i in items if is_live(i)]  # not being deleted/cloned
         if q.metadata:
             threads = [t for t in threads if json_contains(t.metadata, q.metadata)]
         attr = "created_at" if q.field == "createdAt" else "updated_at"
@@ -72,7 +73,7 @@ class DynamoMemoryV1(DynamoDomain):
 
         async def attempt() -> StorageThread | None:
             item = await self.db.get(key)
-            if item is None or not self._only("thread", [item]):
+            if item is None or not self._only("thread", [item]) or not is_live(item):
                 return None
             thread = self._thread_from_item(item)
             if resource_id is not None and thread.resource_id != resource_id:
@@ -85,7 +86,7 @@ class DynamoMemoryV1(DynamoDomain):
             # Compare-and-swap on what was read: a concurrent change makes us re-read and call ``update`` again.
             condition = " AND ".join(
                 (
-                    f"attribute_exists({e.n('pk')})",
+                    live_condition(e),
                     e.equals_or_absent("metadata", item.get("metadata")),
                     e.equals_or_absent("resourceId", item.get("resourceId")),
                 )
@@ -101,7 +102,7 @@ class DynamoMemoryV1(DynamoDomain):
 
         async def attempt() -> StorageThread | None:
             item = await self.db.get(key)
-            if item is None or not self._only("thread", [item]):
+            if item is None or not self._only("thread", [item]) or not is_live(item):
                 return None
             thread = self._thread_from_item(item)
             if thread.resource_id == resource_id:
@@ -132,7 +133,7 @@ class DynamoMemoryV1(DynamoDomain):
                 "updatedAt": iso(now),
                 **key_attributes("thread", {**item, "resourceId": resource_id}, only={"resourceId"}),
             }
-            condition = f"attribute_exists({t.n('pk')}) AND " + t.equals_or_absent("resourceId", item.get("resourceId"))
+            condition = live_condition(t) + " AND " + t.equals_or_absent("resourceId", item.get("resourceId"))
             move_thread = update_action(key, t, t.update(values), condition)
             if len(moves) < TRANSACT_LIMIT:
                 await self.db.transact([*moves, move_thread])
