@@ -202,9 +202,16 @@ async def test_beta13_database_upgraded_by_us_equals_upgraded_by_1_27(
             {"workflowName": "wf", "runId": "run1", "snapshot": {"status": "success"}, "createdAt": T0, "updatedAt": T0}
         ],
     }
-    for schema in schemas:  # the same beta.13 database twice, written by the real beta.13 package
+    for schema in schemas:
         await pg_conn.execute(f'CREATE SCHEMA "{schema}"')
-        await asyncio.to_thread(run_mastra, "pg", "write", {"connectionString": dsn, "schemaName": schema, **write})
+    # The same beta.13 database twice, written by the real beta.13 package (both node runs at once).
+    await asyncio.gather(
+        *(
+            asyncio.to_thread(run_mastra, "pg", "write", {"connectionString": dsn, "schemaName": s, **write})
+            for s in schemas
+        )
+    )
+    for schema in schemas:
         await pg_conn.execute(BETA_AGENT_SQL.format(s=schema))
         for table in ("mastra_threads", "mastra_workflow_snapshot"):  # their …Z were the server's now(): align
             await pg_conn.execute(
@@ -213,9 +220,11 @@ async def test_beta13_database_upgraded_by_us_equals_upgraded_by_1_27(
             )
     counts = {t: len(await _rows(pg_conn, ours, t)) for t in V1_TABLES if t != "mastra_agent_versions"}
 
-    async with PostgresStore(id="s", connection_string=pg_url, schema_name=ours):
-        pass
-    await asyncio.to_thread(run_v1, {"connectionString": dsn, "schemaName": theirs})
+    async def upgrade_ours() -> None:
+        async with PostgresStore(id="s", connection_string=pg_url, schema_name=ours):
+            pass
+
+    await asyncio.gather(upgrade_ours(), asyncio.to_thread(run_v1, {"connectionString": dsn, "schemaName": theirs}))
 
     ours_dump, theirs_dump = await dump_schema(pg_conn, ours), await dump_schema(pg_conn, theirs)
     assert mismatches(ours_dump, ours, REFERENCE_V1_UPGRADED) == []
