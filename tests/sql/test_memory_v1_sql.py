@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from mastra_store import PostgresStore
 from mastra_store.backends.sql.memory_v1 import _copy_statements, _resource_statements, _thread_statements
 from mastra_store.backends.sql.store import SqlStore
 from mastra_store.backends.sql.workflows import _list_statement
@@ -60,3 +64,18 @@ async def test_v1_statements_take_the_direct_paths(sql_store: SqlStore) -> None:
             assert db.fast is not None and db.fast.prepare(stmt) is not None, stmt
         else:  # writes go through the same compiled form (prepare), reads through prepare_read
             assert db.lite is not None and db.lite.prepare(stmt) is not None, stmt
+
+
+async def test_thread_id_run_filter_is_served_by_the_1x_index(pg_url: str, pg_schema_factory: Any) -> None:
+    """On the 1.x layout our init() creates, list_workflow_runs(thread_id=) is @mastra/pg 1.27's expression, so
+    its mastra_workflow_snapshot_threadid_idx serves it (deviation 11: every list served by an index)."""
+    schema = pg_schema_factory()
+    async with PostgresStore(id="p", connection_string=pg_url, schema_name=schema) as store:
+        stmt = _list_statement(store.database.tables, True, ("thread_id",)).params(
+            thread_id="t1", page_limit=10, page_offset=0
+        )
+        sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+        async with store.database.transaction() as conn:
+            await conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(r[0] for r in await conn.execute(sa.text("EXPLAIN " + sql)))
+    assert "mastra_workflow_snapshot_threadid_idx" in plan, plan
