@@ -13,7 +13,8 @@ from ..records._construct import construct
 from ..records.agents import AgentsPage, StorageAgent, StorageCreateAgentInput
 from ..types import UNSET, calculate_pagination, generic_has_more, normalize_per_page, parse_order_by
 from ._validate import coerce, require_str
-from .base import DomainName, StorageDomain
+from .agents_v1 import VersionedAgents
+from .base import DomainName
 
 __all__ = ("AgentQuery", "AgentsStorage")
 
@@ -29,7 +30,9 @@ class AgentQuery:
 _UPDATABLE = tuple(f for f in StorageCreateAgentInput.model_fields if f != "id")
 
 
-class AgentsStorage(StorageDomain):
+class AgentsStorage(VersionedAgents):
+    """The beta's agent CRUD (``create_agent``, …) and the 1.x versioned API (agents_v1.py)."""
+
     domain: ClassVar[DomainName] = "agents"
 
     async def create_agent(self, *, agent: StorageCreateAgentInput | dict[str, Any]) -> StorageAgent:

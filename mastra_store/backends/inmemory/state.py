@@ -22,6 +22,9 @@ class InMemoryState:
     scores: dict[str, Any] = field(default_factory=dict)
     spans: dict[tuple[str, str], Any] = field(default_factory=dict)
     agents: dict[str, Any] = field(default_factory=dict)
+    #: The 1.x versioned agents (thin records; versions by id), apart from the beta API's ``agents``.
+    agents_v1: dict[str, Any] = field(default_factory=dict)
+    agent_versions: dict[str, Any] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -30,7 +33,7 @@ _TABLES = {
     "workflows": ("workflows",),
     "scores": ("scores",),
     "observability": ("spans",),
-    "agents": ("agents",),
+    "agents": ("agents", "agents_v1", "agent_versions"),
 }
 
 

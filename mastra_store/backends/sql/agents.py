@@ -19,6 +19,7 @@ from ...domains.agents import AgentQuery, AgentsStorage
 from ...errors import ErrorCategory, MastraError
 from ...records.agents import StorageAgent
 from .agents_compat import CONFIG_COLUMNS, compat_list, compat_statements, new_version_id, tools_to_list, tools_to_map
+from .agents_v1 import SqlAgentsV1
 from .base import SqlDomain, upsert_insert
 from .paging import JSON_NULLABLE, LIMIT, OFFSET, paged_select, split_page
 from .tables import Tables
@@ -103,8 +104,8 @@ def _list(tables: Tables, field: str, descending: bool, is_postgres: bool) -> sa
     return paged_select(tables.agents, _read_columns(tables), [], order, by_rowid=not is_postgres)
 
 
-class SqlAgents(SqlDomain, AgentsStorage):
-    """Agents in ``mastra_agents``."""
+class SqlAgents(SqlAgentsV1, SqlDomain, AgentsStorage):
+    """Agents in ``mastra_agents``: the beta API (below) and the 1.x versioned API (agents_v1.py)."""
 
     def _parse_json(self, column: str, raw: Any) -> Any:
         """Decode one JSON column (tolerating double encoding); invalid JSON is a SYSTEM error.
