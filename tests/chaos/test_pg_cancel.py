@@ -21,7 +21,7 @@ async def _settle(store: PostgresStore, pg_url: str, app_name: str) -> dict[str,
     fast = store.database.fast
     assert fast is not None
     pool = await fast.pool()
-    for _ in range(200):
+    for _ in range(500):  # up to 10 s: on a busy machine a CancelRequest's side connection takes a while
         if not pool._background:
             break
         await asyncio.sleep(0.02)
