@@ -122,7 +122,12 @@ class ResolvedAgent(AgentRecord, _Config):
     resolved_version_id: str | None = None
 
 
-class AgentsV1Page(Record):
+class _Page(Record):
+    def to_mastra(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json", exclude_unset=True)  # nested NULLs stay absent
+
+
+class AgentsV1Page(_Page):
     agents: list[AgentRecord]
     total: int
     page: int
@@ -130,7 +135,7 @@ class AgentsV1Page(Record):
     has_more: bool
 
 
-class ResolvedAgentsPage(Record):
+class ResolvedAgentsPage(_Page):
     agents: list[ResolvedAgent]
     total: int
     page: int
@@ -138,7 +143,7 @@ class ResolvedAgentsPage(Record):
     has_more: bool
 
 
-class AgentVersionsPage(Record):
+class AgentVersionsPage(_Page):
     versions: list[AgentVersion]
     total: int
     page: int

@@ -255,6 +255,8 @@ async def test_list_filters_order_and_pages(agents: AgentsStorage) -> None:
     assert await ids(metadata={"tags": {"env": "prod"}}) == ["a0"]  # containment
     assert await ids(metadata={"team": "x", "tags": {"env": "dev"}}) == []
     assert await ids(entity_ids=["a2", "a0", "zz"]) == ["a2", "a0"]
+    shown = (await agents.list(entity_ids=["a2"])).to_mastra()["agents"][0]
+    assert "authorId" not in shown and "activeVersionId" not in shown  # NULL: absent in a page too
     empty = await agents.list(entity_ids=[])
     assert (empty.agents, empty.total, empty.has_more) == ([], 0, False)
     page = await agents.list(page=1, per_page=3)

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Interop driver for the versioned agents domain of the CURRENT Mastra release (@mastra/pg 1.27.1 AgentsPG,
+// @mastra/core 1.71.0): runs a list of agents-domain calls against PostgreSQL and prints their results as JSON.
+//
+//   node v1_agents_io.mjs < request.json > result.json
+//
+// request: {"cacheDir": "<interop cache dir>", "connectionString": "...", "schemaName": "...",
+//           "ops": [{"method": "<JS name>", "args": [<positional arguments>]}, ...]}
+// The packages are imported from <cacheDir>/v1/node_modules (installed by tests/interop/harness.py). The store is
+// used without init(), on the schema our PostgresStore created.
+// Output: {"results": [<result or {"$error": message}> per op]}; Dates are printed as ISO strings, undefined
+// results as {"$undefined": true}.
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+for (const level of ['log', 'info', 'debug', 'warn', 'trace']) console[level] = (...args) => console.error(...args);
+
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+const entry = join(request.cacheDir, 'v1', 'node_modules', '@mastra', 'pg', 'dist', 'index.js');
+const { PostgresStore } = await import(pathToFileURL(entry).href);
+const store = new PostgresStore({
+  id: 'interop-v1-agents',
+  connectionString: request.connectionString,
+  schemaName: request.schemaName,
+});
+const results = [];
+try {
+  const agents = await store.getStore('agents');
+  for (const op of request.ops) {
+    try {
+      const out = await agents[op.method](...(op.args ?? []));
+      results.push(out === undefined ? { $undefined: true } : out);
+    } catch (error) {
+      results.push({ $error: String(error?.message ?? error), id: error?.id, category: error?.category });
+    }
+  }
+} finally {
+  await store.close?.();
+}
+process.stdout.write(JSON.stringify({ results }));
