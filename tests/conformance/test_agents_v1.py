@@ -357,3 +357,17 @@ async def test_beta_layout_refuses_the_1x_api_and_keeps_the_old_one(
         assert [a.id for a in (await agents.list_agents()).agents] == ["old"]
     else:
         assert (await agents.create(agent=agent())).id == "a1"
+
+
+async def test_concurrent_create_version_numbers_once(agents: AgentsStorage) -> None:
+    """Ten callers taking version number 2 at once: exactly one wins, the others get a USER error (the agent row
+    is locked while the number is checked and written; there is no unique index on it in 1.27.1's schema)."""
+    await agents.create(agent=agent())
+    outcomes = await asyncio.gather(
+        *(agents.create_version(version=version(f"race-{i}", 2)) for i in range(10)), return_exceptions=True
+    )
+    won = [o for o in outcomes if not isinstance(o, BaseException)]
+    lost = [o for o in outcomes if isinstance(o, MastraError)]
+    assert len(won) == 1 and len(lost) == 9, outcomes
+    assert all(e.category == ErrorCategory.USER and e.id.endswith("ALREADY_EXISTS") for e in lost)
+    assert await agents.count_versions("a1") == 2
