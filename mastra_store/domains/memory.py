@@ -6,7 +6,6 @@ Public methods validate and normalise input here, once for every backend; backen
 
 from __future__ import annotations
 
-import operator
 import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
@@ -43,7 +42,8 @@ from ..types import (
     normalize_per_page,
     parse_order_by,
 )
-from ._memory_rules import check_message_metadata_filter, check_metadata_keys, check_per_page, message_matches
+from ._memory_rules import check_message_metadata_filter, check_metadata_keys, check_per_page
+from ._message_pages import finish_messages_page
 from ._messages import normalize_messages, sort_messages
 from ._validate import coerce, coerce_list, require_object, require_str, require_str_list, require_text
 from .base import DomainName, StorageDomain
@@ -52,8 +52,6 @@ __all__ = ("MemoryStorage", "MessageQuery", "ThreadMetadataUpdate", "ThreadQuery
 
 #: ``update_thread_metadata``'s callback: the current thread in, the metadata to merge (or ``None``) out.
 ThreadMetadataUpdate = Callable[[StorageThread], dict[str, Any] | None]
-#: (created_at, id): the order of messages; DESC reverses both (1.x breaks ties by id in the same direction).
-_BY_DATE_ID = operator.attrgetter("created_at", "id")
 
 #: Include windows beyond this many messages are capped (PostgreSQL binds window sizes as ``integer``).
 _MAX_WINDOW = 2**31 - 2
@@ -310,7 +308,7 @@ class MemoryStorage(StorageDomain):
             return construct(MessagesPage, messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
         async with self._guard(op, threadId=str(thread_id)):
             rows, total, included = await self._list_messages(q)
-        return self._finish_messages(q, rows, total, included, metadata, page, per_page, per_page_out, include_total)
+        return finish_messages_page(q, rows, total, included, metadata, page, per_page, per_page_out, include_total)
 
     async def list_messages_by_resource_id(
         self,
@@ -339,7 +337,7 @@ class MemoryStorage(StorageDomain):
             if q.limit > 0:
                 rows, total = await self._list_resource_messages(q)
             included = await self._resource_windows(resource_id, q.include) if q.include else []
-        return self._finish_messages(q, rows, total, included, metadata, page, per_page, per_page_out, include_total)
+        return finish_messages_page(q, rows, total, included, metadata, page, per_page, per_page_out, include_total)
 
     def _prepare_list(
         self,
@@ -395,54 +393,6 @@ class MemoryStorage(StorageDomain):
             include=includes,
         )
         return q, metadata, per_page_out
-
-    def _finish_messages(
-        self,
-        q: MessageQuery,
-        rows: list[MastraDBMessage],
-        total: int,
-        included: list[MastraDBMessage],
-        metadata: dict[str, Any] | None,
-        page: int,
-        per_page: Any,
-        per_page_out: int | Literal[False],
-        include_total: bool,
-    ) -> MessagesPage:
-        normalized = normalize_per_page(per_page, 40)
-        offset = 0 if per_page is False else min(page * normalized, MAX_SAFE_INTEGER)  # binds as int64
-        if normalized == 0:
-            total = 0  # 1.x: a perPage 0 call returns the include windows only, and total 0
-        if metadata is not None and normalized:
-            rows = [m for m in sort_messages(rows) if message_matches(m, metadata)]
-            if q.direction == "DESC":
-                rows.reverse()
-            total = len(rows)
-            rows = rows[offset : offset + normalized]
-        if total == 0 and not included:
-            return construct(MessagesPage, messages=[], total=0, page=page, per_page=per_page_out, has_more=False)
-        # Ascending by (created_at, id). A page without include windows has unique ids and dated format-2 content
-        # straight from the backend: sorting it is all that is needed.
-        messages = normalize_messages([*rows, *included]) if included or q.include else sort_messages(rows)
-        if q.direction == "DESC":
-            messages.sort(key=_BY_DATE_ID, reverse=True)
-        if metadata is not None:
-            has_more = per_page is not False and offset + len(rows) < total
-        elif not include_total:
-            # 1.x skips the count: total = offset + rows returned; has_more is what a peek at one more row gives.
-            has_more = per_page is not False and offset + normalized < total
-            total = len(rows) if per_page is False else offset + len(rows)
-        elif q.thread_ids:
-            if q.include:
-                wanted = set(q.thread_ids)
-                returned_own = sum(1 for m in messages if m.thread_id in wanted)
-            else:
-                returned_own = len(messages)  # the page holds only the queried threads' messages
-            has_more = per_page is not False and returned_own < total and offset + normalized < total
-        else:  # by resource: 1.x does not count the windows here
-            has_more = per_page is not False and offset + normalized < total
-        return construct(
-            MessagesPage, messages=messages, total=total, page=page, per_page=per_page_out, has_more=has_more
-        )
 
     async def _resource_windows(self, resource_id: str, includes: list[MessageInclude]) -> list[MastraDBMessage]:
         """Include windows for a resource-scoped list: targets outside the resource are ignored and the windows
