@@ -435,7 +435,8 @@ def _trace_shape(q: TraceQuery, pg: bool) -> tuple[_TraceShape, dict[str, Any]]:
         for name in contains:
             params[f"c_{name}"] = dumps(list(f.tags or []) if name == "tags" else getattr(f, name))
     if q.after is not None:
-        params["a_created"], params["a_trace"] = q.after
+        created, params["a_trace"] = q.after
+        params["a_created"] = to_utc(created) if pg else _sqlite_ts(created)[:23]
     shape = _TraceShape(
         q.field, q.direction, scalars, tuple(bounds), contains, f.status, f.has_child_error, q.after is not None
     )
@@ -475,7 +476,7 @@ def _build_list_traces(
     t = tables.ai_spans
     cond = sa.and_(*_trace_conditions(t, pg, shape, contains))
     total = sa.select(sa.func.count().label("total")).select_from(t).where(cond).subquery("cnt")
-    order_col = t.c[f"{shape.field}Z"]
+    order_col = _created_ms(t, pg) if shape.field == "createdAt" else t.c[f"{shape.field}Z"]
     ordered = order_col.desc() if shape.direction == "DESC" else order_col.asc()
     if shape.field == "endedAt":
         ordered = ordered.nulls_first() if shape.direction == "DESC" else ordered.nulls_last()
@@ -499,6 +500,14 @@ def _build_list_traces(
         .select_from(total.outerjoin(page, sa.true()))
         .order_by(outer_sort, outer_tie)
     )
+
+
+def _created_ms(t: sa.Table, pg: bool) -> sa.ColumnElement[Any]:
+    """``createdAtZ`` at the millisecond precision records carry (the delta keyset): 1.27.1's timestamp trigger
+    stamps microseconds, so comparing the raw column with a cursor read back at ms would repeat rows."""
+    if pg:
+        return sa.func.date_trunc("milliseconds", t.c.createdAtZ)
+    return sa.func.substr(sa.type_coerce(t.c.createdAtZ, sa.Text), 1, 23)  # "YYYY-MM-DD HH:MM:SS.mmm"
 
 
 def _trace_conditions(
@@ -529,12 +538,10 @@ def _trace_conditions(
     elif shape.status == "success":
         conds += [t.c.endedAtZ.is_not(None), t.c.error.is_(None)]
     if shape.after:
-        created = sa.bindparam("a_created", type_=t.c.createdAtZ.type)
+        created = sa.bindparam("a_created", type_=t.c.createdAtZ.type if pg else sa.Text)
+        ms = _created_ms(t, pg)
         conds.append(
-            sa.or_(
-                t.c.createdAtZ > created,
-                sa.and_(t.c.createdAtZ == created, t.c.traceId > sa.bindparam("a_trace", type_=sa.Text)),
-            )
+            sa.or_(ms > created, sa.and_(ms == created, t.c.traceId > sa.bindparam("a_trace", type_=sa.Text)))
         )
     if shape.has_child_error is not None:
         c = t.alias("c")
