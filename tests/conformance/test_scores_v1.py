@@ -51,18 +51,15 @@ async def test_absent_tenancy_fields_are_absent_not_null(scores: ScoresStorage) 
     assert listed.scores[0].to_mastra() == js
 
 
-@pytest.mark.parametrize(
-    ("method", "args"),
-    [
-        ("list_scores_by_scorer_id", {"scorer_id": "scorer-x"}),
-        ("list_scores_by_run_id", {"run_id": "run-1"}),
-        ("list_scores_by_entity_id", {"entity_id": "agent-1", "entity_type": "AGENT"}),
-        ("list_scores_by_span", {"trace_id": "trace-1", "span_id": "span-1"}),
-    ],
-)
-async def test_every_list_filters_by_organization_and_project(
-    scores: ScoresStorage, method: str, args: dict[str, Any]
-) -> None:
+LISTS: list[tuple[str, dict[str, Any]]] = [
+    ("list_scores_by_scorer_id", {"scorer_id": "scorer-x"}),
+    ("list_scores_by_run_id", {"run_id": "run-1"}),
+    ("list_scores_by_entity_id", {"entity_id": "agent-1", "entity_type": "AGENT"}),
+    ("list_scores_by_span", {"trace_id": "trace-1", "span_id": "span-1"}),
+]
+
+
+async def test_every_list_filters_by_organization_and_project(scores: ScoresStorage) -> None:
     a, b, c, _none = await save_spaced(
         scores,
         [
@@ -72,19 +69,20 @@ async def test_every_list_filters_by_organization_and_project(
             payload(),
         ],
     )
-    call = getattr(scores, method)
+    for method, args in LISTS:
+        call = getattr(scores, method)
 
-    async def ids(**flt: Any) -> list[str]:
-        res = await call(**args, **flt)
-        assert res.pagination.total == len(res.scores)
-        return [s.id for s in res.scores]
+        async def ids(call: Any = call, args: dict[str, Any] = args, **flt: Any) -> list[str]:
+            res = await call(**args, **flt)
+            assert res.pagination.total == len(res.scores)
+            return [s.id for s in res.scores]
 
-    assert await ids(filters={"organizationId": "org-1"}) == [b, a]
-    assert await ids(filters={"organization_id": "org-1", "project_id": "p-1"}) == [a]
-    assert await ids(filters={"projectId": "p-1"}) == [c, a]
-    assert await ids(filters={"organizationId": "org-3"}) == []
-    assert len(await ids(filters={})) == 4  # an empty filter (and None) restricts nothing
-    assert len(await ids(filters=None)) == 4
+        assert await ids(filters={"organizationId": "org-1"}) == [b, a], method
+        assert await ids(filters={"organization_id": "org-1", "project_id": "p-1"}) == [a], method
+        assert await ids(filters={"projectId": "p-1"}) == [c, a], method
+        assert await ids(filters={"organizationId": "org-3"}) == [], method
+        assert len(await ids(filters={})) == 4, method  # an empty filter (and None) restricts nothing
+        assert len(await ids(filters=None)) == 4, method
 
 
 async def test_tenancy_filter_pages_and_counts_the_filtered_set(scores: ScoresStorage) -> None:
@@ -95,25 +93,23 @@ async def test_tenancy_filter_pages_and_counts_the_filtered_set(scores: ScoresSt
     assert res.pagination.total == 3 and len(res.scores) == 1 and not res.pagination.has_more
 
 
-@pytest.mark.parametrize(
-    ("flt", "field"),
-    [
+async def test_bad_tenancy_filter_is_a_user_error_naming_it(scores: ScoresStorage) -> None:
+    for flt, field in [
         ({"organizationId": 5}, "filters.organizationId"),
         ({"projectId": ["p"]}, "filters.projectId"),
         ("org-1", "filters"),
-    ],
-)
-async def test_bad_tenancy_filter_is_a_user_error_naming_it(scores: ScoresStorage, flt: Any, field: str) -> None:
-    with pytest.raises(ValidationError) as err:
-        await scores.list_scores_by_scorer_id(scorer_id="scorer-x", filters=flt)
-    assert err.value.category == ErrorCategory.USER and err.value.details["field"] == field
+    ]:
+        for method, args in LISTS:
+            with pytest.raises(ValidationError) as err:
+                await getattr(scores, method)(**args, filters=flt)
+            assert err.value.category == ErrorCategory.USER and err.value.details["field"] == field, method
 
 
-@pytest.mark.parametrize("key", sorted(TENANCY))
-async def test_bad_tenancy_field_on_save_is_a_user_error_and_writes_nothing(scores: ScoresStorage, key: str) -> None:
-    with pytest.raises(ValidationError) as err:
-        await scores.save_score(score=payload(**{key: {"not": "a string"}}))
-    assert err.value.category == ErrorCategory.USER and err.value.details["field"] == f"score.{key}"
+async def test_bad_tenancy_field_on_save_is_a_user_error_and_writes_nothing(scores: ScoresStorage) -> None:
+    for key in TENANCY:
+        with pytest.raises(ValidationError) as err:
+            await scores.save_score(score=payload(**{key: {"not": "a string"}}))
+        assert err.value.category == ErrorCategory.USER and err.value.details["field"] == f"score.{key}"
     assert (await scores.list_scores_by_scorer_id(scorer_id="scorer-x")).pagination.total == 0
 
 

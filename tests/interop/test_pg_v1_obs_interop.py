@@ -90,8 +90,8 @@ async def _py_list(store: PostgresStore, run: str, flt: dict[str, str]) -> list[
     return [s.to_mastra() for s in res.scores]
 
 
-def _js_list(dsn: str, schema: str, run: str, filters: list[dict[str, str]]) -> list[list[dict[str, Any]]]:
-    ops = [
+def _list_ops(run: str, filters: list[dict[str, str]]) -> list[dict[str, Any]]:
+    return [
         {
             "domain": "scores",
             "method": "listScoresByRunId",
@@ -99,7 +99,6 @@ def _js_list(dsn: str, schema: str, run: str, filters: list[dict[str, str]]) -> 
         }
         for f in filters
     ]
-    return [no_nulls(r["scores"]) for r in run_v1(dsn, schema, ops)]
 
 
 FILTERS: list[dict[str, str]] = [
@@ -127,14 +126,15 @@ async def test_scores_with_tenancy_written_by_1_27_read_back_identically(pg_sche
             ],
         )
         ids = [s["score"]["id"] for s in saved]
-        js_got = run_v1(dsn, schema, [{"domain": "scores", "method": "getScoreById", "args": {"id": i}} for i in ids])
+        gets = [{"domain": "scores", "method": "getScoreById", "args": {"id": i}} for i in ids]
+        out = run_v1(dsn, schema, [*gets, *_list_ops("run-js", FILTERS)])
+        js_got, js_lists = out[: len(ids)], [no_nulls(r["scores"]) for r in out[len(ids) :]]
         for i, js in zip(ids, js_got, strict=True):
             ours = await store.scores.get_score_by_id(id=i)
             assert ours is not None
             assert ours.to_mastra() == no_nulls(js), i
         first = await store.scores.get_score_by_id(id=ids[0])
         assert first is not None and {k: first.to_mastra()[k] for k in TENANCY} == TENANCY
-        js_lists = _js_list(dsn, schema, "run-js", FILTERS)
         for flt, js_list in zip(FILTERS, js_lists, strict=True):
             assert await _py_list(store, "run-js", flt) == js_list, flt
         assert [len(x) for x in js_lists] == [2, 1, 1, 3]
@@ -148,29 +148,29 @@ async def test_scores_with_tenancy_written_by_us_read_back_identically_by_1_27(p
             (await store.scores.save_score(score=score("run-py", organizationId="org-1", projectId="proj-2"))).score,
             (await store.scores.save_score(score=score("run-py"))).score,
         ]
-        js_got = run_v1(
-            dsn, schema, [{"domain": "scores", "method": "getScoreById", "args": {"id": s.id}} for s in ours]
+        # One node run: 1.27.1 reads ours, then writes the same first score and dumps both stored rows.
+        out = run_v1(
+            dsn,
+            schema,
+            [
+                *({"domain": "scores", "method": "getScoreById", "args": {"id": s.id}} for s in ours),
+                *_list_ops("run-py", FILTERS),
+                {"domain": "scores", "method": "saveScore", "args": score("run-js", **TENANCY)},
+                {
+                    "sql": f'SELECT * FROM "{schema}"."mastra_scorers" WHERE "runId" = ANY($1) ORDER BY "runId"',
+                    "params": [["run-js", "run-py"]],
+                },
+            ],
         )
+        js_got, js_lists, rows = out[:3], [no_nulls(r["scores"]) for r in out[3:7]], out[8]
         for s, js in zip(ours, js_got, strict=True):
             mine = await store.scores.get_score_by_id(id=s.id)
             assert mine is not None and no_nulls(js) == mine.to_mastra(), s.id
         assert {k: js_got[0][k] for k in TENANCY} == TENANCY
-        js_lists = _js_list(dsn, schema, "run-py", FILTERS)
         for flt, js_list in zip(FILTERS, js_lists, strict=True):
             assert js_list == await _py_list(store, "run-py", flt), flt
         assert [len(x) for x in js_lists] == [2, 1, 1, 3]
         # Same input, written by each side: the stored rows are equal column by column.
-        run_v1(dsn, schema, [{"domain": "scores", "method": "saveScore", "args": score("run-js", **TENANCY)}])
-        rows = run_v1(
-            dsn,
-            schema,
-            [
-                {
-                    "sql": f'SELECT * FROM "{schema}"."mastra_scorers" WHERE "runId" = ANY($1) ORDER BY "runId"',
-                    "params": [["run-js", "run-py"]],
-                }
-            ],
-        )[0]
         by_run = {r["runId"]: r for r in rows if r.get("organizationId") == "org-1" and r.get("projectId") == "proj-1"}
         skip = {"id", "runId", "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"}
         js_row, py_row = (
@@ -251,16 +251,16 @@ def spans(trace: str) -> list[dict[str, Any]]:
     ]
 
 
-def _js_reads(dsn: str, schema: str, trace: str) -> list[Any]:
-    return run_v1(
-        dsn,
-        schema,
-        [
-            {"domain": "observability", "method": "getTrace", "args": {"traceId": trace}},
-            {"domain": "observability", "method": "getTraceLight", "args": {"traceId": trace}},
-            {"domain": "observability", "method": "listTraces", "args": {"filters": {"traceId": trace}}},
-        ],
-    )
+def _read_ops(trace: str) -> list[dict[str, Any]]:
+    return [
+        {"domain": "observability", "method": "getTrace", "args": {"traceId": trace}},
+        {"domain": "observability", "method": "getTraceLight", "args": {"traceId": trace}},
+        {"domain": "observability", "method": "listTraces", "args": {"filters": {"traceId": trace}}},
+    ]
+
+
+def _create_op(trace: str) -> dict[str, Any]:
+    return {"domain": "observability", "method": "batchCreateSpans", "args": {"records": spans(trace)}}
 
 
 async def _compare_reads(store: PostgresStore, trace: str, js: list[Any]) -> None:
@@ -289,10 +289,8 @@ async def _compare_reads(store: PostgresStore, trace: str, js: list[Any]) -> Non
 async def test_spans_with_v1_columns_written_by_1_27_read_back_identically(pg_schema: tuple[str, str]) -> None:  # noqa: F811
     dsn, schema = pg_schema
     async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
-        run_v1(
-            dsn, schema, [{"domain": "observability", "method": "batchCreateSpans", "args": {"records": spans("t-js")}}]
-        )
-        await _compare_reads(store, "t-js", _js_reads(dsn, schema, "t-js"))
+        out = run_v1(dsn, schema, [_create_op("t-js"), *_read_ops("t-js")])
+        await _compare_reads(store, "t-js", out[1:])
         got = await store.observability.list_traces(filters={"experimentId": "exp-1", "rootEntityType": "agent"})
         assert [s.trace_id for s in got.spans] == ["t-js"] and got.spans[0].request_context == SPAN_V1["requestContext"]
 
@@ -301,15 +299,11 @@ async def test_spans_with_v1_columns_written_by_us_read_back_identically_by_1_27
     dsn, schema = pg_schema
     async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
         await store.observability.batch_create_spans(records=spans("t-py"))
-        run_v1(
-            dsn, schema, [{"domain": "observability", "method": "batchCreateSpans", "args": {"records": spans("t-js")}}]
-        )
-        await _compare_reads(store, "t-py", _js_reads(dsn, schema, "t-py"))
-        rows = run_v1(
-            dsn,
-            schema,
-            [{"sql": f'SELECT * FROM "{schema}"."mastra_ai_spans" ORDER BY "traceId", "spanId"'}],
-        )[0]
+        # One node run: 1.27.1 reads ours, writes the same spans itself and dumps both traces' stored rows.
+        dump = {"sql": f'SELECT * FROM "{schema}"."mastra_ai_spans" ORDER BY "traceId", "spanId"'}
+        out = run_v1(dsn, schema, [*_read_ops("t-py"), _create_op("t-js"), dump])
+        await _compare_reads(store, "t-py", out[:3])
+        rows = out[4]
         skip = {"traceId", "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"}
         norm = {(r["traceId"], r["spanId"]): {k: v for k, v in r.items() if k not in skip} for r in rows}
         for sid in ("root", "tool"):
