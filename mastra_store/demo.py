@@ -165,7 +165,7 @@ async def run_demo(store: BaseStore) -> dict[str, Any]:
     _say(
         "observability",
         f"trace {trace_id!r}: spans {[s.name for s in trace.spans] if trace else []}; "
-        f"{listed.pagination.total} successful trace(s) for travel-agent",
+        f"{listed.pagination.total if listed.pagination else 0} successful trace(s) for travel-agent",
     )
     summary["observability"] = len(trace.spans) if trace else 0
 

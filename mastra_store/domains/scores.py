@@ -10,7 +10,14 @@ from typing import Any, ClassVar
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import Constructor, construct
-from ..records.scores import ListScoresResponse, SaveScorePayload, SaveScoreResult, ScoreRowData
+from ..records.scores import (
+    SCORE_TENANCY_FIELDS,
+    ListScoresResponse,
+    SaveScorePayload,
+    SaveScoreResult,
+    ScoreRowData,
+    ScoreTenancyFilters,
+)
 from ..types import (
     PaginationInfo,
     StoragePagination,
@@ -26,7 +33,7 @@ __all__ = ("ScoreQuery", "ScoresStorage")
 @dataclass(slots=True)
 class ScoreQuery:
     """Equality filters by column name (``scorerId``, ``runId``, ``entityId``, ``entityType``, ``source``,
-    ``traceId``, ``spanId``), newest first with ``id`` as the tie-break."""
+    ``traceId``, ``spanId``, 1.x: ``organizationId``, ``projectId``), newest first with ``id`` as the tie-break."""
 
     filters: dict[str, str]
     offset: int
@@ -35,9 +42,19 @@ class ScoreQuery:
 
 _new_row = Constructor(ScoreRowData)
 
+#: Layout-independent error text for a 1.x field used on a store pinned to the beta layout.
+BETA_REASON = (
+    "is a Mastra 1.x column, absent from the beta layout this store is pinned to (mastra_version='1.0.0-beta')"
+)
+
 
 class ScoresStorage(StorageDomain):
     domain: ClassVar[DomainName] = "scores"
+
+    @property
+    def _v1_columns(self) -> bool:
+        """Whether the table has 1.x's tenancy columns (only a SQL store pinned to the beta layout has not)."""
+        return True
 
     async def save_score(self, *, score: SaveScorePayload | dict[str, Any]) -> SaveScoreResult:
         """Validate and insert a new score with a fresh id."""
@@ -60,6 +77,13 @@ class ScoresStorage(StorageDomain):
                 spanId=src.get("spanId", src.get("span_id")),
             )
             raise
+        if not self._v1_columns:
+            for name in SCORE_TENANCY_FIELDS:
+                if getattr(payload, name) is not None:
+                    alias = SaveScorePayload.model_fields[name].alias or name
+                    raise ValidationError(
+                        id=self._error_id(op, "VALIDATION_FAILED"), field=f"score.{alias}", reason=BETA_REASON
+                    )
         now = utc_now()
         # The payload is validated and its field types are ScoreRowData's: build the row without a second
         # validation pass (W8a: -40 µs per call); fields_set = what the caller supplied + id/timestamps.
@@ -83,6 +107,7 @@ class ScoresStorage(StorageDomain):
         entity_id: str | None = None,
         entity_type: str | None = None,
         source: str | None = None,
+        filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
         op = "GET_SCORES_BY_SCORER_ID"
         flt = {"scorerId": self._str(op, "scorer_id", scorer_id)}
@@ -93,13 +118,17 @@ class ScoresStorage(StorageDomain):
         ):
             if value is not None:
                 flt[col] = self._str(op, name, value)
-        return await self._list(op, flt, pagination)
+        return await self._list(op, flt, pagination, filters)
 
     async def list_scores_by_run_id(
-        self, *, run_id: str, pagination: StoragePagination | dict[str, Any] | None = None
+        self,
+        *,
+        run_id: str,
+        pagination: StoragePagination | dict[str, Any] | None = None,
+        filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
         op = "GET_SCORES_BY_RUN_ID"
-        return await self._list(op, {"runId": self._str(op, "run_id", run_id)}, pagination)
+        return await self._list(op, {"runId": self._str(op, "run_id", run_id)}, pagination, filters)
 
     async def list_scores_by_entity_id(
         self,
@@ -107,27 +136,55 @@ class ScoresStorage(StorageDomain):
         entity_id: str,
         entity_type: str,
         pagination: StoragePagination | dict[str, Any] | None = None,
+        filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
         op = "GET_SCORES_BY_ENTITY_ID"
         flt = {
             "entityId": self._str(op, "entity_id", entity_id),
             "entityType": self._str(op, "entity_type", entity_type),
         }
-        return await self._list(op, flt, pagination)
+        return await self._list(op, flt, pagination, filters)
 
     async def list_scores_by_span(
-        self, *, trace_id: str, span_id: str, pagination: StoragePagination | dict[str, Any] | None = None
+        self,
+        *,
+        trace_id: str,
+        span_id: str,
+        pagination: StoragePagination | dict[str, Any] | None = None,
+        filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
         op = "GET_SCORES_BY_SPAN"
         flt = {"traceId": self._str(op, "trace_id", trace_id), "spanId": self._str(op, "span_id", span_id)}
-        return await self._list(op, flt, pagination)
+        return await self._list(op, flt, pagination, filters)
+
+    def _tenancy(self, op: str, filters: ScoreTenancyFilters | dict[str, Any] | None) -> dict[str, str]:
+        """1.x ``filters`` ({organization_id, project_id}) as column -> value equality filters."""
+        if filters is None:
+            return {}
+        bad = self._error_id(op, "INVALID_ARGS")
+        tf = coerce(ScoreTenancyFilters, filters, field="filters", error_id=bad)
+        out: dict[str, str] = {}
+        for name in ("organization_id", "project_id"):
+            value = getattr(tf, name)
+            if value is None:
+                continue
+            alias = ScoreTenancyFilters.model_fields[name].alias or name
+            if not self._v1_columns:
+                raise ValidationError(id=bad, field=f"filters.{alias}", reason=BETA_REASON)
+            out[alias] = value
+        return out
 
     def _str(self, op: str, field: str, value: Any) -> str:
         return require_str(value, field=field, error_id=self._error_id(op, "INVALID_ARGS"))
 
     async def _list(
-        self, op: str, filters: dict[str, str], pagination: StoragePagination | dict[str, Any] | None
+        self,
+        op: str,
+        filters: dict[str, str],
+        pagination: StoragePagination | dict[str, Any] | None,
+        tenancy: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
+        filters = {**filters, **self._tenancy(op, tenancy)}
         pg = coerce(
             StoragePagination, pagination or {}, field="pagination", error_id=self._error_id(op, "INVALID_ARGS")
         )

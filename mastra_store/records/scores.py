@@ -9,14 +9,43 @@ from pydantic import Field
 from ..types import PaginationInfo, Record, UtcDateTime
 from .observability import SpanType
 
-__all__ = ("ListScoresResponse", "SaveScorePayload", "SaveScoreResult", "ScoreRowData", "ScoreSource")
+__all__ = (
+    "SCORE_TENANCY_FIELDS",
+    "ListScoresResponse",
+    "SaveScorePayload",
+    "SaveScoreResult",
+    "ScoreRowData",
+    "ScoreSource",
+    "ScoreTenancyFilters",
+)
 
 ScoreSource = Literal["LIVE", "TEST"]
 #: Score entities: an agent or a workflow, or any span type (spec §2.3).
 ScoreEntityType = Literal["AGENT", "WORKFLOW", SpanType]
 
 
-class SaveScorePayload(Record):
+class _ScoreTenancy(Record):
+    """Mastra 1.x (@mastra/pg 1.27.1) tenancy columns of a score; absent from the beta layout."""
+
+    organization_id: str | None = None
+    project_id: str | None = None
+    batch_id: str | None = None
+    dataset_id: str | None = None
+    dataset_item_id: str | None = None
+
+
+#: Score fields stored only by the Mastra 1.x layout.
+SCORE_TENANCY_FIELDS: tuple[str, ...] = tuple(_ScoreTenancy.model_fields)
+
+
+class ScoreTenancyFilters(Record):
+    """1.x ``ScoreTenancyFilters``: exact match on the score's organization / project."""
+
+    organization_id: str | None = None
+    project_id: str | None = None
+
+
+class SaveScorePayload(_ScoreTenancy):
     """What ``save_score`` accepts. ``id``/timestamps are stripped; unknown keys are dropped."""
 
     scorer_id: str = Field(min_length=1)
@@ -49,7 +78,7 @@ class SaveScorePayload(Record):
     generate_reason_prompt: str | None = None
 
 
-class ScoreRowData(Record):
+class ScoreRowData(_ScoreTenancy):
     """A stored score. Fields that are NULL in storage are left unset (absent from ``to_mastra``)."""
 
     id: str

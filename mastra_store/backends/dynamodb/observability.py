@@ -27,7 +27,9 @@ from .keys import full_sort_key, key_attributes, primary_key, query_prefix
 __all__ = ("ObservabilityDynamoDB",)
 
 _ENTITY = "ai_span"
-_JSON = frozenset({"scope", "metadata", "tags", "attributes", "links", "input", "output", "error"})
+_JSON = frozenset(
+    {"scope", "metadata", "tags", "attributes", "links", "input", "output", "error", "request_context"}
+)
 _DATES = frozenset({"started_at", "ended_at", "created_at", "updated_at"})
 _ALIASES = {name: (info.alias or name) for name, info in SpanRecord.model_fields.items()}
 
@@ -208,6 +210,12 @@ class ObservabilityDynamoDB(DynamoDomain, ObservabilityStorage):
             roots = [s for s in roots if s.tags is not None and all(t in s.tags for t in f.tags)]
         if f.has_child_error is not None:
             roots = [s for s in roots if await self._has_error(s.trace_id) == f.has_child_error]
+        if q.field == "createdAt":  # delta mode: a keyset on (created_at, trace_id), in memory over the roots
+            if q.after is not None:
+                after = q.after
+                roots = [s for s in roots if (s.created_at, s.trace_id) > after]
+            roots.sort(key=lambda s: (s.created_at, s.trace_id), reverse=q.direction == "DESC")
+            return roots[q.offset : q.offset + q.limit], len(roots)
         attr = "started_at" if q.field == "startedAt" else "ended_at"
 
         # None sorts above every date: first for DESC, last for ASC (PostgreSQL's NULL ordering).

@@ -45,6 +45,12 @@ _TEXT_FIELDS = {
     "reason_prompt": "reasonPrompt",
     "generate_score_prompt": "generateScorePrompt",
     "generate_reason_prompt": "generateReasonPrompt",
+    # Mastra 1.x tenancy (plain attributes, no index: filtered by the FilterExpression of the list query).
+    "organization_id": "organizationId",
+    "project_id": "projectId",
+    "batch_id": "batchId",
+    "dataset_id": "datasetId",
+    "dataset_item_id": "datasetItemId",
 }
 # Absent ids are stored as "" so every GSI key can be built; "" reads back as absent.
 _BLANKABLE = {"trace_id": "traceId", "span_id": "spanId", "resource_id": "resourceId", "thread_id": "threadId"}

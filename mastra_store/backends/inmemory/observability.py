@@ -125,6 +125,12 @@ class InMemoryObservability(InMemoryDomain, ObservabilityStorage):
         spans: dict[tuple[str, str], SpanRecord] = dict(self.state.spans)
         hits = [s for s in spans.values() if _matches(s, q.filters, spans)]
         desc = q.direction == "DESC"
+        if q.field == "createdAt":  # delta mode: a keyset on (created_at, trace_id) in both directions
+            if q.after is not None:
+                after = q.after
+                hits = [s for s in hits if (s.created_at, s.trace_id) > after]
+            hits.sort(key=lambda s: (s.created_at, s.trace_id), reverse=desc)
+            return [s.model_copy(deep=True) for s in hits[q.offset : q.offset + q.limit]], len(hits)
         hits.sort(key=lambda s: s.trace_id)  # tie-break (the SQL backends use traceId ASC too); sorts are stable
         if q.field == "endedAt":
             # endedAt DESC: running (NULL) first; ASC: NULLs last.

@@ -23,6 +23,8 @@ _FILTER_FIELDS = {
     "source": "source",
     "traceId": "trace_id",
     "spanId": "span_id",
+    "organizationId": "organization_id",
+    "projectId": "project_id",
 }
 
 

@@ -22,25 +22,27 @@ from ..._json import dumps, loads
 from ..._time import from_db, naive_utc, to_utc
 from ...domains.observability import SCALAR_TRACE_FILTERS, ObservabilityStorage, TraceQuery
 from ...records._construct import Constructor
-from ...records.observability import CreateSpanRecord, SpanRecord, SpanUpdate
+from ...records.observability import SPAN_V1_FIELDS, CreateSpanRecord, SpanRecord, SpanUpdate
 from .base import SqlDomain
 from .packed import pack_params, packed_sql
 from .paging import LIMIT, OFFSET, opaque
 from .sqlite_contains import Builder, Skeleton, skeleton
-from .tables import Tables
+from .tables import Layout, Tables
 
 __all__ = ("SqlObservability",)
 
 Kind = Literal["text", "bool", "ts", "tsz", "json"]
 
 #: Every writable span column and how its values travel: name -> kind.
-_JSON_COLS: Final = ("scope", "metadata", "tags", "attributes", "links", "input", "output", "error")
+_JSON_COLS: Final = ("scope", "metadata", "tags", "attributes", "links", "input", "output", "error", "requestContext")
 _TS_COLS: Final = ("startedAt", "endedAt")  # record fields that also fill their ``…Z`` shadow
 _NOW_COLS: Final = ("createdAt", "updatedAt")
 _FIELD_COLUMNS: Final[dict[str, str]] = {
     name: (info.alias or name) for name, info in CreateSpanRecord.model_fields.items()
 }
 _COL_FIELDS: Final[dict[str, str]] = {col: name for name, col in _FIELD_COLUMNS.items()}
+#: Columns of the Mastra 1.x layout only (a store pinned to the beta layout neither writes nor reads them).
+_V1_COLS: Final = frozenset(_FIELD_COLUMNS[f] for f in SPAN_V1_FIELDS)
 
 
 def _kind(col: str) -> Kind:
@@ -57,8 +59,6 @@ def _kind(col: str) -> Kind:
 
 #: Column order of the INSERT row source: the record fields, then the two Z shadows of the record times.
 _INSERT_COLS: Final[tuple[str, ...]] = (*_FIELD_COLUMNS.values(), "startedAtZ", "endedAtZ")
-#: What PostgreSQL's INSERT is sent: the plain start/end times are computed from their Z shadows.
-_PG_INSERT_COLS: Final[tuple[str, ...]] = tuple(c for c in _INSERT_COLS if c not in _TS_COLS)
 _PG_ARRAY: Final[dict[Kind, str]] = {
     "text": "text[]",
     "bool": "boolean[]",
@@ -117,15 +117,16 @@ def _now_expr(kind: Kind, pg: bool) -> str:
 
 @cache
 def _insert_stmt(tables: Tables, pg: bool, packed: bool = False) -> _Batch:
-    sent = _PG_INSERT_COLS if pg else _INSERT_COLS
+    lc = _layout_cols(tables.layout)
+    sent = lc.pg_insert if pg else lc.insert
     source, sent_exprs = _row_source(sent, pg, packed)
     by_col = dict(zip(sent, sent_exprs, strict=True))
     if pg:
         # The plain (UTC wall clock) start/end times are derived from their Z shadows in the statement rather
         # than sent: two arrays and 200 ``datetime`` conversions less per batch of 100 spans.
         by_col.update({c: f"timezone('UTC', {by_col[c + 'Z']})" for c in _TS_COLS})
-    exprs = [by_col[c] for c in _INSERT_COLS]
-    cols = [*_INSERT_COLS, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"]
+    exprs = [by_col[c] for c in lc.insert]
+    cols = [*lc.insert, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"]
     values = [*exprs, _now_expr("ts", pg), _now_expr("ts", pg), _now_expr("tsz", pg), _now_expr("tsz", pg)]
     sql = (
         f"INSERT INTO {_table_sql(tables)} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(values)} FROM {source}"
@@ -180,19 +181,13 @@ def _pack_params(cols: Sequence[str], params: dict[str, Any]) -> bool:
     return pack_params(params, [f"p{i}" for i, c in enumerate(cols) if _kind(c) in _PACKABLE])
 
 
-#: (record field, kind) per ``_PG_INSERT_COLS`` position: the two Z shadows read the record's own times.
-_INSERT_PLAN: Final[tuple[tuple[str, Kind], ...]] = tuple(
-    (_COL_FIELDS[c[:-1]] if c in ("startedAtZ", "endedAtZ") else _COL_FIELDS[c], _kind(c)) for c in _PG_INSERT_COLS
-)
-
-
-def _pg_insert_params(spans: list[CreateSpanRecord], now: datetime) -> dict[str, Any]:
+def _pg_insert_params(spans: list[CreateSpanRecord], now: datetime, plan: _Plan) -> dict[str, Any]:
     """One array per column, built column by column from the validated records.
 
     W7a: the row-dict detour (``_span_row`` then ``_encode`` dispatch per cell, ~3 100 cells per batch of
     100) cost ~900 µs of client CPU per batch over raw asyncpg; plain per-column comprehensions here."""
     params: dict[str, Any] = {"now": naive_utc(now), "nowz": to_utc(now)}
-    for i, (field, kind) in enumerate(_INSERT_PLAN):
+    for i, (field, kind) in enumerate(plan):
         values = [getattr(s, field) for s in spans]
         if kind == "json":
             values = [None if v is None else dumps(v) for v in values]
@@ -210,13 +205,12 @@ def _span_row(span: CreateSpanRecord) -> dict[str, Any]:
 
 
 # -- reads ------------------------------------------------------------------------------------------------
-_READ_COLS: Final[tuple[str, ...]] = tuple(c for c in _FIELD_COLUMNS.values() if c not in _TS_COLS)
 _TIME_COLS: Final = ("startedAt", "endedAt", "createdAt", "updatedAt")
 
 
-def _read_columns(t: sa.Table, pg: bool) -> list[sa.ColumnElement[Any]]:
+def _read_columns(t: sa.Table, pg: bool, layout: Layout) -> list[sa.ColumnElement[Any]]:
     cols: list[sa.ColumnElement[Any]] = []
-    for name in _READ_COLS:
+    for name in _layout_cols(layout).read:
         col: sa.ColumnElement[Any] = t.c[name]
         # SQLite: the JSON column has NUMERIC affinity (a bare number comes back as int/float), so the value is
         # decoded here rather than by SQLAlchemy's JSON type. PostgreSQL's driver decodes JSONB itself.
@@ -234,19 +228,54 @@ def _decode_json(value: Any) -> Any:
     return value
 
 
-#: (field name, column) of the record fields read as they are.
-_READ_FIELDS: Final[tuple[tuple[str, str], ...]] = tuple((_COL_FIELDS[c], c) for c in _READ_COLS)
+_Plan = tuple[tuple[str, Kind], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _LayoutCols:
+    """The span columns one layout has, in statement order."""
+
+    insert: tuple[str, ...]  # INSERT row source (SQLite): record columns + the two Z shadows
+    pg_insert: tuple[str, ...]  # PostgreSQL's: the plain start/end times are computed from their Z shadows
+    plan: _Plan  # (record field, kind) per ``pg_insert`` position (the Z shadows read the record's own times)
+    read: tuple[str, ...]  # record columns read as they are
+    read_fields: tuple[tuple[str, str], ...]  # (field, column) of ``read``
+    json: tuple[tuple[str, str], ...]  # (field, column) of the JSON columns
+
+
+@cache
+def _layout_cols(layout: Layout) -> _LayoutCols:
+    drop = frozenset() if layout == "v1" else _V1_COLS
+
+    def keep(c: str) -> bool:
+        return c not in drop
+
+    insert = tuple(c for c in _INSERT_COLS if keep(c))
+    pg_insert = tuple(c for c in insert if c not in _TS_COLS)
+    plan = tuple(
+        (_COL_FIELDS[c[:-1]] if c in ("startedAtZ", "endedAtZ") else _COL_FIELDS[c], _kind(c)) for c in pg_insert
+    )
+    read = tuple(c for c in _FIELD_COLUMNS.values() if c not in _TS_COLS and keep(c))
+    return _LayoutCols(
+        insert=insert,
+        pg_insert=pg_insert,
+        plan=plan,
+        read=read,
+        read_fields=tuple((_COL_FIELDS[c], c) for c in read),
+        json=tuple((_COL_FIELDS[c], c) for c in _JSON_COLS if keep(c)),
+    )
+
+
 _TIME_FIELDS: Final[tuple[tuple[str, str, str], ...]] = tuple(
     (_COL_FIELDS.get(c, "created_at" if c == "createdAt" else "updated_at"), c, c + "Z") for c in _TIME_COLS
 )
 
 
-def _to_span(row: Row[Any], pg: bool) -> SpanRecord:
+def _to_span(row: Row[Any], pg: bool, lc: _LayoutCols) -> SpanRecord:
     m = row._mapping
-    data: dict[str, Any] = {f: m[c] for f, c in _READ_FIELDS}
+    data: dict[str, Any] = {f: m[c] for f, c in lc.read_fields}
     if not pg:
-        for c in _JSON_COLS:
-            f = _COL_FIELDS[c]
+        for f, _c in lc.json:
             data[f] = _decode_json(data[f])
     data["is_event"] = bool(data["is_event"])
     for f, c, cz in _TIME_FIELDS:
@@ -273,7 +302,7 @@ class _Reads:
 @cache
 def _reads(tables: Tables, pg: bool) -> _Reads:
     t = tables.ai_spans
-    select = sa.select(*_read_columns(t, pg))
+    select = sa.select(*_read_columns(t, pg, tables.layout))
     trace = t.c.traceId == sa.bindparam("trace_id", type_=sa.Text)
     return _Reads(
         span=select.where(trace, t.c.spanId == sa.bindparam("span_id", type_=sa.Text)),
@@ -298,10 +327,19 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
     def _pg(self) -> bool:
         return self.db.is_postgres
 
+    @property
+    def _v1_columns(self) -> bool:
+        return self.tables.layout == "v1"
+
+    @property
+    def _lc(self) -> _LayoutCols:
+        return _layout_cols(self.tables.layout)
+
     async def _insert_spans(self, spans: list[CreateSpanRecord], now: datetime) -> None:
         if self._pg:
-            params = _pg_insert_params(spans, now)
-            packed = _pack_params(_PG_INSERT_COLS, params)
+            lc = self._lc
+            params = _pg_insert_params(spans, now, lc.plan)
+            packed = _pack_params(lc.pg_insert, params)
             await self.db.execute(_insert_stmt(self.tables, True, packed).sql, params)
         else:
             batch = _insert_stmt(self.tables, False)
@@ -310,18 +348,19 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
     async def _get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
         stmt = _reads(self.tables, self._pg).span
         row = await self.db.first(stmt, {"trace_id": trace_id, "span_id": span_id})
-        return _to_span(row, self._pg) if row is not None else None
+        return _to_span(row, self._pg, self._lc) if row is not None else None
 
     async def _get_root_spans(self, trace_id: str) -> list[SpanRecord]:
         stmt = _reads(self.tables, self._pg).root_spans
-        return [_to_span(r, self._pg) for r in await self.db.all(stmt, {"trace_id": trace_id})]
+        return [_to_span(r, self._pg, self._lc) for r in await self.db.all(stmt, {"trace_id": trace_id})]
 
     async def _get_trace_spans(self, trace_id: str) -> list[SpanRecord]:
         stmt = _reads(self.tables, self._pg).trace_spans
-        return [_to_span(r, self._pg) for r in await self.db.all(stmt, {"trace_id": trace_id})]
+        return [_to_span(r, self._pg, self._lc) for r in await self.db.all(stmt, {"trace_id": trace_id})]
 
     async def _update_spans(self, updates: list[SpanUpdate], now: datetime) -> None:
-        groups = _group_updates(updates)
+        # Beta layout: the 1.x columns do not exist (the domain refused values for them; nulls are dropped).
+        groups = _group_updates(updates, frozenset() if self._v1_columns else _V1_COLS)
         if not groups:
             return
         if len(groups) == 1:
@@ -357,7 +396,7 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
             stmt = _sqlite_list_traces_statement(self.tables, shape, skeletons)
         rows = await self.db.all(stmt, params)
         count = int(rows[0].total) if rows else 0
-        spans = [_to_span(r, self._pg) for r in rows if r.traceId is not None]
+        spans = [_to_span(r, self._pg, self._lc) for r in rows if r.traceId is not None]
         return spans, count
 
 
@@ -372,6 +411,7 @@ class _TraceShape:
     contains: tuple[str, ...]  # of "scope", "metadata", "tags"
     status: str | None
     has_child_error: bool | None
+    after: bool  # delta mode: (createdAtZ, traceId) > (:a_created, :a_trace)
 
 
 def _trace_shape(q: TraceQuery, pg: bool) -> tuple[_TraceShape, dict[str, Any]]:
@@ -394,7 +434,12 @@ def _trace_shape(q: TraceQuery, pg: bool) -> tuple[_TraceShape, dict[str, Any]]:
     if pg:
         for name in contains:
             params[f"c_{name}"] = dumps(list(f.tags or []) if name == "tags" else getattr(f, name))
-    shape = _TraceShape(q.field, q.direction, scalars, tuple(bounds), contains, f.status, f.has_child_error)
+    if q.after is not None:
+        created, params["a_trace"] = q.after
+        params["a_created"] = to_utc(created) if pg else _sqlite_ts(created)[:23]
+    shape = _TraceShape(
+        q.field, q.direction, scalars, tuple(bounds), contains, f.status, f.has_child_error, q.after is not None
+    )
     return shape, params
 
 
@@ -431,15 +476,17 @@ def _build_list_traces(
     t = tables.ai_spans
     cond = sa.and_(*_trace_conditions(t, pg, shape, contains))
     total = sa.select(sa.func.count().label("total")).select_from(t).where(cond).subquery("cnt")
-    order_col = t.c[f"{shape.field}Z"]
+    order_col = _created_ms(t, pg) if shape.field == "createdAt" else t.c[f"{shape.field}Z"]
     ordered = order_col.desc() if shape.direction == "DESC" else order_col.asc()
     if shape.field == "endedAt":
         ordered = ordered.nulls_first() if shape.direction == "DESC" else ordered.nulls_last()
+    # Delta mode orders by (createdAtZ, traceId) both ways (a keyset); pages keep traceId ASC as the tie-break.
+    tie = t.c.traceId.desc() if shape.field == "createdAt" and shape.direction == "DESC" else t.c.traceId.asc()
     page = (
-        sa.select(*_read_columns(t, pg))
+        sa.select(*_read_columns(t, pg, tables.layout))
         .add_columns(order_col.label("_sort"))
         .where(cond)
-        .order_by(ordered, t.c.traceId)
+        .order_by(ordered, tie)
         .limit(opaque(LIMIT))
         .offset(opaque(OFFSET))
         .subquery("pg")
@@ -447,11 +494,20 @@ def _build_list_traces(
     outer_sort = page.c._sort.desc() if shape.direction == "DESC" else page.c._sort.asc()
     if shape.field == "endedAt":
         outer_sort = outer_sort.nulls_first() if shape.direction == "DESC" else outer_sort.nulls_last()
+    outer_tie = page.c.traceId.desc() if shape.field == "createdAt" and shape.direction == "DESC" else page.c.traceId
     return (
         sa.select(total.c.total, *[page.c[c.key] for c in page.c if c.key != "_sort"])
         .select_from(total.outerjoin(page, sa.true()))
-        .order_by(outer_sort, page.c.traceId)
+        .order_by(outer_sort, outer_tie)
     )
+
+
+def _created_ms(t: sa.Table, pg: bool) -> sa.ColumnElement[Any]:
+    """``createdAtZ`` at the millisecond precision records carry (the delta keyset): 1.27.1's timestamp trigger
+    stamps microseconds, so comparing the raw column with a cursor read back at ms would repeat rows."""
+    if pg:
+        return sa.func.date_trunc("milliseconds", t.c.createdAtZ)
+    return sa.func.substr(sa.type_coerce(t.c.createdAtZ, sa.Text), 1, 23)  # "YYYY-MM-DD HH:MM:SS.mmm"
 
 
 def _trace_conditions(
@@ -481,6 +537,12 @@ def _trace_conditions(
         conds += [t.c.endedAtZ.is_(None), t.c.error.is_(None)]
     elif shape.status == "success":
         conds += [t.c.endedAtZ.is_not(None), t.c.error.is_(None)]
+    if shape.after:
+        created = sa.bindparam("a_created", type_=t.c.createdAtZ.type if pg else sa.Text)
+        ms = _created_ms(t, pg)
+        conds.append(
+            sa.or_(ms > created, sa.and_(ms == created, t.c.traceId > sa.bindparam("a_trace", type_=sa.Text)))
+        )
     if shape.has_child_error is not None:
         c = t.alias("c")
         child = sa.exists().where(c.c.traceId == t.c.traceId, c.c.error.is_not(None))
@@ -488,7 +550,9 @@ def _trace_conditions(
     return conds
 
 
-def _group_updates(updates: Iterable[SpanUpdate]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+def _group_updates(
+    updates: Iterable[SpanUpdate], drop: frozenset[str] = frozenset()
+) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     """Merge updates of the same span (later fields win, as sequential updates would) and group the results
     by their set of columns, so that each group is one UPDATE … FROM statement."""
     merged: dict[tuple[str, str], dict[str, Any]] = {}
@@ -496,7 +560,7 @@ def _group_updates(updates: Iterable[SpanUpdate]) -> dict[tuple[str, ...], list[
         row = merged.setdefault((u.trace_id, u.span_id), {"traceId": u.trace_id, "spanId": u.span_id})
         for name in u.updates.model_fields_set:
             col = _FIELD_COLUMNS.get(name)
-            if col is None or col in ("traceId", "spanId"):
+            if col is None or col in ("traceId", "spanId") or col in drop:
                 continue
             value = getattr(u.updates, name)
             row[col] = value

@@ -94,6 +94,10 @@ class SqlScores(SqlDomain, ScoresStorage):
     """Scores in ``mastra_scorers``."""
 
     @property
+    def _v1_columns(self) -> bool:
+        return self.tables.layout == "v1"
+
+    @property
     def _st(self) -> _Statements:
         return _statements(self.tables)
 
