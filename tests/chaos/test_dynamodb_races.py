@@ -30,7 +30,8 @@ T0 = datetime(2025, 3, 1, tzinfo=UTC)
 @pytest.fixture
 async def store(dynamodb_endpoint: str) -> AsyncIterator[DynamoDBStore]:
     """A store on a fresh table (moto copies the whole table per transaction: small tables stay fast)."""
-    s = DynamoDBStore(id="ddb", config=ddb_config(dynamodb_endpoint, new_table_name()))
+    # A generous connect timeout: the long profile queues thousands of requests on one serialised moto server.
+    s = DynamoDBStore(id="ddb", config=ddb_config(dynamodb_endpoint, new_table_name(), connect_timeout=60))
     await s.create_table()
     await s.init()
     try:

@@ -346,3 +346,19 @@ async def test_standalone_domain_owns_its_client(make_ddb: MakeStore, dynamodb_e
         await mem.save_thread(thread=thread("solo"))
         assert (await store.memory.get_thread_by_id(thread_id="solo")) is not None
     assert mem.db._client is None
+
+
+async def test_an_update_that_changes_nothing_writes_nothing(ddb: DynamoDBStore) -> None:
+    """Found by the long chaos profile: an update whose values equal the stored ones within the same millisecond
+    built ``SET `` with nothing after it (a ValidationException from DynamoDB)."""
+    from mastra_store.records.memory import MessageUpdate
+
+    mem = ddb.memory
+    await mem.save_thread(thread=thread("t"))
+    await mem.save_messages(messages=[message("m", "t", 0)])
+    (stored,) = [i for i in await ddb.connection.scan() if i.get("entity") == "message"]
+    same_instant = datetime.fromisoformat(stored["updatedAt"].replace("Z", "+00:00"))
+    log = CallLog(ddb.connection)
+    got = await mem._update_messages([MessageUpdate(id="m", role="user")], same_instant)
+    assert [m.id for m in got] == ["m"] and got[0].role == "user"
+    assert "transact_write_items" not in [op for op, _ in log.calls]

@@ -243,11 +243,12 @@ class Expr:
         """``SET a = :x, b = if_not_exists(b, :y) REMOVE c``: ``keep`` values are written only when absent."""
         parts = [f"{self.n(k)} = {self.v(v)}" for k, v in set_.items()]
         parts += [f"{self.n(k)} = if_not_exists({self.n(k)}, {self.v(v)})" for k, v in (keep or {}).items()]
-        out = "SET " + ", ".join(parts)
         rm = [self.n(k) for k in remove]
-        if rm:
-            out += " REMOVE " + ", ".join(rm)
-        return out
+        # An empty clause is a syntax error for DynamoDB ("SET " alone): emit only the clauses that have actions.
+        clauses = (["SET " + ", ".join(parts)] if parts else []) + (["REMOVE " + ", ".join(rm)] if rm else [])
+        if not clauses:
+            raise ValueError("an update expression needs at least one attribute to set or remove")
+        return " ".join(clauses)
 
     def equals_or_absent(self, attr: str, value: Any) -> str:
         """A compare-and-swap condition on one attribute's stored value."""

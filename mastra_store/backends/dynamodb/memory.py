@@ -448,11 +448,13 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
                 for k in remove:
                     changed.pop(k, None)
                     new.pop(k, None)
+                results.append(new)
+                if not changed and not remove:
+                    continue  # nothing differs (same values, same millisecond): no write, no empty SET
                 condition = f"attribute_exists({e.n('pk')}) AND " + e.equals_or_absent("content", old.get("content"))
                 actions.append(update_action(key, e, e.update(changed, remove=remove), condition))
-                results.append(new)
             if not actions:
-                return []
+                return [message_from_item(i, keep_v2_type=True) for i in results]
             existing = await self._existing_threads(list(threads.values()))
             actions += [self._bump(_thread_key(threads[pk]), now) for pk in existing]
             await self.db.transact(actions)
