@@ -177,6 +177,20 @@ async def test_connection_options_reach_every_connection(
         assert (await store.memory.get_thread_by_id(thread_id="t")) is not None  # still answering
 
 
+async def test_timeouts_bound_data_statements_not_migrations(pg_url: str, pg_schema_factory: Any) -> None:
+    """Migrations on a fresh schema run dozens of DDL statements; a 50 ms statement_timeout and a 50 ms
+    command_timeout meant for queries must not fail ``init()`` (they did under load), yet still bound data calls."""
+    store = PostgresStore(
+        id="t", connection_string=pg_url, schema_name=pg_schema_factory(), statement_timeout=50, command_timeout=0.05
+    )
+    async with store:
+        async with store.database.engine_transaction() as conn:
+            assert (await conn.execute(sa.text("SHOW statement_timeout"))).scalar() == "0"
+        with pytest.raises(MastraError):
+            await store.db.any("SELECT pg_sleep(0.3)")
+        assert await store.db.any("SELECT 1 AS one") == [{"one": 1}]
+
+
 async def test_statement_timeout_is_a_mastra_error_and_the_store_answers(pg_url: str, pg_schema_factory: Any) -> None:
     async with PostgresStore(
         id="st", connection_string=pg_url, schema_name=pg_schema_factory(), statement_timeout=200

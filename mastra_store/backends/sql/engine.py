@@ -7,6 +7,7 @@ Accepts the URLs Mastra users already have (``postgresql://``, ``postgres://``, 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 import ssl
@@ -222,6 +223,18 @@ class PgConnector:
         self.where = f"{url.host or 'localhost'}:{url.port or 5432}"
         self.ever_connected = False
 
+    def for_ddl(self) -> PgConnector:
+        """The same server, name, settings and TLS without ``command_timeout`` / ``statement_timeout``: they bound
+        data statements; a migration step or an index build may rightly run longer (a 0.5 s command timeout made
+        ``init()`` fail on a busy machine)."""
+        ddl = copy.copy(self)
+        ddl.kwargs = {k: v for k, v in self.kwargs.items() if k != "command_timeout"}
+        settings = {k: v for k, v in (self.kwargs.get("server_settings") or {}).items() if k != "statement_timeout"}
+        ddl.kwargs.pop("server_settings", None)
+        if settings:
+            ddl.kwargs["server_settings"] = settings
+        return ddl
+
     async def __call__(self, **extra: Any) -> asyncpg.Connection:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.connect_timeout
@@ -266,6 +279,7 @@ def make_postgres_engine(
     if connector is None:
         options = connect_options(connect_args or {}, ssl_arg=ssl)
         connector = PgConnector(url, options, statement_cache_size=statement_cache_size)
+    connector = connector.for_ddl()
     cache_size = connector.kwargs.get("statement_cache_size")
     creator: dict[str, Any] = {"async_creator": connector}
     if cache_size is not None:

@@ -346,6 +346,10 @@ def bootstrap_ddl(
     return out
 
 
+#: Client-side bound of the bootstrap DDL on a pooled connection (the store's command_timeout is for data calls).
+_DDL_TIMEOUT: Final = 3600.0
+
+
 async def _bootstrap(db: SqlDatabase) -> bool:
     """Create the head schema when the database holds none of our tables; ``False`` (nothing done) otherwise.
 
@@ -358,21 +362,28 @@ async def _bootstrap(db: SqlDatabase) -> bool:
         pool = await db.fast.pool()
         key = advisory_lock_key(db.schema)
         async with pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            # The store's command_timeout / statement_timeout bound data calls, not this lock wait or the DDL.
+            await conn.execute("SET statement_timeout = 0", timeout=_DDL_TIMEOUT)
             try:
-                found = await conn.fetchval(
-                    "SELECT count(*) FROM pg_catalog.pg_tables "
-                    "WHERE schemaname = coalesce($1, current_schema()) AND tablename = ANY($2::text[])",
-                    db.schema,
-                    names,
-                )
-                if found:
-                    return False
-                async with conn.transaction():
-                    await conn.execute(";\n".join(ddl))  # simple-query protocol: one round trip
-                return True
+                await conn.execute("SELECT pg_advisory_lock($1)", key, timeout=_DDL_TIMEOUT)
+                try:
+                    found = await conn.fetchval(
+                        "SELECT count(*) FROM pg_catalog.pg_tables "
+                        "WHERE schemaname = coalesce($1, current_schema()) AND tablename = ANY($2::text[])",
+                        db.schema,
+                        names,
+                        timeout=_DDL_TIMEOUT,
+                    )
+                    if found:
+                        return False
+                    async with conn.transaction():
+                        # simple-query protocol: one round trip
+                        await conn.execute(";\n".join(ddl), timeout=_DDL_TIMEOUT)
+                    return True
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", key, timeout=_DDL_TIMEOUT)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+                await conn.execute("SET statement_timeout TO DEFAULT", timeout=_DDL_TIMEOUT)  # the session's own
     if db.is_postgres:
         return False  # not asyncpg: Alembic does it
     async with db.engine_transaction() as sconn:  # BEGIN IMMEDIATE behind the writer lock
