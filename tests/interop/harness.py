@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ("CACHE_DIR", "NODE_SRC_DIR", "ensure_node_modules", "node_available", "run_mastra")
+__all__ = ("CACHE_DIR", "NODE_SRC_DIR", "ensure_node_modules", "node_available", "run_mastra", "run_v1_driver")
 
 NODE_SRC_DIR = Path(__file__).resolve().parent / "node"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -194,3 +194,25 @@ def run_mastra(backend: str, action: str, request: dict[str, Any], timeout: floa
     if not isinstance(result, dict):
         raise RuntimeError(f"mastra_io {backend} {action} returned {type(result).__name__}, expected an object")
     return result
+
+
+def run_v1_driver(script: str, dsn: str, schema: str, ops: list[dict[str, Any]], **extra: Any) -> list[Any]:
+    """Run ``ops`` through one of the current-release drivers (``node/v1_*_io.mjs``, importing from
+    ``v1/node_modules``) on ``dsn``/``schema``; one result per op. A driver error or any ``$error`` result fails
+    the calling test. ``extra`` goes into the request as is (e.g. ``init=True``)."""
+    node = shutil.which("node")
+    assert node is not None, "node is not on PATH"
+    request = {"cacheDir": str(ensure_node_modules()), "connectionString": dsn, "schemaName": schema, "ops": ops}
+    proc = subprocess.run(
+        [node, str(NODE_SRC_DIR / script)],
+        input=json.dumps({**request, **extra}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results: list[Any] = json.loads(proc.stdout)["results"]
+    errors = [r for r in results if isinstance(r, dict) and "$error" in r]
+    assert not errors, errors
+    return results

@@ -14,9 +14,6 @@ matching subset of 1.27.1's answer". 3. 1.27.1 initialises the schema itself and
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +28,7 @@ from mastra_store.backends.sql.tables import build_tables
 from mastra_store.backends.sql.workflows import _list_statement
 from mastra_store.records.memory import StorageThread
 
-from .harness import NODE_SRC_DIR, ensure_node_modules
+from .harness import run_v1_driver
 from .test_node_harness import pg_schema  # noqa: F401  - the fresh-schema fixture (skip/CI rules included)
 
 pytestmark = pytest.mark.interop
@@ -41,28 +38,7 @@ T0 = datetime(2025, 6, 1, 8, 0, 0, 250000, tzinfo=UTC)
 
 def run_v1(dsn: str, schema: str, ops: Sequence[dict[str, Any]], *, init: bool = False) -> list[Any]:
     """Run ``ops`` through 1.27.1 (see the driver's header; ``init``: its ``init()`` first); one result per op."""
-    node = shutil.which("node")
-    assert node is not None
-    request = {
-        "cacheDir": str(ensure_node_modules()),
-        "connectionString": dsn,
-        "schemaName": schema,
-        "ops": ops,
-        "init": init,
-    }
-    proc = subprocess.run(
-        [node, str(NODE_SRC_DIR / "v1_memory_io.mjs")],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    results: list[Any] = json.loads(proc.stdout)["results"]
-    errors = [r for r in results if isinstance(r, dict) and "$error" in r]
-    assert not errors, errors
-    return results
+    return run_v1_driver("v1_memory_io.mjs", dsn, schema, list(ops), init=init)
 
 
 def at(seconds: float) -> str:

@@ -12,8 +12,6 @@ both directions, on a schema ``PostgresStore`` created (driver: ``node/v1_obs_io
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,29 +19,14 @@ import pytest
 
 from mastra_store import PostgresStore
 
-from .harness import NODE_SRC_DIR, ensure_node_modules
+from .harness import run_v1_driver
 from .test_node_harness import pg_schema  # noqa: F401  - the fresh-schema fixture (skip/CI rules included)
 
 pytestmark = pytest.mark.interop
 
 
 def run_v1(dsn: str, schema: str, ops: Sequence[dict[str, Any]]) -> list[Any]:
-    node = shutil.which("node")
-    assert node is not None
-    request = {"cacheDir": str(ensure_node_modules()), "connectionString": dsn, "schemaName": schema, "ops": ops}
-    proc = subprocess.run(
-        [node, str(NODE_SRC_DIR / "v1_obs_io.mjs")],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    results: list[Any] = json.loads(proc.stdout)["results"]
-    errors = [r for r in results if isinstance(r, dict) and "$error" in r]
-    assert not errors, errors
-    return results
+    return run_v1_driver("v1_obs_io.mjs", dsn, schema, list(ops))
 
 
 def no_nulls(value: Any) -> Any:
