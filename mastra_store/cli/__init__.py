@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import migrate
+from . import copy_cmd, migrate
 
 __all__ = ("app", "main")
 
@@ -21,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(migrate.app, name="migrate")
+app.command("copy")(copy_cmd.copy)
 
 
 def _version(value: bool) -> None:

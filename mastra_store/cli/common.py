@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -18,7 +20,18 @@ from ..errors import ErrorCategory, MastraError
 from ..log import configure_logging
 from ..urls import StoreUrl, parse_store_url, redact
 
-__all__ = ("ExitCode", "JsonOpt", "Output", "UrlOpt", "VerboseOpt", "fail", "resolve_url", "run_async")
+__all__ = (
+    "ExitCode",
+    "JsonOpt",
+    "Output",
+    "UrlOpt",
+    "VerboseOpt",
+    "fail",
+    "parse_age",
+    "parse_when",
+    "resolve_url",
+    "run_async",
+)
 
 T = TypeVar("T")
 
@@ -94,14 +107,21 @@ def resolve_url(out: Output, url: str | None, what: str = "--url") -> StoreUrl:
         fail(out, ExitCode.USAGE, exc.message, field="url")
 
 
-def run_async(out: Output, make: Callable[[], Coroutine[Any, Any, T] | Awaitable[T]]) -> T:
-    """Run a coroutine; MastraErrors become exit 2 (USER) or 1, Ctrl-C exit 130, other errors exit 1."""
+def run_async(
+    out: Output,
+    make: Callable[[], Coroutine[Any, Any, T] | Awaitable[T]],
+    reraise: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Run a coroutine; MastraErrors become exit 2 (USER) or 1, Ctrl-C exit 130, other errors exit 1
+    (``reraise``: exceptions the command handles itself)."""
 
     async def main() -> T:
         return await make()
 
     try:
         return asyncio.run(main())
+    except reraise:
+        raise
     except KeyboardInterrupt:
         fail(out, ExitCode.INTERRUPTED, "interrupted")
     except MastraError as exc:
@@ -111,3 +131,27 @@ def run_async(out: Output, make: Callable[[], Coroutine[Any, Any, T] | Awaitable
         raise
     except Exception as exc:  # a driver error outside any store call (e.g. Alembic): say what, not a traceback
         fail(out, ExitCode.ERROR, f"{type(exc).__name__}: {redact(str(exc))}")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` → a timedelta (``ValueError`` otherwise)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text or "")
+    if not m:
+        raise ValueError(f"{text!r} is not an age like 30d, 12h, 90m, 45s or 2w")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def parse_when(out: Output, text: str, option: str) -> datetime:
+    """An ISO date/datetime (naive = UTC) or an age (``7d`` = seven days ago)."""
+    try:
+        return datetime.now(UTC) - parse_age(text)
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(out, ExitCode.USAGE, f"{option}: {text!r} is neither an ISO date/time nor an age like 7d", field=option)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

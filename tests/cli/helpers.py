@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,13 @@ def run(*args: str, env: dict[str, str] | None = None) -> InProcess:
     from mastra_store.cli import app
 
     full_env = {"MASTRA_STORE_URL": "", **(env or {})}
-    result = CliRunner().invoke(app, list(args), env=full_env, catch_exceptions=False)
+
+    def invoke() -> Any:
+        return CliRunner().invoke(app, list(args), env=full_env, catch_exceptions=False)
+
+    # In a helper thread: the command runs its own event loop, and async tests call this from inside one.
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(invoke).result()
     return InProcess(result.exit_code, result.stdout, result.stderr)
 
 

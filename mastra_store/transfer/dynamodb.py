@@ -1,0 +1,223 @@
+"""Bulk reads and writes on a DynamoDB store for ``copy`` and ``prune``.
+
+Reads are paginated ``Scan``s filtered on the ElectroDB entity attribute (``__edb_e__``), one entity at a
+time, items turned into records by the adapter's own item readers. Writes build each item with the adapter's
+own item builders (keys, GSI attributes, TTL) and send them with ``BatchWriteItem`` (25 per request,
+unprocessed items retried): a put replaces an item with the same key, so a re-run converges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .._time import to_utc
+from ..backends.dynamodb import agents as ddb_agents
+from ..backends.dynamodb import memory as ddb_memory
+from ..backends.dynamodb import observability as ddb_obs
+from ..backends.dynamodb import scores as ddb_scores
+from ..backends.dynamodb import workflows as ddb_workflows
+from ..backends.dynamodb.codec import from_wire
+from ..backends.dynamodb.keys import EDB_ENTITY, primary_key
+from ..records.agents import StorageAgent
+from ..records.observability import SpanRecord
+from .entities import Entity, record_key
+
+if TYPE_CHECKING:
+    from ..backends.dynamodb import DynamoDBStore
+
+__all__ = ("DynamoEndpoint",)
+
+_READERS: dict[str, Callable[[dict[str, Any]], BaseModel]] = {
+    "resources": ddb_memory._resource_from_item,
+    "threads": ddb_memory.thread_from_item,
+    "messages": lambda item: ddb_memory.message_from_item(item, keep_v2_type=True),
+    "workflow_snapshots": ddb_workflows._run,
+    "scores": ddb_scores.score_from_item,
+    "spans": ddb_obs.span_from_item,
+    "agents": ddb_agents.agent_from_item,
+}
+
+#: Record key fields -> the item attribute names the primary key is built from.
+_KEY_ATTRS = {
+    "workflow_snapshots": ("workflow_name", "run_id"),
+    "spans": ("traceId", "spanId"),
+}
+
+
+class DynamoEndpoint:
+    """Bulk access to one DynamoDB store."""
+
+    def __init__(self, store: DynamoDBStore) -> None:
+        self.store = store
+        self.conn = store.connection
+        self._counts: dict[str, int] | None = None
+
+    def _filter(self, entity: Entity) -> dict[str, Any]:
+        return {
+            "FilterExpression": "#e = :e",
+            "ExpressionAttributeNames": {"#e": EDB_ENTITY},
+            "ExpressionAttributeValues": {":e": {"S": entity.ddb_entity}},
+        }
+
+    @staticmethod
+    def _in_window(value: Any, since: datetime | None, before: datetime | None) -> bool:
+        if since is None and before is None:
+            return True
+        if not isinstance(value, datetime):
+            return False
+        v = to_utc(value)
+        return (since is None or v >= to_utc(since)) and (before is None or v < to_utc(before))
+
+    async def _items(self, entity: Entity) -> AsyncIterator[list[dict[str, Any]]]:
+        await self.conn.open()
+        kw: dict[str, Any] = {"TableName": self.conn.table, "ConsistentRead": True, **self._filter(entity)}
+        while True:
+            res = await self.conn.call("scan", **kw)
+            yield [from_wire(i) for i in res.get("Items", [])]
+            start = res.get("LastEvaluatedKey")
+            if not start:
+                return
+            kw["ExclusiveStartKey"] = start
+
+    async def _entity_counts(self) -> dict[str, int]:
+        """Items per entity, from one scan that reads only the entity attribute (cached per endpoint)."""
+        if self._counts is None:
+            await self.conn.open()
+            kw: dict[str, Any] = {
+                "TableName": self.conn.table,
+                "ProjectionExpression": "#e",
+                "ExpressionAttributeNames": {"#e": EDB_ENTITY},
+            }
+            counts: dict[str, int] = {}
+            while True:
+                res = await self.conn.call("scan", **kw)
+                for item in res.get("Items", []):
+                    name = item.get(EDB_ENTITY, {}).get("S", "")
+                    counts[name] = counts.get(name, 0) + 1
+                if not res.get("LastEvaluatedKey"):
+                    break
+                kw["ExclusiveStartKey"] = res["LastEvaluatedKey"]
+            self._counts = counts
+        return self._counts
+
+    async def count(self, entity: Entity, since: datetime | None = None, before: datetime | None = None) -> int:
+        if since is None and before is None:
+            return (await self._entity_counts()).get(entity.ddb_entity, 0)
+        n = 0
+        async for page in self.scan(entity, page_size=1000, since=since, before=before):
+            n += len(page)
+        return n
+
+    async def scan(
+        self, entity: Entity, *, page_size: int, since: datetime | None = None, before: datetime | None = None
+    ) -> AsyncIterator[list[tuple[tuple[Any, ...], BaseModel | Exception]]]:
+        read = _READERS[entity.name]
+        page: list[tuple[tuple[Any, ...], BaseModel | Exception]] = []
+        async for items in self._items(entity):
+            for item in items:
+                try:
+                    record = read(item)
+                except Exception as exc:
+                    page.append((tuple(str(item.get(a)) for a in _KEY_ATTRS.get(entity.name, ("id",))), exc))
+                else:
+                    if self._in_window(getattr(record, entity.time_field, None), since, before):
+                        page.append((record_key(entity, record), record))
+                if len(page) >= page_size:
+                    yield page
+                    page = []
+        if page:
+            yield page
+
+    async def scan_many(
+        self, entities: list[Entity], *, page_size: int, since: datetime | None = None
+    ) -> AsyncIterator[tuple[Entity, list[tuple[tuple[Any, ...], BaseModel | Exception]]]]:
+        """ONE scan of the whole table for all ``entities`` (a scan reads every item anyway): items are routed
+        to a buffer per entity, each yielded when it holds ``page_size`` records (and at the end)."""
+        by_name = {e.ddb_entity: e for e in entities}
+        buffers: dict[str, list[tuple[tuple[Any, ...], BaseModel | Exception]]] = {e.name: [] for e in entities}
+        await self.conn.open()
+        kw: dict[str, Any] = {"TableName": self.conn.table, "ConsistentRead": True}
+        while True:
+            res = await self.conn.call("scan", **kw)
+            for wire in res.get("Items", []):
+                entity = by_name.get(wire.get(EDB_ENTITY, {}).get("S", ""))
+                if entity is None:
+                    continue
+                item = from_wire(wire)
+                page = buffers[entity.name]
+                try:
+                    record = _READERS[entity.name](item)
+                except Exception as exc:
+                    page.append((tuple(str(item.get(a)) for a in _KEY_ATTRS.get(entity.name, ("id",))), exc))
+                else:
+                    if not self._in_window(getattr(record, entity.time_field, None), since, None):
+                        continue
+                    page.append((record_key(entity, record), record))
+                if len(page) >= page_size:
+                    yield entity, page
+                    buffers[entity.name] = []
+            if not res.get("LastEvaluatedKey"):
+                break
+            kw["ExclusiveStartKey"] = res["LastEvaluatedKey"]
+        for entity in entities:
+            if buffers[entity.name]:
+                yield entity, buffers[entity.name]
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def to_item(self, entity: Entity, record: Any) -> dict[str, Any]:
+        s = self.store.stores
+        name = entity.name
+        if name == "resources":
+            return s["memory"]._resource_item(record)  # type: ignore[attr-defined,no-any-return]
+        if name == "threads":
+            return s["memory"]._thread_item(record)  # type: ignore[attr-defined,no-any-return]
+        if name == "messages":
+            return s["memory"]._message_item(record, record.created_at)  # type: ignore[attr-defined,no-any-return]
+        if name == "workflow_snapshots":
+            return s["workflows"]._snapshot_item(  # type: ignore[attr-defined,no-any-return]
+                record.workflow_name,
+                record.run_id,
+                record.snapshot,
+                record.resource_id,
+                record.created_at,
+                record.updated_at,
+            )
+        if name == "scores":
+            return s["scores"]._item("score", ddb_scores._score_item_attrs(record))  # type: ignore[attr-defined,no-any-return]
+        if name == "spans":
+            values = {f: getattr(record, f) for f in SpanRecord.model_fields}
+            return s["observability"]._span_item(values)  # type: ignore[attr-defined,no-any-return]
+        if name == "agents":
+            values = {f: getattr(record, f) for f in StorageAgent.model_fields}
+            attrs = {ddb_agents._ALIASES[k]: ddb_agents._encode(k, v) for k, v in values.items()}
+            return s["agents"]._item("agent", attrs)  # type: ignore[attr-defined,no-any-return]
+        raise AssertionError(name)
+
+    async def write(self, entity: Entity, records: list[Any]) -> None:
+        """Put every record (25 per request; not atomic as a whole, each item is)."""
+        if records:
+            await self.conn.open()
+            await self.conn.batch_write(puts=[self.to_item(entity, r) for r in records])
+
+    def _key(self, entity: Entity, key: tuple[Any, ...]) -> dict[str, str]:
+        attrs = _KEY_ATTRS.get(entity.name, ("id",))
+        return primary_key(entity.ddb_entity, dict(zip(attrs, key, strict=True)))
+
+    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
+        if not keys:
+            return 0
+        await self.conn.open()
+        await self.conn.batch_write(deletes=[self._key(entity, k) for k in keys])
+        return len(keys)
+
+    async def keys_before(self, entity: Entity, before: datetime, limit: int) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        async for page in self.scan(entity, page_size=limit, before=before):
+            out += [k for k, r in page if not isinstance(r, Exception)]
+            if len(out) >= limit:
+                break
+        return out[:limit]

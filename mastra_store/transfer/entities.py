@@ -1,0 +1,99 @@
+"""The entities a copy moves, in write order, and the per-record checksum that verifies it.
+
+Records travel as the library's own pydantic records (``StorageThread``, ``MastraDBMessage``…): every backend
+already reads its rows/items into them and writes them back, so a copy between any two backends is
+"read records here, write records there". The checksum is over Mastra's JSON shape of each record with times
+cut to milliseconds (what every backend keeps; DynamoDB stores ISO strings with milliseconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from pydantic import BaseModel
+
+from ..domains import DOMAIN_NAMES, DomainName
+
+__all__ = ("ENTITIES", "Entity", "canonical_digest", "entities_for", "record_digest", "record_key")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One kind of record: its domain, SQL table, key fields (record attribute names) and its time field."""
+
+    name: str
+    domain: DomainName
+    table: str
+    key: tuple[str, ...]
+    #: The SQL key columns, in ``key`` order.
+    key_columns: tuple[str, ...]
+    #: Record attribute and SQL column ``--since`` and retention compare against.
+    time_field: str
+    time_column: str
+    #: DynamoDB entity name (``__edb_e__``).
+    ddb_entity: str
+
+
+ENTITIES: Final[tuple[Entity, ...]] = (
+    Entity("resources", "memory", "mastra_resources", ("id",), ("id",), "updated_at", "updatedAt", "resource"),
+    Entity("threads", "memory", "mastra_threads", ("id",), ("id",), "updated_at", "updatedAt", "thread"),
+    Entity("messages", "memory", "mastra_messages", ("id",), ("id",), "created_at", "createdAt", "message"),
+    Entity(
+        "workflow_snapshots",
+        "workflows",
+        "mastra_workflow_snapshot",
+        ("workflow_name", "run_id"),
+        ("workflow_name", "run_id"),
+        "updated_at",
+        "updatedAt",
+        "workflow_snapshot",
+    ),
+    Entity("scores", "scores", "mastra_scorers", ("id",), ("id",), "created_at", "createdAt", "score"),
+    Entity(
+        "spans",
+        "observability",
+        "mastra_ai_spans",
+        ("trace_id", "span_id"),
+        ("traceId", "spanId"),
+        "started_at",
+        "startedAt",
+        "ai_span",
+    ),
+    Entity("agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "agent"),
+)
+
+
+def entities_for(domains: list[str] | None) -> list[Entity]:
+    """The entities of ``domains`` (all when empty), in write order; unknown names raise ``ValueError``."""
+    if not domains:
+        return list(ENTITIES)
+    unknown = sorted(set(domains) - set(DOMAIN_NAMES))
+    if unknown:
+        raise ValueError(f"unknown domain {unknown[0]!r}; expected some of {', '.join(DOMAIN_NAMES)}")
+    return [e for e in ENTITIES if e.domain in domains]
+
+
+def record_key(entity: Entity, record: BaseModel) -> tuple[str, ...]:
+    return tuple(str(getattr(record, f)) for f in entity.key)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True, exclude_none=True)
+    raise TypeError(type(value).__name__)
+
+
+def record_digest(record: BaseModel) -> int:
+    """A 64-bit digest of the record's content; the per-entity checksum is their sum mod 2**64 (order-free)."""
+    return canonical_digest(record.model_dump(by_alias=True, exclude_none=True))
+
+
+def canonical_digest(data: dict[str, Any]) -> int:
+    """64-bit digest of a JSON-able mapping (sorted keys, datetimes at millisecond precision, in UTC)."""
+    # Every backend reads times as aware UTC at millisecond precision (``_time.from_db``/``parse_iso``), so
+    # orjson's own rendering is canonical; naive values are taken as UTC.
+    blob = orjson.dumps(data, default=_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big")

@@ -1,0 +1,227 @@
+"""``copy``: the benchmark data set through SQLite → PostgreSQL → DynamoDB → SQLite, interruptions, bad rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from mastra_store import DynamoDBStore, PostgresStore, SqliteStore
+from mastra_store.store import BaseStore
+from mastra_store.transfer import ENTITIES, CopyStopped, copy_store, endpoint_for
+from tests.dynamodb.server import ddb_config, new_table_name
+
+from .helpers import run, run_json
+
+
+async def dump(store: BaseStore) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
+    """Every record of every entity, keyed by its key, in Mastra's JSON shape."""
+    await store.init()
+    ep = endpoint_for(store)
+    out: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    for entity in ENTITIES:
+        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+        async for page in ep.scan(entity, page_size=500):
+            for key, record in page:
+                assert not isinstance(record, Exception), (entity.name, key, record)
+                rows[tuple(str(k) for k in key)] = record.model_dump(mode="json", by_alias=True, exclude_none=True)
+        out[entity.name] = rows
+    return out
+
+
+def _pg(pg_url: str, schema: str, id: str = "pg") -> PostgresStore:
+    return PostgresStore(id=id, connection_string=pg_url, schema_name=schema)
+
+
+@pytest.mark.postgres
+@pytest.mark.dynamodb
+async def test_round_trip_sqlite_postgres_dynamodb_sqlite(
+    source_db: tuple[Path, dict[str, int]],
+    tmp_path: Path,
+    pg_url: str,
+    pg_schema_factory: Callable[[], str],
+    dynamodb_endpoint: str,
+) -> None:
+    path, counts = source_db
+    schema = pg_schema_factory()
+    table = new_table_name()
+    # Leg 1 through the command (in-process), the others through the Python API.
+    leg1 = run_json("copy", f"sqlite:///{path}", f"{pg_url}?schema={schema}")
+    assert leg1["ok"] is True
+    assert {e["entity"]: e["written"] for e in leg1["entities"]} == counts
+
+    first = SqliteStore(id="first", path=path)
+    pg = _pg(pg_url, schema)
+    ddb = DynamoDBStore(id="ddb", config=ddb_config(dynamodb_endpoint, table))
+    last = SqliteStore(id="last", path=tmp_path / "last.db")
+    try:
+        await ddb.create_table()
+        to_ddb = await copy_store(pg, ddb)
+        assert to_ddb.ok, to_ddb.to_dict()
+        back = await copy_store(ddb, last)
+        assert back.ok, back.to_dict()
+        assert {e.entity: e.written for e in back.entities} == counts
+        before, after = await dump(first), await dump(last)
+        for entity in ENTITIES:
+            assert len(after[entity.name]) == counts[entity.name]
+            assert after[entity.name] == before[entity.name], entity.name
+    finally:
+        for s in (first, pg, ddb, last):
+            await s.close()
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAfter:
+    """A progress hook that breaks the copy after ``n`` written batches (as a crash would, mid-entity)."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def start(self, entity: str, total: int) -> None: ...
+
+    def advance(self, entity: str, rows: int) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _Interrupt(entity)
+
+    def finish(self, entity: str) -> None: ...
+
+
+@pytest.mark.postgres
+async def test_interrupted_copy_resumed_twice_equals_uninterrupted(
+    source_db: tuple[Path, dict[str, int]], pg_url: str, pg_schema_factory: Callable[[], str]
+) -> None:
+    path, counts = source_db
+    src = SqliteStore(id="src", path=path)
+    resumed, straight = _pg(pg_url, pg_schema_factory(), "resumed"), _pg(pg_url, pg_schema_factory(), "straight")
+    try:
+        for stop_after in (3, 9):  # two interruptions at different points, then a run to the end
+            with pytest.raises(Exception) as info:
+                await copy_store(src, resumed, batch_size=40, progress=_StopAfter(stop_after))
+            assert isinstance(info.value.__cause__ or info.value, _Interrupt)
+        partial = await dump(resumed)
+        assert sum(map(len, partial.values())) < sum(counts.values())  # really interrupted
+        final = await copy_store(src, resumed, batch_size=40)
+        assert final.ok, final.to_dict()
+        assert (await copy_store(src, straight)).ok
+        got, want = await dump(resumed), await dump(straight)
+        assert got == want
+        assert {name: len(rows) for name, rows in got.items()} == counts  # no duplicates, nothing missing
+    finally:
+        for s in (src, resumed, straight):
+            await s.close()
+
+
+async def _poison(path: Path, message_id: str) -> None:
+    """Give one message a NUL character: SQLite stores it, PostgreSQL text refuses it."""
+    store = SqliteStore(id="poison", path=path)
+    try:
+        await store.init()
+        t = store.database.tables.messages
+        async with store.database.engine_transaction() as conn:
+            await conn.execute(sa.update(t).where(t.c.id == message_id).values(content='{"format":2,"x":"a\x00b"}'))
+    finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_bad_rows_are_reported_continue_or_stop(
+    source_db: tuple[Path, dict[str, int]], pg_url: str, pg_schema_factory: Callable[[], str]
+) -> None:
+    path, counts = source_db
+    await _poison(path, "msg-7")
+    url = f"sqlite:///{path}"
+    dest = f"{pg_url}?schema={pg_schema_factory()}"
+
+    went_on = run_json("copy", url, dest, "--domains", "memory", expect=3)
+    assert [(b["entity"], b["key"], b["side"]) for b in went_on["bad_rows"]] == [("messages", ["msg-7"], "destination")]
+    written = {e["entity"]: e["written"] for e in went_on["entities"]}
+    assert written["messages"] == counts["messages"] - 1  # the rest of its batch made it
+    assert written["threads"] == counts["threads"]
+
+    src, dst = (
+        SqliteStore(id="src", path=path),
+        PostgresStore(id="dst", connection_string=pg_url, schema_name=pg_schema_factory()),
+    )
+    try:
+        with pytest.raises(CopyStopped) as stopped:
+            await copy_store(src, dst, domains=["memory"], on_error="stop")
+        assert stopped.value.details["key"] == ["msg-7"]
+        assert stopped.value.category == "USER"
+    finally:
+        await src.close()
+        await dst.close()
+
+
+async def test_since_copies_only_newer_rows(source_db: tuple[Path, dict[str, int]], tmp_path: Path) -> None:
+    path, counts = source_db
+    src, dst = SqliteStore(id="src", path=path), SqliteStore(id="dst", path=tmp_path / "dst.db")
+    try:
+        cut = datetime(2025, 1, 1, 1, 10, tzinfo=UTC)  # messages of the later threads only
+        report = await copy_store(src, dst, domains=["memory"], since=cut)
+        assert report.ok, report.to_dict()
+        messages = next(e for e in report.entities if e.entity == "messages")
+        assert 0 < messages.written < counts["messages"]
+        got = await dump(dst)
+        assert len(got["messages"]) == messages.written
+        assert all(m["createdAt"] >= "2025-01-01T01:10:00" for m in got["messages"].values())
+        assert got["scores"] == {}  # not in --domains
+    finally:
+        await src.close()
+        await dst.close()
+
+
+def test_copy_usage_errors(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    same = run("copy", db, db)
+    assert same.returncode == 2 and "same store" in same.stderr
+    bad = run("copy", db, f"sqlite:///{tmp_path / 'b.db'}", "--domains", "memory,bogus")
+    assert bad.returncode == 2 and "bogus" in bad.stderr
+    when = run("copy", db, f"sqlite:///{tmp_path / 'b.db'}", "--since", "yesterday")
+    assert when.returncode == 2 and "--since" in when.stderr
+
+
+@pytest.mark.dynamodb
+def test_progress_bar_in_a_terminal_then_ctrl_c_then_resume(
+    source_db: tuple[Path, dict[str, int]], tmp_path: Path, dynamodb_endpoint: str
+) -> None:
+    import os
+
+    import pexpect
+
+    from .helpers import CLI, cli
+
+    path, counts = source_db
+    dest = f"dynamodb://{new_table_name()}?region=us-east-1&endpoint={dynamodb_endpoint}"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "MASTRA_STORE_URL": ""}
+    args = ["copy", f"sqlite:///{path}", dest, "--domains", "memory", "--create-table", "--batch-size", "25"]
+    child = pexpect.spawn(CLI, args, cwd=str(tmp_path), env=env, dimensions=(40, 160), encoding="utf-8", timeout=60)
+    try:
+        # A live bar (styled: the pieces are matched one by one): "<domain>/<entity>", done/total, rows/s, ETA.
+        child.expect("/messages")
+        child.expect(r"\d+/\d+")
+        child.expect(r"[\d,]+ rows/s")
+        child.expect("ETA")
+        child.sendintr()  # Ctrl-C mid-copy
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 130, (child.exitstatus, child.before)
+
+    resumed = cli(*args, "--json", cwd=tmp_path, env={"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+    assert resumed.returncode == 0, resumed.stderr
+    import json
+
+    report = json.loads(resumed.stdout)
+    assert report["ok"] is True
+    memory = {"resources", "threads", "messages"}
+    assert {e["entity"]: e["destination_rows"] for e in report["entities"]} == {
+        k: v for k, v in counts.items() if k in memory
+    }
