@@ -138,6 +138,15 @@ class CopyProgress(Protocol):
     def finish(self, entity: str) -> None: ...
 
 
+async def _join(task: asyncio.Task[None]) -> None:
+    """Await the write in flight. A cancellation of this task (Ctrl-C) is passed on to ``task``; should the
+    driver code under it swallow that and finish normally, cancel here anyway rather than copy on."""
+    await task
+    current = asyncio.current_task()
+    if current is not None and current.cancelling():
+        raise asyncio.CancelledError
+
+
 class _Copier:
     def __init__(
         self,
@@ -235,10 +244,10 @@ class _Copier:
                         ) & _MASK64
                     good.append((key, record))
                 if pending is not None:
-                    await pending  # at most one write in flight while the next page is read
+                    await _join(pending)  # at most one write in flight while the next page is read
                 pending = asyncio.ensure_future(self._write(rep, entity, good))
             if pending is not None:
-                await pending
+                await _join(pending)
                 pending = None
         finally:
             if pending is not None and not pending.done():

@@ -201,7 +201,8 @@ def test_progress_bar_in_a_terminal_then_ctrl_c_then_resume(
     path, counts = source_db
     dest = f"dynamodb://{new_table_name()}?region=us-east-1&endpoint={dynamodb_endpoint}"
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "MASTRA_STORE_URL": ""}
-    args = ["copy", f"sqlite:///{path}", dest, "--domains", "memory", "--create-table", "--batch-size", "25"]
+    # Small batches: the messages alone take ~100 writes, so the Ctrl-C below lands mid-copy.
+    args = ["copy", f"sqlite:///{path}", dest, "--domains", "memory", "--create-table", "--batch-size", "5"]
     child = pexpect.spawn(CLI, args, cwd=str(tmp_path), env=env, dimensions=(40, 160), encoding="utf-8", timeout=60)
     try:
         # A live bar (styled: the pieces are matched one by one): "<domain>/<entity>", done/total, rows/s, ETA.
@@ -210,6 +211,7 @@ def test_progress_bar_in_a_terminal_then_ctrl_c_then_resume(
         child.expect(r"[\d,]+ rows/s")
         child.expect("ETA")
         child.sendintr()  # Ctrl-C mid-copy
+        child.expect("interrupted")
         child.expect(pexpect.EOF)
     finally:
         child.close()
