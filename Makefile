@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check mastra_store tests migrations
+	$(VENV)/bin/ruff check mastra_store tests migrations bench
 	$(VENV)/bin/mypy
 
 typecheck: lint
@@ -44,9 +44,9 @@ bench-compare: $(STAMP)
 bench-recall: $(STAMP)
 	$(PY) -m bench.recall --out bench/RECALL.md
 
-# Create the DynamoDB table (all GSIs, TTL on): make dynamodb-table TABLE=mastra ENDPOINT=http://127.0.0.1:8000
+# Create the DynamoDB table (all GSIs, TTL on): make dynamodb-table TABLE=mastra REGION=eu-west-1 [ENDPOINT=http://127.0.0.1:8000]
 dynamodb-table: $(STAMP)
-	$(PY) -m mastra_store.backends.dynamodb --table $(TABLE) $(if $(ENDPOINT),--endpoint $(ENDPOINT))
+	$(PY) -m mastra_store.backends.dynamodb --table $(TABLE) $(if $(REGION),--region $(REGION)) $(if $(ENDPOINT),--endpoint $(ENDPOINT))
 
 clean:
 	rm -rf $(VENV) .cache local.db local.db-wal local.db-shm

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from .domains import (
     DOMAIN_NAMES,
@@ -19,6 +19,9 @@ from .domains import (
 )
 from .errors import ConfigurationError, ErrorCategory, NotSupportedError, ValidationError
 from .records.indexes import CreateIndexOptions, IndexInfo, StorageIndexStats
+
+if TYPE_CHECKING:
+    from .retention import PruneResult, RetentionInput, RetentionPolicy
 
 __all__ = ("BaseStore", "check_store_id")
 
@@ -43,8 +46,45 @@ class BaseStore:
         self._initialized = False
         self._init_lock = asyncio.Lock()
 
+    #: Age-based retention (``retention=`` of the store constructors); :meth:`prune` applies it.
+    retention: RetentionPolicy | None = None
+
+    def _set_retention(self, retention: RetentionInput) -> None:
+        from .retention import RetentionPolicy
+
+        self.retention = None if retention is None else RetentionPolicy(retention)
+
+    async def prune(
+        self,
+        *,
+        retention: RetentionInput = None,
+        max_batches: int | None = None,
+        max_rows: int | None = None,
+        pause_ms: float = 0,
+        dry_run: bool = False,
+    ) -> list[PruneResult]:
+        """Delete rows older than their table's ``maxAge`` (Mastra's ``prune()``); ``retention`` replaces the
+        store's policy for this call. See :mod:`mastra_store.retention`."""
+        from .retention import prune
+
+        return await prune(
+            self, retention, max_batches=max_batches, max_rows=max_rows, pause_ms=pause_ms, dry_run=dry_run
+        )
+
+    @overload
+    async def get_store(self, domain: Literal["memory"]) -> MemoryStorage | None: ...
+    @overload
+    async def get_store(self, domain: Literal["workflows"]) -> WorkflowsStorage | None: ...
+    @overload
+    async def get_store(self, domain: Literal["scores"]) -> ScoresStorage | None: ...
+    @overload
+    async def get_store(self, domain: Literal["observability"]) -> ObservabilityStorage | None: ...
+    @overload
+    async def get_store(self, domain: Literal["agents"]) -> AgentsStorage | None: ...
+    @overload
+    async def get_store(self, domain: str) -> StorageDomain | None: ...
     async def get_store(self, domain: Any) -> StorageDomain | None:
-        """The domain object, or ``None`` when this store does not provide it."""
+        """The domain object (typed per domain name), or ``None`` when this store does not provide it."""
         if domain not in DOMAIN_NAMES:
             raise ValidationError(
                 id="MASTRA_STORAGE_GET_STORE_INVALID_DOMAIN",
@@ -56,22 +96,27 @@ class BaseStore:
     # Typed shortcuts: ``store.memory.save_thread(...)``.
     @property
     def memory(self) -> MemoryStorage:
+        """The memory domain (threads, messages, resources); raises when this store has none."""
         return self._typed("memory", MemoryStorage)  # type: ignore[type-abstract]
 
     @property
     def workflows(self) -> WorkflowsStorage:
+        """The workflows domain (snapshots of runs); raises when this store has none."""
         return self._typed("workflows", WorkflowsStorage)  # type: ignore[type-abstract]
 
     @property
     def scores(self) -> ScoresStorage:
+        """The scores domain (eval results); raises when this store has none."""
         return self._typed("scores", ScoresStorage)  # type: ignore[type-abstract]
 
     @property
     def observability(self) -> ObservabilityStorage:
+        """The observability domain (trace spans); raises when this store has none."""
         return self._typed("observability", ObservabilityStorage)  # type: ignore[type-abstract]
 
     @property
     def agents(self) -> AgentsStorage:
+        """The agents domain (stored agent configurations); raises when this store has none."""
         return self._typed("agents", AgentsStorage)  # type: ignore[type-abstract]
 
     def _typed(self, name: DomainName, cls: type[D]) -> D:

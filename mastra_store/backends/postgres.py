@@ -236,6 +236,7 @@ class PostgresStore(SqlStore):
         id: str,
         indexes: list[CreateIndexOptions | dict[str, Any]] | None = None,
         disable_init: bool = False,
+        retention: Any = None,  # retention hook (cli): a RetentionPolicy or its mapping, see mastra_store.retention
         **options: Any,
     ) -> None:
         from ..store import check_store_id
@@ -246,4 +247,5 @@ class PostgresStore(SqlStore):
         self.disable_init = disable_init
         # Mastra's disableInit: init() (explicit or lazy) makes no schema change; the schema is managed elsewhere.
         db.disable_init = disable_init
+        self._set_retention(retention)  # retention hook (cli)
         self.schema_name = db.schema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Never
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +19,9 @@ from .sql.schema import resolve_mastra_version
 from .sql.scores import SqlScores
 from .sql.store import SqlStore
 from .sql.workflows import SqlWorkflows
+
+if TYPE_CHECKING:
+    from ..retention import RetentionInput
 
 __all__ = (
     "AgentsSqlite",
@@ -129,14 +132,47 @@ class SqliteStore(SqlStore):
         self,
         *,
         id: str,
+        url: str | None = None,
+        path: str | Path | None = None,
+        engine: AsyncEngine | None = None,
+        busy_timeout_ms: int = 10_000,
+        skip_default_indexes: bool = False,
+        auto_migrate: bool = True,
+        mastra_version: str | None = None,
         indexes: list[CreateIndexOptions | dict[str, Any]] | None = None,
-        **options: Any,
+        retention: RetentionInput = None,
+        **unknown: Never,
     ) -> None:
+        """Args:
+        id: store id.
+        url: ``file:./local.db``, ``sqlite:///x.db``, ``:memory:`` (default ``file:./local.db``).
+        path: a file path (instead of ``url``).
+        engine: an aiosqlite ``AsyncEngine`` to use (left open by ``close()``).
+        busy_timeout_ms: how long a writer waits for another process's lock.
+        skip_default_indexes: create no default index.
+        auto_migrate: bring the schema to head at ``init()`` (else raise ``SchemaOutOfDateError``).
+        mastra_version: the Mastra release whose tables to keep (``"1.x"`` default, ``"1.0.0-beta"``; README).
+        indexes: extra indexes created at ``init()``.
+        retention: age-based retention policy for :meth:`prune` (:mod:`mastra_store.retention`).
+        """
         from ..store import check_store_id
 
         check_store_id(type(self).__name__, id)
+        if unknown:  # a type checker flags these already (``Never``); at run time: a MastraError naming it
+            name = sorted(unknown)[0]
+            raise ConfigurationError("SQLITE", f"{type(self).__name__}: unexpected keyword argument {name!r}", name)
         try:
-            db = open_sqlite_database(type(self).__name__, **options)
-        except TypeError as exc:  # an unknown keyword: say which, as a MastraError
+            db = open_sqlite_database(
+                type(self).__name__,
+                url=url,
+                path=path,
+                engine=engine,
+                busy_timeout_ms=busy_timeout_ms,
+                skip_default_indexes=skip_default_indexes,
+                auto_migrate=auto_migrate,
+                mastra_version=mastra_version,
+            )
+        except TypeError as exc:
             raise ConfigurationError("SQLITE", f"{type(self).__name__}: {exc}", _unknown_keyword(exc)) from exc
         super().__init__(id=id, db=db, indexes=indexes)
+        self._set_retention(retention)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from .. import __version__
-from . import copy_cmd, migrate
+from . import copy_cmd, migrate, ops
 
 __all__ = ("app", "main")
 
@@ -22,6 +22,9 @@ app = typer.Typer(
 )
 app.add_typer(migrate.app, name="migrate")
 app.command("copy")(copy_cmd.copy)
+app.command("prune")(ops.prune_cmd)
+app.command("stats")(ops.stats)
+app.command("doctor")(ops.doctor)
 
 
 def _version(value: bool) -> None:

@@ -49,6 +49,7 @@ class AgentsStorage(VersionedAgents):
         return stored
 
     async def get_agent_by_id(self, *, id: str) -> StorageAgent | None:
+        """The stored agent with this id, or ``None``."""
         op = "GET_AGENT_BY_ID"
         require_str(id, field="id", error_id=self._error_id(op, "INVALID_ARGS"))
         async with self._guard(op, agentId=id):
@@ -75,6 +76,7 @@ class AgentsStorage(VersionedAgents):
         return updated
 
     async def delete_agent(self, *, id: str) -> None:
+        """Delete the agent; a missing id is a no-op."""
         op = "DELETE_AGENT"
         require_str(id, field="id", error_id=self._error_id(op, "INVALID_ARGS"))
         async with self._guard(op, agentId=id):
@@ -83,6 +85,8 @@ class AgentsStorage(VersionedAgents):
     async def list_agents(
         self, *, page: int = 0, per_page: int | Literal[False] | None = None, order_by: Any = None
     ) -> AgentsPage:
+        """A page of agents (``per_page`` default 100, ``False``: all), ordered by ``order_by``
+        (``createdAt``/``updatedAt``, default newest first)."""
         op = "LIST_AGENTS"
         if isinstance(page, bool) or not isinstance(page, int) or page < 0:
             raise MastraError(

@@ -505,6 +505,7 @@ class MemoryStorage(StorageDomain):
     # ------------------------------------------------------------------------------------------------
     # resources
     async def get_resource_by_id(self, *, resource_id: str) -> StorageResource | None:
+        """The resource (working memory and metadata), or ``None``."""
         op = "GET_RESOURCE_BY_ID"
         require_str(resource_id, field="resource_id", error_id=self._error_id(op, "INVALID_ARGS"))
         async with self._guard(op, resourceId=resource_id):

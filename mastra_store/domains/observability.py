@@ -154,6 +154,7 @@ class ObservabilityStorage(StorageDomain):
 
     @property
     def tracing_strategy(self) -> TracingStrategy:
+        """How spans are best written to this store (batched with updates; insert-only works too)."""
         return TracingStrategy(preferred="batch-with-updates", supported=["batch-with-updates", "insert-only"])
 
     async def create_span(self, *, span: CreateSpanRecord | dict[str, Any]) -> None:
@@ -178,6 +179,7 @@ class ObservabilityStorage(StorageDomain):
             await self._insert_spans(spans, utc_now())
 
     async def get_span(self, *, trace_id: str, span_id: str) -> SpanResult | None:
+        """One span, or ``None``."""
         op = "GET_SPAN"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(trace_id, field="trace_id", error_id=bad, allow_empty=True)
@@ -187,6 +189,7 @@ class ObservabilityStorage(StorageDomain):
         return SpanResult(span=span) if span else None
 
     async def get_root_span(self, *, trace_id: str) -> SpanResult | None:
+        """The span of the trace without a parent, or ``None`` (more than one is an error)."""
         op = "GET_ROOT_SPAN"
         require_str(trace_id, field="trace_id", error_id=self._error_id(op, "INVALID_ARGS"), allow_empty=True)
         async with self._guard(op, traceId=trace_id):
@@ -201,6 +204,7 @@ class ObservabilityStorage(StorageDomain):
         return SpanResult(span=roots[0]) if roots else None
 
     async def get_trace(self, *, trace_id: str) -> TraceRecord | None:
+        """Every span of the trace ordered by start time, or ``None`` when it has none."""
         op = "GET_TRACE"
         require_str(trace_id, field="trace_id", error_id=self._error_id(op, "INVALID_ARGS"), allow_empty=True)
         async with self._guard(op, traceId=trace_id):

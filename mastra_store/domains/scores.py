@@ -94,6 +94,7 @@ class ScoresStorage(StorageDomain):
         return SaveScoreResult.model_construct(score=row)
 
     async def get_score_by_id(self, *, id: str) -> ScoreRowData | None:
+        """One score, or ``None``."""
         op = "GET_SCORE_BY_ID"
         require_str(id, field="id", error_id=self._error_id(op, "INVALID_ARGS"))
         async with self._guard(op, id=id):
@@ -109,6 +110,7 @@ class ScoresStorage(StorageDomain):
         source: str | None = None,
         filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
+        """A page of the scorer's scores, newest first, optionally narrowed by entity and source."""
         op = "GET_SCORES_BY_SCORER_ID"
         flt = {"scorerId": self._str(op, "scorer_id", scorer_id)}
         for col, name, value in (
@@ -127,6 +129,7 @@ class ScoresStorage(StorageDomain):
         pagination: StoragePagination | dict[str, Any] | None = None,
         filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
+        """A page of the run's scores, newest first."""
         op = "GET_SCORES_BY_RUN_ID"
         return await self._list(op, {"runId": self._str(op, "run_id", run_id)}, pagination, filters)
 
@@ -138,6 +141,7 @@ class ScoresStorage(StorageDomain):
         pagination: StoragePagination | dict[str, Any] | None = None,
         filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
+        """A page of the scores of one entity (id and type), newest first."""
         op = "GET_SCORES_BY_ENTITY_ID"
         flt = {
             "entityId": self._str(op, "entity_id", entity_id),
@@ -153,6 +157,7 @@ class ScoresStorage(StorageDomain):
         pagination: StoragePagination | dict[str, Any] | None = None,
         filters: ScoreTenancyFilters | dict[str, Any] | None = None,
     ) -> ListScoresResponse:
+        """A page of the scores attached to one span of a trace, newest first."""
         op = "GET_SCORES_BY_SPAN"
         flt = {"traceId": self._str(op, "trace_id", trace_id), "spanId": self._str(op, "span_id", span_id)}
         return await self._list(op, flt, pagination, filters)

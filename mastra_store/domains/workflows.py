@@ -146,6 +146,7 @@ class WorkflowsStorage(StorageDomain):
             await self._persist(workflow_name, run_id, clean_snapshot(snapshot), resource_id, created, updated)
 
     async def load_workflow_snapshot(self, *, workflow_name: str, run_id: str) -> dict[str, Any] | None:
+        """The snapshot persisted for this run, or ``None``."""
         op = "LOAD_WORKFLOW_SNAPSHOT"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(workflow_name, field="workflow_name", error_id=bad)
@@ -154,6 +155,7 @@ class WorkflowsStorage(StorageDomain):
             return await self._load(workflow_name, run_id)
 
     async def get_workflow_run_by_id(self, *, run_id: str, workflow_name: str | None = None) -> WorkflowRun | None:
+        """The run (snapshot and timestamps), optionally within one workflow, or ``None``."""
         op = "GET_WORKFLOW_RUN_BY_ID"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(run_id, field="run_id", error_id=bad)
@@ -163,6 +165,7 @@ class WorkflowsStorage(StorageDomain):
             return await self._get_run(run_id, workflow_name)
 
     async def delete_workflow_run_by_id(self, *, run_id: str, workflow_name: str) -> None:
+        """Delete the run's snapshot; a missing run is a no-op."""
         op = "DELETE_WORKFLOW_RUN_BY_ID"
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(run_id, field="run_id", error_id=bad)

@@ -52,9 +52,15 @@ _MASK64 = (1 << 64) - 1
 OnError = Literal["continue", "stop"]
 
 
-def endpoint_for(store: BaseStore) -> SqlEndpoint | DynamoEndpoint:
-    """The bulk-access adapter of a SQL or DynamoDB store."""
+def endpoint_for(store: BaseStore) -> Any:
+    """The bulk-access adapter of a SQL, DynamoDB or (prune only) in-memory store."""
+    from ..backends.inmemory import InMemoryStore
     from ..backends.sql.store import SqlStore
+
+    if isinstance(store, InMemoryStore):
+        from .inmemory import InMemoryEndpoint
+
+        return InMemoryEndpoint(store)
 
     if isinstance(store, SqlStore):
         from .sql import SqlEndpoint
@@ -327,6 +333,14 @@ async def copy_store(
             details={"field": "on_error"},
         )
     src, dst = endpoint_for(source), endpoint_for(destination)
+    for side, name in ((src, "source"), (dst, "destination")):
+        if not hasattr(side, "scan_many"):
+            raise MastraError(
+                id="MASTRA_STORAGE_COPY_NOT_SUPPORTED",
+                category=ErrorCategory.USER,
+                text=f"copy {name}: only PostgreSQL, SQLite and DynamoDB stores can be copied",
+                details={"field": name},
+            )
     await asyncio.gather(source.init(), destination.init())
     copier = _Copier(src, dst, batch_size=batch_size, since=since, on_error=on_error, progress=progress, verify=verify)
     try:

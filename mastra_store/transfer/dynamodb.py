@@ -214,10 +214,23 @@ class DynamoEndpoint:
         await self.conn.batch_write(deletes=[self._key(entity, k) for k in keys])
         return len(keys)
 
-    async def keys_before(self, entity: Entity, before: datetime, limit: int) -> list[tuple[Any, ...]]:
+    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
+        return len(await self.keys_older(entity, cutoff, column, field, 2**62))
+
+    async def keys_older(
+        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` keys of items whose ``field`` is older than ``cutoff`` (a filtered Scan)."""
         out: list[tuple[Any, ...]] = []
-        async for page in self.scan(entity, page_size=limit, before=before):
-            out += [k for k, r in page if not isinstance(r, Exception)]
-            if len(out) >= limit:
-                break
-        return out[:limit]
+        read = _READERS[entity.name]
+        async for items in self._items(entity):
+            for item in items:
+                try:
+                    record = read(item)
+                except Exception:
+                    continue  # unreadable items are copy's business (reported there), not retention's
+                if self._in_window(getattr(record, field, None), None, cutoff):
+                    out.append(record_key(entity, record))
+                    if len(out) >= limit:
+                        return out
+        return out

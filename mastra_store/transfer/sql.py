@@ -378,11 +378,24 @@ class SqlEndpoint:
             result = await conn.execute(sa.delete(t).where(cond))
         return int(result.rowcount or 0)
 
-    async def keys_before(self, entity: Entity, before: datetime, limit: int) -> list[tuple[Any, ...]]:
-        """Up to ``limit`` keys of rows older than ``before`` (oldest keys first)."""
+    def _older(self, t: sa.Table, cutoff: datetime, column: str) -> Any:
+        col, colz = t.c[column], t.c[column + "Z"]
+        return sa.or_(colz < to_utc(cutoff), sa.and_(colz.is_(None), col < naive_utc(cutoff)))
+
+    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
+        """Rows whose ``column`` (its ``…Z`` shadow first) is strictly older than ``cutoff``."""
+        t = self.tables.by_name(entity.table)
+        return int(
+            await self.db.scalar(sa.select(sa.func.count()).select_from(t).where(self._older(t, cutoff, column))) or 0
+        )
+
+    async def keys_older(
+        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` keys of rows older than ``cutoff`` (in key order: one index range per batch)."""
         t = self.tables.by_name(entity.table)
         cols = [t.c[c] for c in entity.key_columns]
-        stmt = sa.select(*cols).where(*self._since(t, entity, None, before)).order_by(*cols).limit(limit)
+        stmt = sa.select(*cols).where(self._older(t, cutoff, column)).order_by(*cols).limit(limit)
         return [tuple(r) for r in await self.db.all(stmt)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ...store import BaseStore, check_store_id
 from .agents import AgentsDynamoDB
@@ -14,7 +14,28 @@ from .scores import ScoresDynamoDB
 from .table import create_table
 from .workflows import WorkflowsDynamoDB
 
-__all__ = ("DynamoDBStore",)
+if TYPE_CHECKING:
+    from ...retention import RetentionInput
+
+__all__ = ("DynamoDBConfigInput", "DynamoDBStore")
+
+
+class DynamoDBConfigInput(TypedDict, total=False):
+    """The keys ``config`` takes (``tableName`` is accepted too): a type checker flags a misspelt one."""
+
+    table_name: str
+    tableName: str
+    region: str
+    endpoint: str | None
+    credentials: Mapping[str, str] | None
+    ttl: Mapping[str, Any] | None
+    session: Any
+    max_attempts: int
+    maxAttempts: int
+    base_delay: float
+    max_delay: float
+    connect_timeout: float
+    read_timeout: float
 
 
 class DynamoDBStore(BaseStore):
@@ -42,8 +63,9 @@ class DynamoDBStore(BaseStore):
         self,
         *,
         id: str,
-        config: Mapping[str, Any] | DynamoDBConfig,
+        config: DynamoDBConfigInput | DynamoDBConfig,
         clock: Callable[[], float] | None = None,
+        retention: RetentionInput = None,
     ) -> None:
         check_store_id(type(self).__name__, id)
         self.connection = DynamoDBConnection(DynamoDBConfig.from_mapping(config), clock)
@@ -58,6 +80,7 @@ class DynamoDBStore(BaseStore):
                 "agents": AgentsDynamoDB(conn),
             },
         )
+        self._set_retention(retention)
 
     @property
     def table_name(self) -> str:

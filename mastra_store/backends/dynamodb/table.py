@@ -136,7 +136,7 @@ async def check_table(conn: DynamoDBConnection, domains: Iterable[str]) -> None:
                     "TABLE_NOT_FOUND",
                     f"DynamoDB table {conn.table!r} does not exist. Create it with `await store.create_table()` or "
                     f"`python -m mastra_store.backends.dynamodb.table --table {conn.table}` (local development), "
-                    "or with your infrastructure code (pk/sk plus gsi1..gsi7, see dynamodb.md §1).",
+                    "or with your infrastructure code (pk/sk plus gsi1..gsi7: README, DynamoDB section).",
                     tableName=conn.table,
                 ) from exc
             raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...store import BaseStore
 from .agents import InMemoryAgents
 from .memory import InMemoryMemory
@@ -10,13 +12,16 @@ from .scores import InMemoryScores
 from .state import InMemoryState
 from .workflows import InMemoryWorkflows
 
+if TYPE_CHECKING:
+    from ...retention import RetentionInput
+
 __all__ = ("InMemoryStore",)
 
 
 class InMemoryStore(BaseStore):
     """Keeps everything in dicts; same behaviour as the SQL stores, nothing persisted."""
 
-    def __init__(self, *, id: str = "in-memory") -> None:
+    def __init__(self, *, id: str = "in-memory", retention: RetentionInput = None) -> None:
         state = InMemoryState()
         super().__init__(
             id=id,
@@ -29,3 +34,4 @@ class InMemoryStore(BaseStore):
             },
         )
         self.state = state
+        self._set_retention(retention)

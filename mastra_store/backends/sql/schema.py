@@ -249,7 +249,8 @@ async def _raise_out_of_date(db: SqlDatabase, versions: set[str] | None) -> None
     raise SchemaOutOfDateError(
         id=storage_error_id(_store_token(db), "INIT", "SCHEMA_OUT_OF_DATE"),
         category=ErrorCategory.USER,
-        text=f"{where} is out of date ({'; '.join(parts)}). Run `alembic upgrade head` or set auto_migrate=True.",
+        text=f"{where} is out of date ({'; '.join(parts)}). "
+        "Run `mastra-store migrate upgrade` or set auto_migrate=True.",
         details={
             "schema": db.schema,
             "current_revision": sorted(versions) if versions else None,

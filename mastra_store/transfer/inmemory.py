@@ -1,0 +1,57 @@
+"""Bulk access to an in-memory store, for ``prune`` (retention)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .._time import to_utc
+from .entities import Entity
+
+if TYPE_CHECKING:
+    from ..backends.inmemory import InMemoryStore
+
+__all__ = ("InMemoryEndpoint",)
+
+#: entity -> the ``InMemoryState`` dict holding it
+_DICTS = {
+    "resources": "resources",
+    "threads": "threads",
+    "messages": "messages",
+    "workflow_snapshots": "workflows",
+    "scores": "scores",
+    "spans": "spans",
+    "agents": "agents",
+}
+
+
+class InMemoryEndpoint:
+    def __init__(self, store: InMemoryStore) -> None:
+        self.state = store.state
+
+    def _older(self, entity: Entity, cutoff: datetime, field: str) -> list[tuple[Any, ...]]:
+        rows: dict[Any, Any] = getattr(self.state, _DICTS[entity.name])
+        limit = to_utc(cutoff)
+        out = []
+        for key, value in rows.items():
+            when = getattr(value, field, None)
+            if isinstance(when, datetime) and to_utc(when) < limit:
+                out.append(key if isinstance(key, tuple) else (key,))
+        return sorted(out)
+
+    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
+        return len(self._older(entity, cutoff, field))
+
+    async def keys_older(
+        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
+    ) -> list[tuple[Any, ...]]:
+        return self._older(entity, cutoff, field)[:limit]
+
+    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
+        rows: dict[Any, Any] = getattr(self.state, _DICTS[entity.name])
+        n = 0
+        async with self.state.lock:
+            for key in keys:
+                if rows.pop(key if len(key) > 1 else key[0], None) is not None:
+                    n += 1
+        return n

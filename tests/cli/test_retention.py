@@ -1,0 +1,168 @@
+"""Retention (``retention=`` + ``prune()``) on every backend, and ``mastra-store prune``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mastra_store import DynamoDBStore, InMemoryStore, MastraError, PostgresStore, SqliteStore
+from mastra_store.retention import RetentionPolicy, parse_duration
+from mastra_store.store import BaseStore
+from tests.dynamodb.server import ddb_config, new_table_name
+
+from .helpers import run, run_json
+
+NOW = datetime.now(UTC)
+OLD = NOW - timedelta(days=60)
+NEW = NOW - timedelta(days=1)
+
+
+async def _fill(store: BaseStore) -> None:
+    """5 old + 3 new messages in two threads (one old, one new), 4 old + 1 new spans, 2 old + 1 new scores."""
+    mem = store.memory
+    for tid, when in (("t-old", OLD), ("t-new", NEW)):
+        await mem.save_thread(
+            thread={"id": tid, "resourceId": "r1", "title": tid, "createdAt": when, "updatedAt": when}
+        )
+    msgs = [("t-old", OLD + timedelta(seconds=i)) for i in range(5)] + [
+        ("t-new", NEW + timedelta(seconds=i)) for i in range(3)
+    ]
+    await mem.save_messages(
+        messages=[
+            {
+                "id": f"m{i}",
+                "threadId": tid,
+                "resourceId": "r1",
+                "role": "user",
+                "createdAt": when,
+                "content": {"format": 2, "parts": [{"type": "text", "text": f"hi {i}"}]},
+            }
+            for i, (tid, when) in enumerate(msgs)
+        ]
+    )
+    spans = [
+        {
+            "traceId": f"tr{i}",
+            "spanId": "s",
+            "name": "run",
+            "spanType": "agent_run",
+            "isEvent": False,
+            "startedAt": when,
+            "endedAt": when,
+        }
+        for i, when in enumerate([OLD] * 4 + [NEW])
+    ]
+    await store.observability.batch_create_spans(records=spans)
+
+
+@pytest.fixture(params=["inmemory", "sqlite", "postgres", "dynamodb"])
+async def filled(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BaseStore]:
+    kind = request.param
+    store: BaseStore
+    if kind == "inmemory":
+        store = InMemoryStore(id="m")
+    elif kind == "sqlite":
+        store = SqliteStore(id="s", path=tmp_path / "r.db")
+    elif kind == "postgres":
+        url = request.getfixturevalue("pg_url")
+        store = PostgresStore(id="p", connection_string=url, schema_name=request.getfixturevalue("pg_schema_factory")())
+    else:
+        endpoint = request.getfixturevalue("dynamodb_endpoint")
+        store = DynamoDBStore(id="d", config=ddb_config(endpoint, new_table_name()))
+        await store.create_table()
+    await store.init()
+    await _fill(store)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _ids(store: BaseStore) -> tuple[list[str], list[str]]:
+    page = await store.memory.list_messages(thread_id=["t-old", "t-new"], per_page=False)
+    messages = sorted(m.id for m in page.messages)
+    traces = [t for t in ("tr0", "tr1", "tr2", "tr3", "tr4") if await store.observability.get_trace(trace_id=t)]
+    return messages, traces
+
+
+async def test_prune_dry_run_then_batches_then_done(filled: BaseStore) -> None:
+    policy = {
+        "memory": {"messages": {"maxAge": "30d", "batchSize": 2}},
+        "observability": {"spans": {"maxAge": 30 * 86_400_000}},
+    }
+    dry = await filled.prune(retention=policy, dry_run=True)
+    assert [(r.table, r.eligible, r.deleted) for r in dry] == [("mastra_messages", 5, 0), ("mastra_ai_spans", 4, 0)]
+    assert await _ids(filled) == ([f"m{i}" for i in range(8)], ["tr0", "tr1", "tr2", "tr3", "tr4"])
+
+    first = await filled.prune(retention=policy, max_batches=1)  # 2 messages, then stop: rows remain
+    assert [(r.table, r.deleted, r.done) for r in first] == [
+        ("mastra_messages", 2, False),
+        ("mastra_ai_spans", 4, True),
+    ]
+    rest = await filled.prune(retention=policy)
+    assert [(r.table, r.deleted, r.done) for r in rest] == [("mastra_messages", 3, True), ("mastra_ai_spans", 0, True)]
+    assert await _ids(filled) == (["m5", "m6", "m7"], ["tr4"])
+    # threads had no policy: both kept (Mastra prunes per table, no cascade)
+    assert await filled.memory.get_thread_by_id(thread_id="t-old") is not None
+
+
+async def test_retention_from_the_constructor(tmp_path: Path) -> None:
+    store = SqliteStore(id="s", path=tmp_path / "c.db", retention={"memory": {"threads": {"maxAge": "30d"}}})
+    async with store:
+        await _fill(store)
+        (result,) = await store.prune()
+        assert (result.domain, result.table, result.deleted, result.done) == ("memory", "mastra_threads", 1, True)
+        assert await store.memory.get_thread_by_id(thread_id="t-old") is None
+    assert await InMemoryStore(id="m").prune() == []  # no policy: a no-op
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"memory": {"messages": {"maxAge": "30 days"}}}, "memory.messages.maxAge"),
+        ({"memory": {"agents": {"maxAge": "1d"}}}, "memory.agents"),
+        ({"agents": {"agents": {"maxAge": "1d"}}}, "agents.agents"),
+        ({"memory": {"messages": {"maxAge": "1d", "batchSize": 0}}}, "memory.messages.batchSize"),
+        ({"memory": {"messages": {"max_age": "1d", "oops": 1}}}, "memory.messages.oops"),
+        ({"memory": {"messages": {}}}, "memory.messages.maxAge"),
+    ],
+)
+def test_bad_retention_config_names_the_field(config: Any, field: str, tmp_path: Path) -> None:
+    with pytest.raises(MastraError) as info:
+        SqliteStore(id="s", path=tmp_path / "x.db", retention=config)
+    assert info.value.category == "USER"
+    assert info.value.details["field"] == field
+
+
+def test_parse_duration_matches_mastra() -> None:
+    assert parse_duration("500ms") == timedelta(milliseconds=500)
+    assert parse_duration("2w") == timedelta(days=14)
+    assert parse_duration(86_400_000) == timedelta(days=1)
+    with pytest.raises(MastraError):
+        parse_duration("1y")
+    assert RetentionPolicy.older_than("7d", ["scores"]).tables.keys() == {("scores", "scorers")}
+
+
+async def test_prune_command(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    async with SqliteStore(id="s", path=path) as store:
+        await _fill(store)
+    url = f"sqlite:///{path}"
+    dry = run_json("prune", "--older-than", "30d", "--dry-run", "--url", url)
+    by_table = {r["table"]: r for r in dry["results"]}
+    assert by_table["mastra_messages"]["eligible"] == 5 and by_table["mastra_threads"]["eligible"] == 1
+    assert all(r["deleted"] == 0 for r in dry["results"])
+    done = run_json("prune", "--older-than", "30d", "--domains", "memory", "--batch-size", "2", "--url", url)
+    assert {r["table"]: r["deleted"] for r in done["results"]} == {
+        "mastra_messages": 5,
+        "mastra_resources": 0,
+        "mastra_threads": 1,
+    }
+    async with SqliteStore(id="s", path=path) as store:
+        assert await _ids(store) == (["m5", "m6", "m7"], ["tr0", "tr1", "tr2", "tr3", "tr4"])
+    bad = run("prune", "--older-than", "soon", "--url", url)
+    assert bad.returncode == 2 and "--older-than" in bad.stderr
