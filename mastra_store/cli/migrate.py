@@ -205,8 +205,12 @@ def _revs(revs: list[str]) -> str:
 
 
 @app.command()
-def ini() -> None:
+def ini(json: JsonOpt = False) -> None:
     """Print the path of the alembic.ini shipped with the package (for ``alembic -c``)."""
     from ..backends.sql.schema import migrations_path
 
-    typer.echo(str(migrations_path() / "alembic.ini"))
+    path = str(migrations_path() / "alembic.ini")
+    if json:
+        Output(True).emit({"path": path})
+    else:
+        typer.echo(path)

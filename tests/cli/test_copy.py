@@ -193,6 +193,7 @@ def test_progress_bar_in_a_terminal_then_ctrl_c_then_resume(
     source_db: tuple[Path, dict[str, int]], tmp_path: Path, dynamodb_endpoint: str
 ) -> None:
     import os
+    import signal
 
     import pexpect
 
@@ -203,7 +204,18 @@ def test_progress_bar_in_a_terminal_then_ctrl_c_then_resume(
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "MASTRA_STORE_URL": ""}
     # Small batches: the messages alone take ~100 writes, so the Ctrl-C below lands mid-copy.
     args = ["copy", f"sqlite:///{path}", dest, "--domains", "memory", "--create-table", "--batch-size", "5"]
-    child = pexpect.spawn(CLI, args, cwd=str(tmp_path), env=env, dimensions=(40, 160), encoding="utf-8", timeout=60)
+    # SIGINT back to its default in the child: a test run started in the background (land.sh &, CI) has it
+    # ignored, and an ignored SIGINT is inherited across exec (Python then never raises KeyboardInterrupt).
+    child = pexpect.spawn(
+        CLI,
+        args,
+        cwd=str(tmp_path),
+        env=env,
+        dimensions=(40, 160),
+        encoding="utf-8",
+        timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         # A live bar (styled: the pieces are matched one by one): "<domain>/<entity>", done/total, rows/s, ETA.
         child.expect("/messages")

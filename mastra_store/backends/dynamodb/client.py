@@ -10,6 +10,7 @@ BatchWriteItem 25, TransactWriteItems 100) and unprocessed items are retried wit
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import re
@@ -23,6 +24,8 @@ from urllib.parse import urlsplit
 from ...errors import ErrorCategory, StorageUnavailableError, ValidationError
 from .codec import TtlConfig, from_wire, to_value, to_wire
 from .errors import CONFIG_ERROR_ID, config_error, missing_dependency, translate
+
+_log = logging.getLogger("mastra_store.dynamodb")
 
 __all__ = (
     "BATCH_GET_LIMIT",
@@ -397,6 +400,7 @@ class DynamoDBConnection:
                     # A pooled keep-alive connection the server closed (restart, idle timeout): the request
                     # never reached a live server, and this operation is safe to repeat, so one fresh try.
                     reconnected = True
+                    _log.info("DynamoDB %s: stale connection, retrying once on a new one", operation)
                     continue
                 code = _error_code(exc)
                 if code == "ConditionalCheckFailedException":
@@ -412,6 +416,8 @@ class DynamoDBConnection:
                 if not retry:
                     raise
                 attempt += 1
+                limit = self.config.max_attempts
+                _log.info("DynamoDB %s: %s, attempt %d of %d failed", operation, code or status, attempt, limit)
                 if attempt >= self.config.max_attempts:
                     raise _throttled(
                         f"DynamoDB {operation} still throttled after {attempt} attempts ({code})",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import weakref
 from collections.abc import Callable
@@ -65,6 +66,8 @@ __all__ = (
 
 #: Alembic's version table for mastra_store's own migrations (kept apart from a host app's ``alembic_version``).
 VERSION_TABLE: Final = "mastra_store_alembic_version"
+_log = logging.getLogger("mastra_store.migrations")
+
 #: The newest revision in ``migrations/versions``; tests/migrations checks it against the script directory.
 HEAD_REVISION: Final = "0003"
 #: The revision each layout lives at: a store pinned to the beta stops at 0002.
@@ -456,8 +459,14 @@ async def ensure_schema(db: SqlDatabase) -> None:
     try:
         async with _run_lock():
             versions = await _current_versions(db)
-            if versions != {head} and not (versions is None and await _bootstrap(db)):
-                await _migrate(db, versions)
+            where = db.schema or "the default schema"
+            if versions != {head}:
+                if versions is None and await _bootstrap(db):
+                    _log.info("created the mastra_store tables in %s at revision %s", where, head)
+                else:
+                    _log.info("migrating %s from %s to %s", where, ", ".join(sorted(versions or ())) or "base", head)
+                    await _migrate(db, versions)
+                    _log.info("migrated %s to %s", where, head)
         await _detect_jsonb(db)
     except MastraError:
         raise
