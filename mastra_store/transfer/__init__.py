@@ -176,10 +176,16 @@ class _Copier:
         # SQL to SQL: portable rows, no records built (same tables on both sides).
         from .sql import SqlEndpoint
 
-        self.raw = isinstance(src, SqlEndpoint) and isinstance(dst, SqlEndpoint)
+        self.sql_both = isinstance(src, SqlEndpoint) and isinstance(dst, SqlEndpoint)
+
+    def _raw(self, entity: Entity) -> bool:
+        # Agents always travel as records: on Mastra 1.x tables an agent is a row plus its versions, and the
+        # domain's own reader/writer turn that into one record and back (the active configuration).
+        return self.sql_both and entity.name != "agents"
 
     def _bad(self, rep: EntityReport, entity: Entity, key: Sequence[Any], side: Any, exc: BaseException) -> None:
-        bad = BadRow(entity.name, [str(k) for k in key], side, f"{type(exc).__name__}: {exc}")
+        text = f"{type(exc).__name__}: {exc}"
+        bad = BadRow(entity.name, [str(k) for k in key], side, text if len(text) <= 300 else text[:300] + "…")
         self.report.bad_rows.append(bad)
         rep.bad += 1
         log.warning("bad %s row %s on the %s: %s", entity.name, bad.key, side, bad.error)
@@ -188,7 +194,7 @@ class _Copier:
 
     async def _write(self, rep: EntityReport, entity: Entity, batch: list[tuple[tuple[Any, ...], Any]]) -> None:
         try:
-            if self.raw:
+            if self._raw(entity):
                 await self.dst.write_rows(entity, [r for _, r in batch])  # type: ignore[union-attr]
             else:
                 await self.dst.write(entity, [r for _, r in batch])
@@ -210,18 +216,23 @@ class _Copier:
         if self.progress is not None:
             self.progress.advance(entity.name, len(batch))
 
-    def _scan(
+    async def _scan(
         self, side: SqlEndpoint | DynamoEndpoint, entities: list[Entity]
     ) -> AsyncIterator[tuple[Entity, list[tuple[Any, Any]]]]:
-        if self.raw:
-            return side.scan_rows_many(entities, page_size=self.batch_size, since=self.since)  # type: ignore[union-attr]
-        return side.scan_many(entities, page_size=self.batch_size, since=self.since)
+        raw = [e for e in entities if self._raw(e)]
+        if raw:
+            async for item in side.scan_rows_many(raw, page_size=self.batch_size, since=self.since):  # type: ignore[union-attr]
+                yield item
+        rest = [e for e in entities if not self._raw(e)]
+        if rest:
+            async for item in side.scan_many(rest, page_size=self.batch_size, since=self.since):
+                yield item
 
     def _digest(self, side: SqlEndpoint | DynamoEndpoint, entity: Entity, record: Any) -> int:
-        if self.raw:
+        if self._raw(entity):
             return side.row_digest(entity, record)  # type: ignore[union-attr]
         assert isinstance(record, BaseModel)
-        return record_digest(record)
+        return record_digest(record, entity.unverified)
 
     async def copy(self, entities: list[Entity]) -> None:
         """Stream every entity's pages (one scan of the whole table on DynamoDB, table by table on SQL),

@@ -35,6 +35,8 @@ class Entity:
     time_column: str
     #: DynamoDB entity name (``__edb_e__``).
     ddb_entity: str
+    #: Fields (Mastra JSON names) left out of the checksum: values the destination sets itself.
+    unverified: tuple[str, ...] = ()
 
 
 ENTITIES: Final[tuple[Entity, ...]] = (
@@ -61,6 +63,8 @@ ENTITIES: Final[tuple[Entity, ...]] = (
         "started_at",
         "startedAt",
         "ai_span",
+        # PostgreSQL's mastra_ai_spans trigger (Mastra 1.x) stamps both with the time of the insert.
+        ("createdAt", "updatedAt"),
     ),
     Entity("agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "agent"),
 )
@@ -86,9 +90,12 @@ def _default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def record_digest(record: BaseModel) -> int:
+def record_digest(record: BaseModel, skip: tuple[str, ...] = ()) -> int:
     """A 64-bit digest of the record's content; the per-entity checksum is their sum mod 2**64 (order-free)."""
-    return canonical_digest(record.model_dump(by_alias=True, exclude_none=True))
+    data = record.model_dump(by_alias=True, exclude_none=True)
+    for name in skip:
+        data.pop(name, None)
+    return canonical_digest(data)
 
 
 def canonical_digest(data: dict[str, Any]) -> int:

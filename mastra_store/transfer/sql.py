@@ -25,12 +25,13 @@ from pydantic import BaseModel
 
 from .. import _json
 from .._time import from_db, naive_utc, to_utc
-from ..backends.sql import agents as sql_agents
 from ..backends.sql import memory as sql_memory
 from ..backends.sql import observability as sql_obs
 from ..backends.sql import scores as sql_scores
 from ..backends.sql import workflows as sql_workflows
 from ..backends.sql.base import upsert_insert
+from ..backends.sql.packed import pack_params, packed_sql
+from ..backends.sql.tables import JsonText
 from ..records.agents import StorageAgent
 from ..records.memory import MastraDBMessage, StorageResource, StorageThread
 from ..records.observability import SpanRecord
@@ -47,10 +48,11 @@ __all__ = ("SqlEndpoint",)
 #: Bind parameters per statement stay well under SQLite's 32 766.
 _MAX_PARAMS = 30_000
 
-Kind = Literal["text", "json", "ts", "tsz", "float", "bool", "int"]
+Kind = Literal["text", "json", "jsontext", "ts", "tsz", "float", "bool", "int"]
 _PG_ARRAY = {
     "text": "text[]",
     "json": "text[]",
+    "jsontext": "text[]",
     "ts": "timestamp[]",
     "tsz": "timestamptz[]",
     "float": "float8[]",
@@ -63,6 +65,8 @@ def _kind(col: sa.Column[Any]) -> Kind:
     t = col.type
     if isinstance(t, sa.JSON):
         return "json"
+    if isinstance(t, JsonText):  # JSON text in a TEXT or (fresh Mastra 1.x PostgreSQL) JSONB column
+        return "jsontext"
     if isinstance(t, sa.DateTime):
         return "tsz" if t.timezone else "ts"
     if isinstance(t, sa.Boolean):
@@ -83,12 +87,23 @@ class _Layout:
         self.shadowed = {n for n in self.all_kinds if n + "Z" in self.all_kinds}
         self.portable = [n for n in self.all_kinds if not (n.endswith("Z") and n[:-1] in self.shadowed)]
         self.json_cols = frozenset(n for n, k in self.all_kinds.items() if k == "json")
+        self.jsonish = frozenset(n for n, k in self.all_kinds.items() if k in ("json", "jsontext"))
         self.time_cols = frozenset(n for n in self.portable if self.all_kinds[n] in ("ts", "tsz"))
 
 
 @cache
 def _layout(t: sa.Table) -> _Layout:
     return _Layout(t)
+
+
+def _loads(value: Any) -> Any:
+    """JSON text → value for the checksum (PostgreSQL's jsonb text and SQLite's differ in spacing only)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
 
 
 def _stamp(name: str, value: datetime) -> dict[str, datetime]:
@@ -184,9 +199,6 @@ class SqlEndpoint:
         if name == "spans":
             pg = self.pg
             return sql_obs._read_columns(t, pg), lambda r: sql_obs._to_span(r, pg)
-        if name == "agents":
-            domain = self.store.stores["agents"]
-            return list(sql_agents._read_columns(self.tables)), lambda r: domain._to_agent(r._mapping)  # type: ignore[attr-defined]
         raise AssertionError(name)
 
     def _since(self, t: sa.Table, entity: Entity, since: datetime | None, before: datetime | None) -> list[Any]:
@@ -228,6 +240,10 @@ class SqlEndpoint:
         self, entity: Entity, *, page_size: int, since: datetime | None = None, before: datetime | None = None
     ) -> AsyncIterator[list[tuple[tuple[Any, ...], BaseModel | Exception]]]:
         """Pages of ``(key, record)``; a row the reader cannot turn into a record comes as ``(key, error)``."""
+        if entity.name == "agents":  # the domain's own read (Mastra 1.x: agent + its active version)
+            async for agent_page in self._agent_pages(page_size, since, before):
+                yield agent_page
+            return
         columns, convert = self._reader(entity)
         async for rows in self._pages(entity, columns, page_size, since, before):
             page: list[tuple[tuple[Any, ...], BaseModel | Exception]] = []
@@ -237,6 +253,25 @@ class SqlEndpoint:
                 except Exception as exc:  # a row not even its own backend can read: reported, not fatal
                     page.append((key, exc))
             yield page
+
+    async def _agent_pages(
+        self, page_size: int, since: datetime | None, before: datetime | None
+    ) -> AsyncIterator[list[tuple[tuple[Any, ...], BaseModel | Exception]]]:
+        agents = self.store.stores["agents"]
+        page_no = 0
+        while True:
+            result = await agents.list_agents(page=page_no, per_page=page_size, order_by={"field": "createdAt"})  # type: ignore[attr-defined]
+            records = [
+                a
+                for a in result.agents
+                if (since is None or to_utc(a.updated_at) >= to_utc(since))
+                and (before is None or to_utc(a.updated_at) < to_utc(before))
+            ]
+            if records:
+                yield [((a.id,), a) for a in records]
+            if not result.has_more:
+                return
+            page_no += 1
 
     # -- writing ---------------------------------------------------------------------------------------------
     def to_row(self, entity: Entity, record: Any) -> dict[str, Any]:
@@ -263,7 +298,7 @@ class SqlEndpoint:
     def _raw_select(self, t: sa.Table) -> list[Any]:
         cols: list[Any] = []
         for c in t.c:
-            if isinstance(c.type, sa.JSON):  # JSON as text, undecoded: it is written back as it is
+            if isinstance(c.type, sa.JSON | JsonText):  # JSON as text, undecoded: written back as it is
                 cols.append((sa.cast(c, sa.Text) if self.pg else sa.type_coerce(c, sa.Text)).label(c.name))
             else:
                 cols.append(c)
@@ -312,7 +347,7 @@ class SqlEndpoint:
 
     def row_digest(self, entity: Entity, row: dict[str, Any]) -> int:
         lay = _layout(self.tables.by_name(entity.table))
-        data = {k: (orjson.loads(v) if k in lay.json_cols and v is not None else v) for k, v in row.items()}
+        data = {k: (_loads(v) if k in lay.jsonish else v) for k, v in row.items() if k not in entity.unverified}
         return canonical_digest(data)
 
     def _record_row(self, entity: Entity, record: Any, lay: _Layout) -> dict[str, Any]:
@@ -327,7 +362,13 @@ class SqlEndpoint:
         return row
 
     async def write(self, entity: Entity, records: list[Any]) -> None:
-        """Upsert ``records`` (one statement/transaction per batch; all or nothing)."""
+        """Upsert ``records`` (one statement/transaction per batch; all or nothing). Agents go through the
+        domain's own insert (Mastra 1.x: agent row + version 1), one by one; an existing id is left as it is."""
+        if entity.name == "agents":
+            agents = self.store.stores["agents"]
+            for record in records:
+                await agents._insert_agent(record)  # type: ignore[attr-defined]
+            return
         lay = _layout(self.tables.by_name(entity.table))
         await self.write_rows(entity, [self._record_row(entity, r, lay) for r in records])
 
@@ -338,7 +379,7 @@ class SqlEndpoint:
         t = self.tables.by_name(entity.table)
         lay = _layout(t)
         if self.pg:
-            sql, cols = _pg_upsert(t, entity.key_columns)
+            cols = [str(c.name) for c in t.c]
             params: dict[str, Any] = {}
             for i, name in enumerate(cols):
                 kind = lay.all_kinds[name]
@@ -349,7 +390,14 @@ class SqlEndpoint:
                 elif kind == "tsz":
                     values = [None if v is None else to_utc(v) for v in values]
                 params[f"p{i}"] = values
-            await self.db.execute(sql, params)
+            # Text and JSON columns as one packed string each when possible (packed.py: asyncpg checks every
+            # element of a text[] against collections.abc, ~0.3 µs each).
+            texts = [f"p{i}" for i, name in enumerate(cols) if lay.all_kinds[name] in ("text", "json", "jsontext")]
+            packed = pack_params(params, texts)
+            jsonb = frozenset(
+                n for n in lay.jsonish if lay.all_kinds[n] == "json" or self.db.column_is_jsonb(t.name, n)
+            )
+            await self.db.execute(_pg_upsert(t, entity.key_columns, packed, jsonb), params)
             return
         stmt = _sqlite_upsert(t, entity.key_columns)
         flat = []
@@ -400,8 +448,10 @@ class SqlEndpoint:
 
 
 @cache
-def _pg_upsert(t: sa.Table, key: tuple[str, ...]) -> tuple[sa.TextClause, list[str]]:
-    """``INSERT … SELECT … FROM unnest(:p0, :p1, …) ON CONFLICT (key) DO UPDATE`` for every column of ``t``."""
+def _pg_upsert(t: sa.Table, key: tuple[str, ...], packed: bool, jsonb: frozenset[str]) -> sa.TextClause:
+    """``INSERT … SELECT … FROM unnest(:p0, :p1, …) ON CONFLICT (key) DO UPDATE`` for every column of ``t``
+    (``packed``: text/JSON parameters are :func:`~..backends.sql.packed.pack`-ed strings; ``jsonb``: the
+    columns that are JSONB in this database, given JSON text)."""
     cols = [c.name for c in t.c]
     kinds = {c.name: _kind(c) for c in t.c}
 
@@ -409,15 +459,19 @@ def _pg_upsert(t: sa.Table, key: tuple[str, ...]) -> tuple[sa.TextClause, list[s
         return '"' + name + '"'  # names of our own models only
 
     table = f"{q(t.schema)}.{q(t.name)}" if t.schema else q(t.name)
-    arrays = ", ".join(f"CAST(:p{i} AS {_PG_ARRAY[kinds[c]]})" for i, c in enumerate(cols))
+    packable = ("text", "json", "jsontext")
+    arrays = ", ".join(
+        packed_sql(f"p{i}") if packed and kinds[c] in packable else f"CAST(:p{i} AS {_PG_ARRAY[kinds[c]]})"
+        for i, c in enumerate(cols)
+    )
     names = ", ".join(f"c{i}" for i in range(len(cols)))
-    picks = ", ".join(f"CAST(v.c{i} AS jsonb)" if kinds[c] == "json" else f"v.c{i}" for i, c in enumerate(cols))
+    picks = ", ".join(f"CAST(v.c{i} AS jsonb)" if c in jsonb else f"v.c{i}" for i, c in enumerate(cols))
     updates = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in cols if c not in key)
     sql = (
         f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) SELECT {picks} FROM unnest({arrays}) AS v({names}) "
         f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET {updates}"
     )
-    return sa.text(sql), cols
+    return sa.text(sql)
 
 
 @cache
