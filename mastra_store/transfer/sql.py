@@ -197,8 +197,9 @@ class SqlEndpoint:
             st = sql_scores._statements(self.tables)
             return list(t.c), lambda r: sql_scores._to_score(r._mapping, st.json_columns, st.columns)
         if name == "spans":
-            pg = self.pg
-            return sql_obs._read_columns(t, pg), lambda r: sql_obs._to_span(r, pg)
+            pg, layout = self.pg, self.tables.layout
+            lc = sql_obs._layout_cols(layout)
+            return sql_obs._read_columns(t, pg, layout), lambda r: sql_obs._to_span(r, pg, lc)
         raise AssertionError(name)
 
     def _since(self, t: sa.Table, entity: Entity, since: datetime | None, before: datetime | None) -> list[Any]:
