@@ -12,7 +12,7 @@ from mastra_store.log import configure_logging, get_logger
 
 
 async def test_bootstrap_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="mastra_store"):
+    with caplog.at_level(logging.DEBUG, logger="mastra_store"):
         async with SqliteStore(id="s", path=tmp_path / "l.db"):
             pass
     assert any(

@@ -462,7 +462,7 @@ async def ensure_schema(db: SqlDatabase) -> None:
             where = db.schema or "the default schema"
             if versions != {head}:
                 if versions is None and await _bootstrap(db):
-                    _log.info("created the mastra_store tables in %s at revision %s", where, head)
+                    _log.debug("created the mastra_store tables in %s at revision %s", where, head)
                 else:
                     _log.info("migrating %s from %s to %s", where, ", ".join(sorted(versions or ())) or "base", head)
                     await _migrate(db, versions)
