@@ -49,6 +49,19 @@ def _alembic(out: Output, fn: Any, *args: Any, **kw: Any) -> None:
         fail(out, ExitCode.ERROR, f"{type(exc).__name__}: {exc}")
 
 
+def _move(out: Output, u: Any, verb: str, step: Any, cfg: Any, revision: str) -> None:
+    """Run Alembic's ``upgrade``/``downgrade`` to ``revision`` and report the heads before and after."""
+    before = run_async(out, lambda: current_heads(u))
+    log.info("%sing %s from %s to %s", verb[:-1], u.display(), before or "base", revision)
+    _alembic(out, step, cfg, revision)
+    after = run_async(out, lambda: current_heads(u))
+    log.info("%sd %s to %s", verb, u.display(), after)
+    out.emit(
+        {"ok": True, "url": u.display(), "schema": u.schema, "from": before, "to": after},
+        lambda c: c.print(f"{verb}d {u.display()}: {_revs(before)} → {_revs(after)}"),
+    )
+
+
 @app.command()
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
@@ -63,15 +76,7 @@ def upgrade(
 
     out = Output(json, verbose)
     u = _sql_url(out, url, schema)
-    before = run_async(out, lambda: current_heads(u))
-    log.info("upgrading %s from %s to %s", u.display(), before or "base", revision)
-    _alembic(out, command.upgrade, config_for(u, skip_default_indexes=skip_default_indexes), revision)
-    after = run_async(out, lambda: current_heads(u))
-    log.info("upgraded %s to %s", u.display(), after)
-    out.emit(
-        {"ok": True, "url": u.display(), "schema": u.schema, "from": before, "to": after},
-        lambda c: c.print(f"upgraded {u.display()}: {_revs(before)} → {_revs(after)}"),
-    )
+    _move(out, u, "upgrade", command.upgrade, config_for(u, skip_default_indexes=skip_default_indexes), revision)
 
 
 @app.command()
@@ -87,14 +92,7 @@ def downgrade(
 
     out = Output(json, verbose)
     u = _sql_url(out, url, schema)
-    before = run_async(out, lambda: current_heads(u))
-    log.info("downgrading %s from %s to %s", u.display(), before or "base", revision)
-    _alembic(out, command.downgrade, config_for(u), revision)
-    after = run_async(out, lambda: current_heads(u))
-    out.emit(
-        {"ok": True, "url": u.display(), "schema": u.schema, "from": before, "to": after},
-        lambda c: c.print(f"downgraded {u.display()}: {_revs(before)} → {_revs(after)}"),
-    )
+    _move(out, u, "downgrade", command.downgrade, config_for(u), revision)
 
 
 @app.command()
