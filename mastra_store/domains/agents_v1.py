@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
+
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, NotSupportedError, ValidationError
 from ..records._construct import construct
@@ -36,7 +38,7 @@ from ..types import calculate_pagination, generic_has_more, normalize_per_page, 
 from ._validate import coerce, require_int, require_str, require_str_list
 from .base import StorageDomain
 
-__all__ = ("AgentListQuery", "VersionedAgents")
+__all__ = ("AgentListQuery", "VersionedAgents", "decode_instructions", "version_problem")
 
 _CAMEL = re.compile(r"_([a-z])")
 #: Fields ``update`` changes (snake_case) and their camelCase names.
@@ -61,7 +63,7 @@ class AgentListQuery:
 
 class VersionedAgents(StorageDomain):
     """The 1.x methods. Backends override the ``_v1_*`` primitives; a backend that keeps the defaults raises
-    :class:`NotSupportedError` (DynamoDB, for now)."""
+    :class:`NotSupportedError` (every backend of this package overrides them)."""
 
     # -- agents ----------------------------------------------------------------------------------------
     async def get_by_id(self, id: str) -> AgentRecord | None:
@@ -407,3 +409,15 @@ def version_problem(agent_exists: bool, id_taken: bool, number_taken: bool, v: A
     if number_taken:
         return "ALREADY_EXISTS", f"Version number {v.version_number} already exists for agent {v.agent_id}"
     return "FAILED", "the version was not written"
+
+
+def decode_instructions(raw: str) -> Any:
+    """AgentsPG's ``deserializeInstructions``: a JSON array is a list of blocks, anything else the text."""
+    if raw.startswith("["):
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw
+        if isinstance(parsed, list):
+            return parsed
+    return raw

@@ -1,9 +1,5 @@
 """The versioned agents API of Mastra 1.x (@mastra/core 1.71 AgentsStorage, @mastra/pg 1.27.1 AgentsPG), on every
-backend via the public API.
-
-DynamoDB does not implement it yet: there every case is expected to fail with NotSupportedError (strict xfail,
-so a case that starts passing there, or fails another way, is reported), and one case checks the error itself.
-"""
+backend via the public API (DynamoDB: this port's own entities, ACCESS_PATTERNS.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ from typing import Any
 import pytest
 
 from mastra_store.domains.agents import AgentsStorage
-from mastra_store.errors import ErrorCategory, MastraError, NotSupportedError
+from mastra_store.errors import ErrorCategory, MastraError
 from mastra_store.store import BaseStore
 
 CONFIG: dict[str, Any] = {
@@ -40,18 +36,10 @@ def backend(store: BaseStore, request: pytest.FixtureRequest) -> str:
     return str(request.node.callspec.params["store"])
 
 
-#: Cases that pass on DynamoDB too: input validation happens before any backend call.
-_RUN_ON_DYNAMODB = frozenset({"test_dynamodb_is_unsupported", "test_bad_list_arguments_name_the_field"})
-
-
 @pytest.fixture
-async def agents(store: BaseStore, request: pytest.FixtureRequest) -> AgentsStorage:
+async def agents(store: BaseStore) -> AgentsStorage:
     domain = await store.get_store("agents")
     assert isinstance(domain, AgentsStorage)
-    if backend(store, request) == "dynamodb" and request.node.name.split("[")[0] not in _RUN_ON_DYNAMODB:
-        request.node.add_marker(
-            pytest.mark.xfail(raises=NotSupportedError, strict=True, reason="versioned agents: not on DynamoDB yet")
-        )
     return domain
 
 
@@ -329,18 +317,6 @@ async def test_list_resolved(agents: AgentsStorage) -> None:
     assert [a.id for a in only.agents] == ["a1"]
 
 
-async def test_dynamodb_is_unsupported(agents: AgentsStorage, store: BaseStore, request: pytest.FixtureRequest) -> None:
-    """DynamoDB: a clear NotSupportedError (SYSTEM), not a silent no-op; elsewhere this case is a plain get."""
-    if backend(store, request) != "dynamodb":
-        assert await agents.get_by_id("a1") is None
-        return
-    with pytest.raises(NotSupportedError) as exc:
-        await agents.create(agent=agent())
-    assert exc.value.category == ErrorCategory.SYSTEM and "DYNAMODB" in exc.value.id.upper()
-    with pytest.raises(NotSupportedError):
-        await agents.list()
-
-
 @pytest.mark.mastra_beta
 async def test_beta_layout_refuses_the_1x_api_and_keeps_the_old_one(
     agents: AgentsStorage, store: BaseStore, request: pytest.FixtureRequest
@@ -360,14 +336,43 @@ async def test_beta_layout_refuses_the_1x_api_and_keeps_the_old_one(
 
 
 async def test_concurrent_create_version_numbers_once(agents: AgentsStorage) -> None:
-    """Ten callers taking version number 2 at once: exactly one wins, the others get a USER error (the agent row
-    is locked while the number is checked and written; there is no unique index on it in 1.27.1's schema)."""
+    """Twenty callers taking version number 2 at once: exactly one wins, the others get a USER error (SQL: the
+    agent row is locked while the number is checked and written, 1.27.1's schema has no unique index on it;
+    DynamoDB: the version's key is (agent, number) and the Put is conditioned on its absence)."""
     await agents.create(agent=agent())
     outcomes = await asyncio.gather(
-        *(agents.create_version(version=version(f"race-{i}", 2)) for i in range(10)), return_exceptions=True
+        *(agents.create_version(version=version(f"race-{i}", 2)) for i in range(20)), return_exceptions=True
     )
     won = [o for o in outcomes if not isinstance(o, BaseException)]
     lost = [o for o in outcomes if isinstance(o, MastraError)]
-    assert len(won) == 1 and len(lost) == 9, outcomes
+    assert len(won) == 1 and len(lost) == 19, outcomes
     assert all(e.category == ErrorCategory.USER and e.id.endswith("ALREADY_EXISTS") for e in lost)
     assert await agents.count_versions("a1") == 2
+    stored = await agents.get_version_by_number("a1", 2)
+    assert stored is not None and stored.id == won[0].id
+
+
+async def test_concurrent_callers_take_the_next_number_each_once(agents: AgentsStorage) -> None:
+    """The editor's way: next number = latest + 1, retried when taken. Twenty concurrent callers end with
+    versions 2..21, each number once, each caller's version stored under the number it was told."""
+    await agents.create(agent=agent())
+
+    async def next_version(i: int) -> tuple[int, int]:
+        for tries in range(1, 200):
+            latest = await agents.get_latest_version("a1")
+            assert latest is not None
+            try:
+                made = await agents.create_version(version=version(f"c{i}", latest.version_number + 1))
+            except MastraError as exc:
+                assert exc.id.endswith("ALREADY_EXISTS"), exc.id
+                continue
+            return made.version_number, tries
+        raise AssertionError("no number after 200 tries")
+
+    results = await asyncio.gather(*(next_version(i) for i in range(20)))
+    assert sorted(n for n, _ in results) == list(range(2, 22))
+    stored = await agents.list_versions(agent_id="a1", per_page=False, order_by={"direction": "ASC"})
+    assert [v.version_number for v in stored.versions] == list(range(1, 22))
+    by_id = {v.id: v.version_number for v in stored.versions}
+    assert all(by_id[f"c{i}"] == n for i, (n, _) in enumerate(results))
+    assert await agents.count_versions("a1") == 21

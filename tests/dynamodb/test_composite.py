@@ -63,3 +63,21 @@ async def test_memory_on_dynamodb_workflows_and_scores_on_postgres(
         assert (await pg.scores.get_score_by_id(id=saved.score.id)) is not None
         assert (await pg.memory.get_thread_by_id(thread_id="t1")) is None
     assert ddb.connection._client is None  # close() closed the DynamoDB client too
+
+
+async def test_versioned_agents_on_dynamodb_through_the_facade(
+    dynamodb_endpoint: str, pg_url: str, pg_schema_factory: Callable[[], str]
+) -> None:
+    ddb = DynamoDBStore(id="ddb", config=ddb_config(dynamodb_endpoint, new_table_name()))
+    await ddb.create_table()
+    pg = PostgresStore(id="pg", connection_string=pg_url, schema_name=pg_schema_factory())
+    storage = MastraStorage(id="composite", default=pg, domains={"agents": ddb})
+    async with storage:
+        config = {"name": "Helper", "instructions": "Be helpful", "model": {"provider": "openai"}}
+        await storage.agents.create(agent={"id": "a1", **config})
+        await storage.agents.create_version(version={"id": "v2", "agentId": "a1", "versionNumber": 2, **config})
+        resolved = await storage.agents.get_by_id_resolved("a1")
+        assert resolved is not None and resolved.resolved_version_id == "v2"
+        stored = sorted(i["entity"] for i in await ddb.connection.scan())
+        assert stored == ["agent_version"] * 2 + ["agent_version_id"] * 2 + ["versioned_agent"]
+        assert await pg.agents.get_by_id("a1") is None

@@ -123,3 +123,27 @@ def test_own_entities_follow_the_grammar() -> None:
     assert (agent["pk"], agent["sk"]) == ("$mastra#entity_agent#id_a", "$agent_1#entity_agent")
     assert (agent["gsi1pk"], agent["gsi2pk"]) == ("$mastra#entity_agent", "$mastra#entity_agent")
     assert agent["gsi2sk"] == "$agent_1#updatedat_2025-01-02t00:00:00.000z"
+
+
+def test_versioned_agent_entities_follow_the_grammar() -> None:
+    stamps = {"createdAt": "2025-01-01T00:00:00.000Z", "updatedAt": "2025-01-02T00:00:00.000Z"}
+    agent = item_for("versioned_agent", {"id": "A", **stamps})
+    assert (agent["pk"], agent["sk"]) == (
+        "$mastra#entity_versioned_agent#id_a",
+        "$versioned_agent_1#entity_versioned_agent",
+    )
+    assert (agent["gsi1pk"], agent["gsi2pk"]) == ("$mastra#entity_versioned_agent",) * 2
+    assert agent["gsi1sk"] == "$versioned_agent_1#createdat_2025-01-01t00:00:00.000z"
+    version = item_for("agent_version", {"agentId": "A", "versionNumber": 12, "id": "V-1"})
+    # The number zero-padded to 10 digits (ElectroDB's attribute ``padding``): keys sort numerically.
+    assert (version["pk"], version["sk"]) == (
+        "$mastra#entity_agent_version#agentid_a",
+        "$agent_version_1#versionnumber_0000000012",
+    )
+    assert primary_key("agent_version", {"agentId": "A", "versionNumber": 9})["sk"] < version["sk"]
+    pointer = item_for("agent_version_id", {"id": "V-1", "agentId": "A", "versionNumber": 12})
+    assert (pointer["pk"], pointer["sk"]) == (
+        "$mastra#entity_agent_version_id#id_v-1",
+        "$agent_version_id_1#entity_agent_version_id",
+    )
+    assert not any(k.startswith("gsi") for k in (*version, *pointer))

@@ -1,4 +1,5 @@
-"""Agents domain on DynamoDB: the ``agent`` entity (this port's own; 1.0.0 has no agents domain).
+"""Agents domain on DynamoDB: the beta CRUD's ``agent`` entity (this port's own; 1.0.0 has no agents domain) and
+the 1.x versioned API (agents_v1.py, its own entities: the two APIs do not see each other's agents).
 
 Layout (ElectroDB grammar, see ACCESS_PATTERNS.md)::
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from ...domains.agents import AgentQuery, AgentsStorage
 from ...records.agents import StorageAgent
+from .agents_v1 import AGENT_V1_ENTITIES, DynamoAgentsV1
 from .base import DynamoDomain
 from .client import ConditionFailed, Expr
 from .codec import decode_json_any, encode_json, iso
@@ -51,8 +53,8 @@ def agent_from_item(item: dict[str, Any]) -> StorageAgent:
     return StorageAgent.model_validate(data)
 
 
-class AgentsDynamoDB(DynamoDomain, AgentsStorage):
-    entities = (_ENTITY,)
+class AgentsDynamoDB(DynamoAgentsV1, DynamoDomain, AgentsStorage):
+    entities = (_ENTITY, *AGENT_V1_ENTITIES)
 
     async def _insert_agent(self, agent: StorageAgent) -> bool:
         # Field values as attributes (nested models stay models so JSON leaves out their unset None fields).

@@ -591,6 +591,11 @@ def update_action(
     return {"Update": body}
 
 
+def check_action(key: Mapping[str, str], condition: str, expr: Expr) -> dict[str, Any]:
+    """A ``ConditionCheck``: the transaction commits only while ``condition`` holds on that item."""
+    return {"ConditionCheck": {"Key": to_wire(key), "ConditionExpression": condition, **expr.kwargs()}}
+
+
 def delete_action(key: Mapping[str, str], condition: str | None = None, expr: Expr | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"Key": to_wire(key)}
     if condition:

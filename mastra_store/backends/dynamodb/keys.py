@@ -10,8 +10,8 @@ Attribute *names* go in verbatim and the whole string is lower-cased with JS ``t
 (Python ``str.lower``, never ``casefold``). Partial keys stop at the first missing composite and are used with
 ``begins_with``.
 
-The first seven entities are the reference's (1.0.0); ``ai_span`` and ``agent`` are this port's own entities in
-the same grammar (see ACCESS_PATTERNS.md).
+The first seven entities are the reference's (1.0.0); ``ai_span``, ``agent`` and the versioned agents' three are
+this port's own entities in the same grammar (see ACCESS_PATTERNS.md).
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class EntityModel:
     name: str
     primary: IndexModel
     indexes: tuple[IndexModel, ...] = field(default_factory=tuple)
+    #: Composite -> width: the value is zero-padded to that width in keys (ElectroDB's attribute option
+    #: ``padding: {length, char: "0"}``), so numbers sort numerically.
+    padding: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     def index(self, name: str) -> IndexModel:
         """The access pattern by its name (``byThread``) or its index (``gsi1``)."""
@@ -90,16 +93,23 @@ class EntityModel:
 
 
 def _e(
-    name: str, pk: tuple[str, ...], sk: tuple[str, ...], *gsis: tuple[str, int, tuple[str, ...], tuple[str, ...]]
+    name: str,
+    pk: tuple[str, ...],
+    sk: tuple[str, ...],
+    *gsis: tuple[str, int, tuple[str, ...], tuple[str, ...]],
+    padding: Mapping[str, int] | None = None,
 ) -> EntityModel:
     return EntityModel(
         name=name,
         primary=IndexModel("primary", "", ("entity", *pk), sk),
         indexes=tuple(IndexModel(n, f"gsi{i}", ("entity", *p), s) for n, i, p, s in gsis),
+        padding=dict(padding or {}),
     )
 
 
 _CREATED = ("createdAt",)
+#: Digits of a version number in keys (up to 9,999,999,999 versions sort numerically).
+VERSION_NUMBER_WIDTH = 10
 ENTITIES: dict[str, EntityModel] = {
     m.name: m
     for m in (
@@ -144,6 +154,17 @@ ENTITIES: dict[str, EntityModel] = {
             ("byCreated", 1, (), _CREATED),
             ("byUpdated", 2, (), ("updatedAt",)),
         ),
+        # Mastra 1.x's versioned agents (agents_v1.py): the thin record, its versions (one partition per agent,
+        # numbered; the key makes a number unique) and a pointer per version id (makes an id unique, finds it).
+        _e(
+            "versioned_agent",
+            ("id",),
+            ("entity",),
+            ("byCreated", 1, (), _CREATED),
+            ("byUpdated", 2, (), ("updatedAt",)),
+        ),
+        _e("agent_version", ("agentId",), ("versionNumber",), padding={"versionNumber": VERSION_NUMBER_WIDTH}),
+        _e("agent_version_id", ("id",), ("entity",)),
     )
 }
 
@@ -163,7 +184,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _build(prefix: str, composites: tuple[str, ...], values: Mapping[str, Any], *, partial: bool) -> str:
+def _build(
+    prefix: str,
+    composites: tuple[str, ...],
+    values: Mapping[str, Any],
+    *,
+    partial: bool,
+    padding: Mapping[str, int] | None = None,
+) -> str:
     out = prefix
     for name in composites:
         value = values.get(name)
@@ -172,7 +200,10 @@ def _build(prefix: str, composites: tuple[str, ...], values: Mapping[str, Any], 
                 # ElectroDB stops at the first missing composite and keeps the label: "...#createdat_".
                 return (out + "#" + name + "_").lower()
             raise MissingCompositeError(f"missing composite attribute {name!r}")
-        out += "#" + name + "_" + _text(value)
+        text = _text(value)
+        if padding and name in padding:
+            text = text.rjust(padding[name], "0")
+        out += "#" + name + "_" + text
     return out.lower()
 
 
@@ -183,13 +214,14 @@ def _with_entity(model: EntityModel, values: Mapping[str, Any]) -> dict[str, Any
 def pk_of(entity: str, values: Mapping[str, Any], index: str = "primary") -> str:
     model = ENTITIES[entity]
     ix = model.index(index)
-    return _build("$" + SERVICE, ix.pk, _with_entity(model, values), partial=False)
+    return _build("$" + SERVICE, ix.pk, _with_entity(model, values), partial=False, padding=model.padding)
 
 
 def sk_of(entity: str, values: Mapping[str, Any], index: str = "primary") -> str:
     model = ENTITIES[entity]
     ix = model.index(index)
-    return _build(f"${model.name}_{VERSION}", ix.sk, _with_entity(model, values), partial=False)
+    vals = _with_entity(model, values)
+    return _build(f"${model.name}_{VERSION}", ix.sk, vals, partial=False, padding=model.padding)
 
 
 def primary_key(entity: str, values: Mapping[str, Any]) -> dict[str, str]:
@@ -210,9 +242,9 @@ def key_attributes(entity: str, values: Mapping[str, Any], *, only: set[str] | N
     out: dict[str, str] = {}
     for ix in (model.primary, *model.indexes):
         if only is None or set(ix.pk) & only:
-            out[ix.pk_field] = _build("$" + SERVICE, ix.pk, vals, partial=False)
+            out[ix.pk_field] = _build("$" + SERVICE, ix.pk, vals, partial=False, padding=model.padding)
         if only is None or set(ix.sk) & only:
-            out[ix.sk_field] = _build(f"${model.name}_{VERSION}", ix.sk, vals, partial=False)
+            out[ix.sk_field] = _build(f"${model.name}_{VERSION}", ix.sk, vals, partial=False, padding=model.padding)
     return out
 
 
@@ -239,8 +271,8 @@ def query_prefix(entity: str, index: str, values: Mapping[str, Any]) -> tuple[st
     model = ENTITIES[entity]
     ix = model.index(index)
     vals = _with_entity(model, values)
-    pk = _build("$" + SERVICE, ix.pk, vals, partial=False)
-    sk = _build(f"${model.name}_{VERSION}", ix.sk, vals, partial=True)
+    pk = _build("$" + SERVICE, ix.pk, vals, partial=False, padding=model.padding)
+    sk = _build(f"${model.name}_{VERSION}", ix.sk, vals, partial=True, padding=model.padding)
     return ix.pk_field, pk, ix.sk_field, sk
 
 
@@ -248,4 +280,5 @@ def full_sort_key(entity: str, index: str, values: Mapping[str, Any]) -> str:
     """A complete sort key of an index, for range conditions (``between``, ``>=``...)."""
     model = ENTITIES[entity]
     ix = model.index(index)
-    return _build(f"${model.name}_{VERSION}", ix.sk, _with_entity(model, values), partial=False)
+    vals = _with_entity(model, values)
+    return _build(f"${model.name}_{VERSION}", ix.sk, vals, partial=False, padding=model.padding)

@@ -15,14 +15,13 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ... import _json
 from ..._time import from_db
 from ...domains._memory_rules import json_contains
-from ...domains.agents_v1 import AgentListQuery, VersionedAgents, version_problem
+from ...domains.agents_v1 import AgentListQuery, VersionedAgents, decode_instructions, version_problem
 from ...errors import ErrorCategory, MastraError
 from ...records.agents_v1 import CONFIG_FIELDS, AgentRecord, AgentVersion
 from .base import upsert_insert
@@ -168,7 +167,7 @@ class SqlAgentsV1(VersionedAgents):
             if col in json_cols:
                 value = self._parse_json(col, value)
             elif col == "instructions":
-                value = _instructions(value)
+                value = decode_instructions(value)
             out[f] = value
         out["created_at"] = from_db(m["createdAtZ"]) or from_db(m["createdAt"])
         return out
@@ -300,14 +299,3 @@ class SqlAgentsV1(VersionedAgents):
     async def _v1_count_versions(self, agent_id: str) -> int:
         return int(await self.db.scalar(self._st["count"], {"agent_id": agent_id}) or 0)
 
-
-def _instructions(raw: str) -> Any:
-    """AgentsPG's ``deserializeInstructions``: a JSON array is a list of blocks, anything else the text."""
-    if raw.startswith("["):
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return raw
-        if isinstance(parsed, list):
-            return parsed
-    return raw
