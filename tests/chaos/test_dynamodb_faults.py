@@ -74,11 +74,15 @@ async def test_unreachable_endpoint_fails_fast(dynamodb_endpoint: str) -> None:
     port = _free_port()  # nothing listens there
     store = DynamoDBStore(id="x", config=ddb_config(f"http://127.0.0.1:{port}", "mastra", connect_timeout=1))
     try:
+        # The first call also builds the aioboto3 client (botocore loads its service model): seconds of CPU when
+        # the machine is loaded (3.2 s seen with the suite beside other suites), so it is not the one timed.
+        with pytest.raises(StorageUnavailableError):
+            await store.memory.get_thread_by_id(thread_id="t")
         for _ in range(3):
             started = time.monotonic()
             with pytest.raises(StorageUnavailableError) as err:
                 await store.memory.get_thread_by_id(thread_id="t")
-            assert time.monotonic() - started < 3
+            assert time.monotonic() - started < 3  # no retries with backoff on a refused connection
             assert err.value.category == "THIRD_PARTY" and err.value.cause is not None
     finally:
         await store.close()
