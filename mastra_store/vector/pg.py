@@ -8,12 +8,12 @@ with ``lists = max(100, min(4000, 2·√rows))``; hnsw ``m=8, ef_construction=32
 btree indexes ``<index>_md_<xxh32(field)>_idx`` on ``(metadata->>'field')``. Tables of older releases (a unique
 ``vector_id``, no namespace) are upgraded on first use, under the same advisory lock key as the Node side.
 
-Queries: with an HNSW index, ``ORDER BY embedding <op> $q LIMIT k`` on the index with ``hnsw.iterative_scan =
-strict_order`` (pgvector >= 0.8), so filtered searches still return ``k`` rows; ``hnsw.ef_search = max(k, m·k)``
-(<= 1000) as the reference, but at least 40 (pgvector's default). Approximate, unlike the reference, which scans
-exactly whenever a filter is given: ``exact=True`` does the same. Flat and ivfflat indexes: an exact scan ordered
-by score, as the reference. Session settings are set once per connection and value, not per query. Upserts are one
-``INSERT … SELECT FROM unnest(…) ON CONFLICT`` statement per call, vectors in pgvector's binary format.
+Queries, as the reference chooses: an unfiltered query on an HNSW index walks it (``ORDER BY embedding <op> $q
+LIMIT k``, ``hnsw.ef_search = max(k, m·k)`` (<= 1000) as the reference but at least pgvector's default 40,
+``hnsw.iterative_scan = strict_order`` on pgvector >= 0.8), both ``SET LOCAL`` in the query's own transaction; a
+filtered query (every Memory recall), ``min_score > 0``, ``exact=True`` and flat/ivfflat indexes scan exactly (see
+``PgVector`` for why, with the figures). Upserts are one ``INSERT … SELECT FROM unnest(…) ON CONFLICT`` statement per
+call, vectors in pgvector's binary format.
 """
 
 from __future__ import annotations
@@ -129,10 +129,24 @@ class _IndexInfo:
 
 class PgVector(VectorStore):
     """``PgVector(connection_string="postgresql://…", schema_name=None)``; ``schema_name`` as the reference's
-    ``schemaName`` (created on first ``create_index``). ``exact_filtered=True`` scans exactly whenever a filter is
-    given, as the reference does (a Memory recall always filters), instead of walking an HNSW index. The ``vector``
-    extension is created (``CREATE EXTENSION IF NOT EXISTS vector``, in the default schema) when missing and the role
-    may."""
+    ``schemaName`` (created on first ``create_index``). The ``vector`` extension is created (``CREATE EXTENSION IF
+    NOT EXISTS vector``, in the default schema) when missing and the role may.
+
+    ``exact_filtered`` (default ``True``): a query with a filter scans exactly, as the reference does, instead of
+    walking the HNSW index. Why the default (issue 15; bench/RECALL.md; 10 000 Memory messages, 384-dim hashed
+    bag-of-words vectors, HNSW m=8/ef_construction=32, top_k 3, 220 recall queries on pgvector 0.8, every message
+    of one resource):
+    reference's source-message hits in 212/220 recalls (exact, 33.8 ms median recall); ours exact 212/220 at
+    28.2 ms; walking HNSW with the filter (iterative scan, ef_search 40) 132/220 at 5.1 ms; ef_search 100/400/1000
+    181/205/211 hits at 4.3/11.7/28.7 ms query time, never the exact 212 and by then no cheaper than the scan
+    (one run each on the loaded 2-vCPU VM).
+    A Memory recall always filters (``{resource_id}`` or ``{thread_id}``), so walking HNSW loses what the
+    reference finds. pgvector's iterative scans (``hnsw.iterative_scan``, ``hnsw.max_scan_tuples``) only fix the
+    hits a filter removes from the walk's candidates; here the filter keeps every row and the loss is the graph's
+    own, which only a larger ``ef_search`` narrows, at the exact scan's cost. Choosing by the filter's selectivity
+    gains nothing either: a selective filter (a thread, a small resource) is served exactly from its btree
+    metadata index in well under a millisecond, and an unselective one is where HNSW loses. ``exact_filtered=False``
+    walks HNSW (iterative scan, strict order) for filtered queries too: faster on large resources, approximate."""
 
     store_token = "PG"
     supports_halfvec = True
@@ -147,10 +161,14 @@ class PgVector(VectorStore):
         pool_timeout: float = 30.0,
         connect_timeout: float = 10.0,
         application_name: str = "mastra_store_vector",
-        exact_filtered: bool = False,
+        exact_filtered: bool = True,
     ) -> None:
         super().__init__(id=id)
-        self._exact_filtered = bool(exact_filtered)
+        if not isinstance(exact_filtered, bool):
+            raise MastraError(id=self._error_id("INITIALIZATION", "FAILED"), domain="MASTRA_VECTOR",
+                              category=ErrorCategory.USER, text="exact_filtered must be a boolean",
+                              details={"field": "exact_filtered"})
+        self._exact_filtered = exact_filtered
         if not isinstance(connection_string, str) or not connection_string.strip():
             raise MastraError(id=self._error_id("INITIALIZATION", "FAILED"), domain="MASTRA_VECTOR",
                               category=ErrorCategory.USER, text="connection_string must be a non-empty string",
@@ -255,13 +273,6 @@ class PgVector(VectorStore):
         """Placeholder ``$n`` of a binary ``vector``, cast to the column's type when that is not ``vector``."""
         cast = "" if vector_type == "vector" else f"::{self._type(vector_type)}"
         return f"${n}::{self._type('vector')}{cast}"
-
-    async def _set(self, conn: asyncpg.Connection, name: str, value: str) -> None:
-        """A session setting, sent only when this connection does not hold that value yet."""
-        held = self._settings.setdefault(conn, {})
-        if held.get(name) != value:
-            await conn.execute("SELECT set_config($1, $2, false)", name, value)
-            held[name] = value
 
     # ------------------------------------------------------------------------------------------- metadata
     async def _load_info(self, conn: asyncpg.Connection, name: str) -> _IndexInfo | None:
@@ -436,36 +447,60 @@ class PgVector(VectorStore):
 
         await self._with(run)
 
+    def _search_sql(self, info: _IndexInfo, table: str, where: str, vector_param: int, include_vector: bool,
+                    walk: bool) -> str:
+        """The nearest-neighbour statement: ``$1`` namespace, ``$2`` k, the filter's values, then the vector.
+
+        ``walk``: ``ORDER BY distance LIMIT k``, which the HNSW index serves (approximate). Otherwise an exact
+        scan that the ANN index cannot serve: the distance of each row that passes the filter (a bitmap scan of
+        the btree metadata index when the filter is selective, as a thread's or a small resource's is), the k
+        best by (distance, id), and only then their metadata (printing the JSON of every scanned row cost a third
+        of the scan: 10 000 rows 52 -> 32 ms under load). Score order = distance order for all three metrics."""
+        op, _, score = _OPS[info.metric]
+        dist = f"(embedding {self._op(op)} {self._vector_param(vector_param, info.vector_type)})"
+        emb = ", t.embedding::vector AS embedding" if include_vector else ""
+        if walk:
+            return (f"SELECT t.vector_id, ({score.format(d=dist)})::float8 AS score, t.metadata::text AS metadata{emb} "
+                    f"FROM {table} t WHERE namespace = $1 AND {where} ORDER BY {dist} LIMIT $2")
+        # OFFSET 0 keeps the inner query from being merged into the ORDER BY (which would let the HNSW index in).
+        return (f"SELECT t.vector_id, ({score.format(d='s.d')})::float8 AS score, t.metadata::text AS metadata{emb} "
+                f"FROM (SELECT id, d FROM (SELECT id, {dist} AS d FROM {table} WHERE namespace = $1 AND {where} "
+                f"OFFSET 0) u ORDER BY d, id LIMIT $2) s JOIN {table} t ON t.id = s.id ORDER BY s.d, t.id")
+
+    def _walks(self, info: _IndexInfo, node: Node | None, exact: bool) -> bool:
+        """Whether a query walks the HNSW index. Filtered queries scan exactly by default, as the reference does
+        (its ``useIndexedOrder = hnsw && !hasFilter && minScore <= 0``); see ``exact_filtered`` for the figures."""
+        return info.type == "hnsw" and not exact and (node is None or not self._exact_filtered)
+
     async def _query(self, name: str, namespace: str, vector: np.ndarray | None, k: int, node: Node | None,
                      include_vector: bool, ef: int | None, probes: int | None, exact: bool) -> list[QueryResult]:
         where, values = compile_filter(node, "postgresql", first_param=3)
         table = self._table(name)
-        emb = ", embedding::vector AS embedding" if include_vector else ""
 
         async def run(conn: asyncpg.Connection) -> list[Any]:
             info = await self._ready(conn, name)
             await self._codec(conn)
             if vector is None:
+                emb = ", embedding::vector AS embedding" if include_vector else ""
                 return list(await conn.fetch(
                     f"SELECT vector_id, 0::float8 AS score, metadata::text AS metadata{emb} FROM {table} "
                     f"WHERE namespace = $1 AND {where} ORDER BY vector_id LIMIT $2", namespace, k, *values))
-            op, _, score = _OPS[info.metric]
-            dist = f"(embedding {self._op(op)} {self._vector_param(len(values) + 3, info.vector_type)})"
-            score_sql = score.format(d=dist)
-            head = f"SELECT vector_id, ({score_sql})::float8 AS score, metadata::text AS metadata{emb} FROM {table} " \
-                   f"WHERE namespace = $1 AND {where}"
+            walk = self._walks(info, node, exact)
+            sql = self._search_sql(info, table, where, len(values) + 3, include_vector, walk)
             args = [namespace, k, *values, vector]
-            if info.type == "hnsw" and not exact and not (self._exact_filtered and node is not None):
-                m = info.config.get("m", 16)
-                # The reference: max(k, m·k); never below pgvector's own default of 40 (m=8, k=3 would give 24).
-                await self._set(conn, "hnsw.ef_search", str(min(1000, max(1, ef or max(k, m * k, 40)))))
-                if self._ext and self._ext[1] >= (0, 8):
-                    await self._set(conn, "hnsw.iterative_scan", "strict_order")
-                return list(await conn.fetch(f"{head} ORDER BY {dist} LIMIT $2", *args))
-            if info.type == "ivfflat" and probes:
-                await self._set(conn, "ivfflat.probes", str(probes))
-            # Ordered by the score, not the distance: the ANN index cannot serve it, so the scan is exact.
-            return list(await conn.fetch(f"{head} ORDER BY score DESC, id LIMIT $2", *args))
+            if not walk:
+                # ivfflat.probes is not set: like the reference's, this ORDER BY never uses the ivfflat index.
+                return list(await conn.fetch(sql, *args))
+            m = info.config.get("m", 16)
+            # The reference: max(k, m·k); never below pgvector's own default of 40 (m=8, k=3 would give 24).
+            ef_search = str(min(1000, max(1, ef or max(k, m * k, 40))))
+            iterative = self._ext is not None and self._ext[1] >= (0, 8)
+            # SET LOCAL (set_config(..., true)) inside the query's own transaction: the settings end with it and
+            # never stay on the pooled connection (nor on one a cancel or an error returns to the pool).
+            async with conn.transaction():
+                await conn.execute("SELECT set_config('hnsw.ef_search', $1, true)" + (
+                    ", set_config('hnsw.iterative_scan', 'strict_order', true)" if iterative else ""), ef_search)
+                return list(await conn.fetch(sql, *args))
 
         rows = await self._with(run)
         return [QueryResult(id=r["vector_id"], score=float(r["score"]), metadata=orjson.loads(r["metadata"] or "{}"),
@@ -544,17 +579,19 @@ class PgVector(VectorStore):
         await self._execute(f"ANALYZE {self._table(index_name)}")
 
     async def query_plan(self, *, index_name: str, query_vector: list[float], top_k: int = 10,
-                         filter: Mapping[str, Any] | None = None) -> str:
-        """``EXPLAIN`` of the statement :meth:`query` runs on an HNSW index (to check that the index serves it)."""
+                         filter: Mapping[str, Any] | None = None, exact: bool = False) -> str:
+        """``EXPLAIN`` of the statement :meth:`query` runs for these arguments (to see whether the HNSW index, a
+        metadata index or a sequential scan serves it)."""
         node = self._filter(filter, "QUERY")
         info = await self._info(index_name)
-        fsql, fvalues = compile_filter(node, "postgresql", first_param=4)
-        dist = f"(embedding {self._op(_OPS[info.metric][0])} $3::text::{self._type(info.vector_type)})"
+        where, values = compile_filter(node, "postgresql", first_param=3)
+        vector = self._vector(query_vector, "QUERY", "query_vector", info.dimension)
+        sql = self._search_sql(info, self._table(index_name), where, len(values) + 3, False,
+                               self._walks(info, node, exact))
 
         async def run(conn: asyncpg.Connection) -> str:
-            rows = await conn.fetch(f"EXPLAIN SELECT vector_id FROM {self._table(index_name)} WHERE namespace = $1 "
-                                    f"AND {fsql} ORDER BY {dist} LIMIT $2", "default", top_k,
-                                    str([float(x) for x in query_vector]), *fvalues)
+            await self._codec(conn)
+            rows = await conn.fetch(f"EXPLAIN {sql}", "default", top_k, *values, vector)
             return "\n".join(r[0] for r in rows)
 
         plan: str = await self._with(run)

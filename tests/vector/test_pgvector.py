@@ -97,7 +97,10 @@ async def test_an_old_table_is_upgraded_on_first_use(pgv: PgVector, pgvector_url
     assert (await pgv.describe_index(index_name="legacy")).count == 3
 
 
-async def test_hnsw_filtered_search_matches_the_exact_answer(pgv: PgVector) -> None:
+async def test_hnsw_filtered_search_matches_the_exact_answer(pgv: PgVector, pgvector_url: str,
+                                                             pg_vector_schema: str) -> None:
+    """``exact_filtered=False``: filtered queries walk the HNSW index with pgvector's iterative scan (strict
+    order) and still return the exact answer on easy data (Gaussian vectors); the default store scans them."""
     rng = np.random.default_rng(3)
     n, dim = 3000, 16
     data = rng.normal(size=(n, dim)).astype(np.float32)
@@ -106,21 +109,30 @@ async def test_hnsw_filtered_search_matches_the_exact_answer(pgv: PgVector) -> N
     await pgv.upsert(index_name="big", vectors=data, ids=[f"v{i}" for i in range(n)],
                      metadata=[{"bucket": i % 100, "tenant": f"t{i % 2}"} for i in range(n)])
     await pgv.analyze(index_name="big")
-    # A string equality is the metadata index's expression: the planner knows it keeps half of the rows and
-    # walks the HNSW index (as it does for a recall's {resource_id} filter).
-    wide = {"tenant": "t1"}
-    for flt in (None, wide):
-        plan = await pgv.query_plan(index_name="big", query_vector=data[0].tolist(), top_k=10, filter=flt)
-        assert "Index Scan using big_vector_idx" in plan, plan
-    for q, flt in enumerate([{"bucket": 7}, {"bucket": {"$lt": 10}}, {"bucket": {"$gte": 20}}, wide, {}]):
-        query = rng.normal(size=dim).tolist()
-        approx = await pgv.query(index_name="big", query_vector=query, top_k=10, filter=flt or None)
-        exact = await pgv.query(index_name="big", query_vector=query, top_k=10, filter=flt or None, exact=True)
-        # The planner picks the HNSW index or (very selective filters) a scan; either way, with pgvector's
-        # iterative scan in strict order, the same ten rows as the exact scan.
-        assert len(approx) == 10, q
-        assert [h.id for h in approx] == [h.id for h in exact]
-        assert [h.score for h in approx] == pytest.approx([h.score for h in exact], abs=1e-6)
+    walk = PgVector(pgvector_url, schema_name=pg_vector_schema, exact_filtered=False)
+    try:
+        # A string equality is the metadata index's expression: the planner knows it keeps half of the rows and
+        # walks the HNSW index (as it would for a recall's {resource_id} filter).
+        wide = {"tenant": "t1"}
+        for flt in (None, wide):
+            plan = await walk.query_plan(index_name="big", query_vector=data[0].tolist(), top_k=10, filter=flt)
+            assert "Index Scan using big_vector_idx" in plan, plan
+        assert "Index Scan using big_vector_idx" in await pgv.query_plan(
+            index_name="big", query_vector=data[0].tolist(), top_k=10)
+        assert "big_vector_idx" not in await pgv.query_plan(
+            index_name="big", query_vector=data[0].tolist(), top_k=10, filter=wide)
+        for q, flt in enumerate([{"bucket": 7}, {"bucket": {"$lt": 10}}, {"bucket": {"$gte": 20}}, wide, {}]):
+            query = rng.normal(size=dim).tolist()
+            approx = await walk.query(index_name="big", query_vector=query, top_k=10, filter=flt or None)
+            exact = await walk.query(index_name="big", query_vector=query, top_k=10, filter=flt or None, exact=True)
+            default = await pgv.query(index_name="big", query_vector=query, top_k=10, filter=flt or None)
+            # The planner picks the HNSW index or (very selective filters) a scan; either way, with pgvector's
+            # iterative scan in strict order, the same ten rows as the exact scan.
+            assert len(approx) == 10, q
+            assert [h.id for h in approx] == [h.id for h in exact] == [h.id for h in default]
+            assert [h.score for h in approx] == pytest.approx([h.score for h in exact], abs=1e-6)
+    finally:
+        await walk.close()
 
 
 async def test_a_lost_connection_is_replaced_without_failures(pgv: PgVector, pgvector_url: str) -> None:
@@ -209,12 +221,12 @@ async def test_halfvec_is_refused_where_vectors_are_float32(tmp_path: object) ->
 
 
 async def test_exact_filtered_never_walks_the_hnsw_index(pgvector_url: str, pg_vector_schema: str) -> None:
-    """With ``exact_filtered=True`` a filtered query scans exactly, as the reference; without, the same query
-    walks the HNSW index (counted by pg_stat_user_indexes.idx_scan)."""
+    """By default (``exact_filtered=True``) a filtered query scans exactly, as the reference; with
+    ``exact_filtered=False`` the same query walks the HNSW index (counted by pg_stat_user_indexes.idx_scan)."""
     rng = np.random.default_rng(5)
     data = rng.normal(size=(2000, 16)).astype(np.float32)
-    walk = PgVector(pgvector_url, schema_name=pg_vector_schema)
-    scan = PgVector(pgvector_url, schema_name=pg_vector_schema, exact_filtered=True)
+    walk = PgVector(pgvector_url, schema_name=pg_vector_schema, exact_filtered=False)
+    scan = PgVector(pgvector_url, schema_name=pg_vector_schema)
     try:
         await walk.create_index(index_name="ef", dimension=16, index_config={"type": "hnsw"},
                                 metadata_indexes=["tenant"])
@@ -245,3 +257,72 @@ async def test_exact_filtered_never_walks_the_hnsw_index(pgvector_url: str, pg_v
     finally:
         await walk.close()
         await scan.close()
+
+
+def _bag_of_words(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """Messages as Memory embeds them in the tests and the recall bench: 12 random words of 3000, hashed into 384
+    dimensions (sparse, near-orthogonal vectors: a hard case for HNSW)."""
+    from mastra_store.recall.embedders import hash_embed
+
+    rnd = np.random.default_rng(seed)
+    texts = [" ".join(f"w{w}" for w in rnd.integers(0, 3000, 12)) for _ in range(n)]
+    return np.asarray([hash_embed(t, 384) for t in texts], dtype=np.float32), texts
+
+
+async def test_filtered_recall_finds_the_exact_top_k(pgvector_url: str, pg_vector_schema: str) -> None:
+    """The default PgVector (``exact_filtered``) returns the exact top k of a filtered query, as the reference's
+    exact scan does, on data where walking the HNSW index with the same filter (iterative scan, ef_search 40) loses
+    hits: the truth is computed here with numpy, not by the store. Scores are compared (ties make ids ambiguous)."""
+    from mastra_store.recall.embedders import hash_embed
+
+    data, texts = _bag_of_words(4000, 11)
+    meta = [{"resource_id": "user-1", "thread_id": f"th{i % 40}"} for i in range(len(texts))]
+    default = PgVector(pgvector_url, schema_name=pg_vector_schema)
+    walk = PgVector(pgvector_url, schema_name=pg_vector_schema, exact_filtered=False)
+    try:
+        await default.create_index(index_name="bow", dimension=384, index_config={"type": "hnsw"},
+                                   metadata_indexes=["thread_id", "resource_id"])
+        await default.upsert(index_name="bow", vectors=data, metadata=meta)
+        await default.analyze(index_name="bow")
+        rnd = np.random.default_rng(12)
+        lost = 0
+        for q in range(60):
+            words = texts[int(rnd.integers(len(texts)))].split()
+            query = np.asarray(hash_embed(" ".join([*rnd.choice(words, 3), "w9999", "w9998"]), 384))
+            flt = {"resource_id": "user-1"} if q % 2 else {"thread_id": f"th{q % 40}"}
+            rows = [i for i, m in enumerate(meta) if all(m[k] == v for k, v in flt.items())]
+            sims = data[rows] @ query / (np.linalg.norm(data[rows], axis=1) * np.linalg.norm(query))
+            truth = sorted(sims.tolist(), reverse=True)[:3]
+            got = await default.query(index_name="bow", query_vector=query, top_k=3, filter=flt)
+            assert [h.score for h in got] == pytest.approx(truth, abs=1e-6), q
+            walked = await walk.query(index_name="bow", query_vector=query, top_k=3, filter=flt)
+            lost += [h.score for h in walked] != pytest.approx(truth, abs=1e-6)
+        # The workload is one where the walk loses: otherwise this test could not tell the two apart.
+        assert lost > 0
+    finally:
+        await default.close()
+        await walk.close()
+
+
+async def test_search_settings_stay_in_the_query_transaction(pgvector_url: str, pg_vector_schema: str) -> None:
+    """hnsw.ef_search / hnsw.iterative_scan are SET LOCAL: after an HNSW walk, the pooled connection (the only
+    one: pool_size=1) holds pgvector's defaults again."""
+    pgv = PgVector(pgvector_url, schema_name=pg_vector_schema, pool_size=1)
+    try:
+        data = np.random.default_rng(7).normal(size=(300, 8)).astype(np.float32)
+        await pgv.create_index(index_name="loc", dimension=8, index_config={"type": "hnsw"})
+        await pgv.upsert(index_name="loc", vectors=data)
+
+        async def settings() -> tuple[str, str, int]:
+            row = await pgv._with(lambda c: c.fetchrow(
+                "SELECT current_setting('hnsw.ef_search', true), current_setting('hnsw.iterative_scan', true), "
+                "pg_backend_pid()"))
+            return row[0], row[1], row[2]
+
+        hits = await pgv.query(index_name="loc", query_vector=data[0].tolist(), top_k=3, ef=77)
+        assert hits[0].score == pytest.approx(1.0, abs=1e-6)
+        ef, iterative, pid = await settings()
+        assert (ef, iterative) == ("40", "off")
+        assert pid == await pgv._with(lambda c: c.fetchval("SELECT pg_backend_pid()"))  # one connection throughout
+    finally:
+        await pgv.close()
