@@ -298,7 +298,10 @@ def _checks_identical(plan: Plan) -> str:
     diffs = sorted({f"{r.impl}#{r.round}" for r in plan.runs if r.checks != base})
     if not base:
         return "no check lines were printed"
-    return "identical in every run" if not diffs else f"DIFFERENT from the first reference run in: {', '.join(diffs)}"
+    if not diffs:
+        return "identical in every run"
+    names = sorted({b["check"] for r in plan.runs for a, b in zip(r.checks, base, strict=False) if a != b})
+    return f"DIFFERENT from the first reference run in: {', '.join(diffs)} (checks {', '.join(names)})"
 
 
 def render(plan: Plan, info: dict[str, str], pg: str) -> str:
