@@ -34,11 +34,13 @@ bench: $(STAMP)
 	$(PY) -m bench.run --backend $(BENCH_BACKEND)
 
 # Reference (@mastra/pg, npm-installed into .cache/bench-reference) vs mastra_store vs raw asyncpg, alternating,
-# fresh databases each run; writes bench/RESULTS.md.
+# fresh databases each run; writes bench/RESULTS.md. BACKEND=sqlite: SqliteStore vs @mastra/libsql
+# (.cache/bench-reference-libsql) on fresh files; writes the SQLite section of bench/RESULTS.md.
 BENCH_COMPARE_ARGS ?=
+BACKEND ?= postgres
 bench-compare: $(STAMP)
-	$(PY) -m bench.compare $(BENCH_COMPARE_ARGS)
-	$(if $(NO_RECALL),,$(PY) -m bench.recall --out bench/RECALL.md)
+	$(PY) -m bench.compare --backend $(BACKEND) $(BENCH_COMPARE_ARGS)
+	$(if $(or $(NO_RECALL),$(filter sqlite,$(BACKEND))),,$(PY) -m bench.recall --out bench/RECALL.md)
 
 # Recall workload (issue 15): mastra_store vs Node @mastra/pg + @mastra/memory on a private pgvector server, and SQLite.
 bench-recall: $(STAMP)
