@@ -146,12 +146,16 @@ class VersionedAgents(StorageDomain):
         metadata: dict[str, Any] | None = None,
         status: str | None = None,
         entity_ids: builtins.list[str] | None = None,
+        pin_favorited_for: str | None = None,
+        favorited_only: bool = False,
     ) -> AgentsV1Page:
-        """Newest first by default; without ``status`` every status is listed, as AgentsPG and core's in-memory
-        store do (the core typings' comment says 'published': the implementations do not filter)."""
+        """Newest first by default. Without ``status`` every status is listed, as AgentsPG 1.27.1 and core's
+        in-memory store do: core's 'published by default' is ``list_resolved``'s version choice, not a filter.
+        ``pin_favorited_for``/``favorited_only`` need 1.x's favorites table, which this library does not have
+        yet: given, they are a USER error (ignoring them would hide favorites a Node app wrote)."""
         op = "LIST_AGENTS"
         self._v1_check(op)
-        filters = (author_id, visibility, metadata, status, entity_ids)
+        filters = (author_id, visibility, metadata, status, entity_ids, pin_favorited_for, favorited_only)
         q, page_out = self._list_query(op, page, per_page, order_by, *filters)
         if q.entity_ids is not None and not q.entity_ids:
             return construct(AgentsV1Page, agents=[], total=0, page=page, per_page=page_out, has_more=False)
@@ -171,8 +175,20 @@ class VersionedAgents(StorageDomain):
         metadata: Any,
         status: Any,
         entity_ids: Any,
+        pin_favorited_for: Any,
+        favorited_only: Any,
     ) -> tuple[AgentListQuery, Any]:
         bad = self._error_id(op, "INVALID_ARGS")
+        for name, value, default in (
+            ("pin_favorited_for", pin_favorited_for, None),
+            ("favorited_only", favorited_only, False),
+        ):
+            if value is not default:
+                raise ValidationError(
+                    id=self._error_id(op, "FAVORITES_NOT_SUPPORTED"),
+                    field=name,
+                    reason="favorites (1.x's mastra_favorites) are not supported by this library yet",
+                )
         page = require_int(page, field="page", error_id=self._error_id(op, "INVALID_PAGE"), minimum=0)
         if per_page is not None and per_page is not False:
             require_int(per_page, field="per_page", error_id=bad, minimum=0)
@@ -311,26 +327,52 @@ class VersionedAgents(StorageDomain):
                 version = await self.get_latest_version(agent.id)
         return _merge(agent, version)
 
-    async def list_resolved(self, **args: Any) -> ResolvedAgentsPage:
+    async def list_resolved(
+        self,
+        *,
+        page: int = 0,
+        per_page: int | Literal[False] | None = None,
+        order_by: Any = None,
+        author_id: str | None = None,
+        visibility: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        status: str | None = None,
+        entity_ids: builtins.list[str] | None = None,
+        pin_favorited_for: str | None = None,
+        favorited_only: bool = False,
+    ) -> ResolvedAgentsPage:
         """``list`` (same arguments), each agent merged with its active version (one batched read), falling back
         to its latest; with ``status='draft'`` with its latest."""
-        page = await self.list(**args)
+        listed = await self.list(
+            page=page,
+            per_page=per_page,
+            order_by=order_by,
+            author_id=author_id,
+            visibility=visibility,
+            metadata=metadata,
+            status=status,
+            entity_ids=entity_ids,
+            pin_favorited_for=pin_favorited_for,
+            favorited_only=favorited_only,
+        )
         resolved: builtins.list[ResolvedAgent] = []
-        if args.get("status") == "draft":
-            resolved = [_merge(a, await self.get_latest_version(a.id)) for a in page.agents]
+        if status == "draft":
+            resolved = [_merge(a, await self.get_latest_version(a.id)) for a in listed.agents]
         else:
-            active = await self.get_versions(sorted({a.active_version_id for a in page.agents if a.active_version_id}))
+            active = await self.get_versions(
+                sorted({a.active_version_id for a in listed.agents if a.active_version_id})
+            )
             by_id = {v.id: v for v in active}
-            for a in page.agents:
+            for a in listed.agents:
                 version = by_id.get(a.active_version_id or "")
                 resolved.append(_merge(a, version if version is not None else await self.get_latest_version(a.id)))
         return construct(
             ResolvedAgentsPage,
             agents=resolved,
-            total=page.total,
-            page=page.page,
-            per_page=page.per_page,
-            has_more=page.has_more,
+            total=listed.total,
+            page=listed.page,
+            per_page=listed.per_page,
+            has_more=listed.has_more,
         )
 
     # -- backend primitives (defaults: not supported) ------------------------------------------------------

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Self
 
 from .. import instrument
-from ..errors import ErrorCategory, MastraError, PoolTimeoutError, StorageUnavailableError, storage_error_id
+from ..errors import (
+    ErrorCategory,
+    MastraError,
+    PoolTimeoutError,
+    StorageUnavailableError,
+    ValidationError,
+    storage_error_id,
+)
 
 __all__ = ("DOMAIN_NAMES", "DomainName", "StorageDomain", "translate_error")
 
@@ -88,12 +98,52 @@ class _Guard:
         ) from exc
 
 
+_ARGUMENT = re.compile(r"'(\w+)'")
+
+
+def _argument_error(domain: StorageDomain, method: str, exc: TypeError) -> ValidationError:
+    """The USER error for a call Python could not bind (unknown keyword, missing or surplus argument)."""
+    match = _ARGUMENT.search(str(exc))  # "got an unexpected keyword argument 'x'", "missing …: 'x'"
+    name = match.group(1) if match else "arguments"
+    return ValidationError(
+        id=domain._error_id(method.upper(), "INVALID_ARGS"), field=name, reason=str(exc).split(") ", 1)[-1]
+    )
+
+
+def _checked_call(method: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """Wrap a public coroutine method so that a call Python cannot bind raises a MastraError (USER) naming the
+    argument instead of a bare TypeError. Calling an ``async def`` only binds its arguments (the body runs when
+    awaited), so a TypeError at that point is always a binding error."""
+
+    @functools.wraps(method)
+    async def call(self: StorageDomain, *args: Any, **kwargs: Any) -> Any:
+        try:
+            pending = method(self, *args, **kwargs)
+        except TypeError as exc:
+            raise _argument_error(self, method.__name__, exc) from None
+        return await pending
+
+    call.__checked__ = True  # type: ignore[attr-defined]
+    return call
+
+
+def _check_calls(cls: type) -> None:
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(value) and not hasattr(value, "__checked__"):
+            setattr(cls, name, _checked_call(value))
+
+
 class StorageDomain(ABC):
     """One domain of one backend.
 
     Public methods live in the domain contracts (``MemoryStorage`` …): they validate input, then call the
     backend's ``_``-prefixed primitives inside :meth:`_guard`, so no driver exception ever leaves a public call.
+    A call with an unknown keyword or a missing argument is a USER error naming it (``_checked_call``).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_calls(cls)
 
     domain: ClassVar[DomainName]
     #: ``<STORE>`` token of error ids (``PG``, ``SQLITE``, ``INMEMORY``, ``DYNAMODB``).
@@ -160,3 +210,6 @@ class StorageDomain(ABC):
         forgotten ``init()`` costs one round trip instead of failing with "no such table".
         """
         return _Guard(self, operation, status, details)
+
+
+_check_calls(StorageDomain)

@@ -272,6 +272,21 @@ async def test_bad_list_arguments_name_the_field(agents: AgentsStorage, kwargs: 
     assert_user_error(exc, field)
 
 
+async def test_favorites_arguments_are_refused_not_ignored(agents: AgentsStorage) -> None:
+    """1.27.1 orders/filters by its mastra_favorites table, which this library does not have: ignoring the
+    arguments would silently drop favorites a Node app wrote, so they are a USER error naming the argument."""
+    await agents.create(agent=agent())
+    for kwargs, field in (
+        ({"pin_favorited_for": "u1"}, "pin_favorited_for"),
+        ({"favorited_only": True}, "favorited_only"),
+    ):
+        for call in (agents.list, agents.list_resolved):
+            with pytest.raises(MastraError) as exc:
+                await call(**kwargs)
+            assert_user_error(exc, field)
+    assert (await agents.list(pin_favorited_for=None, favorited_only=False)).total == 1
+
+
 async def test_resolution_follows_the_active_version(agents: AgentsStorage) -> None:
     await agents.create(agent=agent(metadata={"m": 1}))
     v1 = await agents.get_latest_version("a1")
@@ -315,6 +330,8 @@ async def test_list_resolved(agents: AgentsStorage) -> None:
     assert page.total == 2 and not page.has_more
     only = await agents.list_resolved(status="published")
     assert [a.id for a in only.agents] == ["a1"]
+    drafts = await agents.list_resolved(status="draft", per_page=1)  # each with its latest version
+    assert [(a.id, a.resolved_version_id) for a in drafts.agents] == [("a2", "a2-v2")] and not drafts.has_more
 
 
 @pytest.mark.mastra_beta

@@ -257,3 +257,33 @@ async def test_page_none_means_the_first_page(store: BaseStore) -> None:
     got = await mem.list_messages_by_resource_id(resource_id="r1", page=None, per_page=1)  # type: ignore[arg-type]
     assert (got.page, [m.id for m in got.messages]) == (0, ["m1"])
     await refused(mem.list_messages(thread_id="t1", page=2**62, per_page=2**40), "per_page")  # not an overflow
+
+
+async def test_a_call_python_cannot_bind_is_a_user_error_naming_the_argument(store: BaseStore) -> None:
+    """Every public method of every domain: an unknown keyword (or a missing argument) is a MastraError USER
+    naming it, never a bare TypeError (domains/base.py ``_checked_call``); nothing is written."""
+    import inspect
+
+    checked = 0
+    for domain in {id(d): d for d in store.stores.values()}.values():
+        for name, method in inspect.getmembers(domain, inspect.iscoroutinefunction):
+            if name.startswith("_"):
+                continue
+            params = inspect.signature(method).parameters
+            with pytest.raises(MastraError) as exc:
+                await method(bogus_argument=1)
+            assert exc.value.category == "USER", (name, exc.value)
+            named = exc.value.details.get("field")
+            assert named == "bogus_argument" or named in params, (name, exc.value.details)
+            checked += 1
+        with pytest.raises(MastraError) as surplus:
+            await domain.close("extra")  # type: ignore[call-arg]
+        assert surplus.value.category == "USER" and surplus.value.details["field"] == "arguments"
+    assert checked >= 60
+    assert (await store.memory.list_threads()).total == 0
+
+
+async def test_list_resolved_with_an_unknown_argument_names_it(store: BaseStore) -> None:
+    with pytest.raises(MastraError) as exc:
+        await store.agents.list_resolved(statuss="draft")  # type: ignore[call-arg]
+    assert exc.value.category == "USER" and exc.value.details["field"] == "statuss"

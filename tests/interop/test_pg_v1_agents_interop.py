@@ -123,6 +123,9 @@ async def test_we_read_what_1_27_wrote(pg_schema: tuple[str, str]) -> None:  # n
         assert strip(t) == o, (method, args)
     assert mine[9]["instructions"] == "v2 text" and mine[7]["instructions"] == BLOCKS
     assert [a["id"] for a in mine[2]["agents"]] == ["n2", "n1"]
+    # 1.27.1's listAgents without status filters nothing (core's "published by default" is listResolved's
+    # choice of version): a draft and a published agent, on both sides.
+    assert [a["status"] for a in mine[2]["agents"]] == ["draft", "published"]
 
 
 async def test_1_27_reads_what_we_wrote(pg_schema: tuple[str, str]) -> None:  # noqa: F811
