@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..domains.base import StorageDomain
     from ..store import BaseStore
 
-__all__ = ("BETA", "StoreFactory", "StoreSpec", "has_beta_layout", "supports_versioned_agents")
+__all__ = ("BETA", "StoreFactory", "StoreSpec", "has_beta_layout")
 
 #: ``mastra_version`` a factory passes on for tests marked ``mastra_beta`` (the 1.0.0-beta.13 tables).
 BETA = "1.0.0-beta"
@@ -58,10 +58,3 @@ def has_beta_layout(domain: StorageDomain) -> bool:
     db = getattr(domain, "db", None)
     return getattr(db, "layout", None) == "beta"
 
-
-def supports_versioned_agents(domain: StorageDomain) -> bool:
-    """``True`` when the agents ``domain`` implements Mastra 1.x's versioned API (a backend keeping the base
-    class's primitives answers every call with ``NotSupportedError``)."""
-    from ..domains.agents_v1 import VersionedAgents
-
-    return isinstance(domain, VersionedAgents) and type(domain)._v1_create is not VersionedAgents._v1_create

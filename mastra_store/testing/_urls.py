@@ -2,8 +2,9 @@
 
 The suite clears every domain before each test, so it must not run on a user's tables:
 
-* PostgreSQL: a private schema per layout (1.x, beta) per session, ``mastra_conformance_<random>``, dropped at
-  the end (a ``schema=`` in the URL is ignored);
+* PostgreSQL: a private schema per layout (1.x, beta) per session, ``mck_<random>``, dropped at the end (a
+  ``schema=`` in the URL is ignored; the name is short because index names start with it and PostgreSQL cuts
+  identifiers at 63 bytes);
 * DynamoDB: a private table ``<table>-conformance-<random>`` created for the session and deleted at the end;
 * SQLite: a fresh file in the test's temporary directory (the URL's path is not opened);
 * ``memory://``: a new in-memory store.
@@ -47,14 +48,15 @@ class UrlStores:
         kind = self.url.kind
         version = {"mastra_version": spec.mastra_version} if spec.mastra_version else {}
         if kind == "postgres":
-            schema = f"mastra_conformance_{self._tag}" + ("_beta" if spec.mastra_version else "")
+            schema = f"mck_{self._tag}" + ("b" if spec.mastra_version else "")
             self._schemas.add(schema)
             options = {**self.url.options, "schema_name": schema}
             return open_store(StoreUrl("postgres", self.url.url, options), id="conformance", **version)
         if kind == "sqlite":
             path = spec.tmp_path / "conformance.db"
-            return open_store(StoreUrl("sqlite", self.url.url, {"url": f"sqlite:///{path}"}), id="conformance",
-                              **version)
+            return open_store(
+                StoreUrl("sqlite", self.url.url, {"url": f"sqlite:///{path}"}), id="conformance", **version
+            )
         if kind == "dynamodb":
             config = dict(self.url.options["config"])
             self._table = config["table_name"] = self._table or f"{config['table_name']}-conformance-{self._tag}"

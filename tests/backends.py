@@ -1,4 +1,5 @@
-"""Shared fixtures: real backends only.
+"""Shared fixtures: real backends only (a plugin of every test run: the top-level conftest.py loads it, so the
+shipped conformance suite in mastra_store/testing/suite sees them too).
 
 ``store`` (the conformance kit's fixture, mastra_store/testing/plugin.py) runs over every backend of ``BACKENDS``,
 built by ``make_store``; each test gets a clean store. PostgreSQL tests use a schema of
@@ -180,7 +181,7 @@ EXTRA_BACKENDS["dynamodb"] = make_dynamodb_store
 
 
 def pytest_mastra_store_backends(config: pytest.Config) -> list[str]:
-    """Every ``store`` test (the shipped suite, mastra_store/testing/suite, and the tests here) runs on each."""
+    """Every ``store`` test (the shipped suite and the tests here) runs on each."""
     return BACKENDS
 
 
