@@ -339,7 +339,7 @@ async def test_the_suite_creates_its_database_when_missing(private_pg: PrivateCl
     # On the private cluster: CREATE/DROP DATABASE checkpoint, which is slow on the busy shared server.
     from sqlalchemy.engine import make_url
 
-    from tests.conftest import ensure_database
+    from tests.backends import ensure_database
 
     name = f"t_conn_{uuid.uuid4().hex[:10]}"
     url = make_url(private_pg.url).set(database=name).render_as_string(hide_password=False)

@@ -1,7 +1,7 @@
 """A local DynamoDB for the tests: moto's ``ThreadedMotoServer`` on 127.0.0.1, one per pytest session (worker).
 
 Everything talks to it over HTTP through aioboto3 (boto is never patched in-process). Imported by
-``tests/conftest.py`` so the ``dynamodb`` backend of the shared ``store`` fixture can use it.
+``tests/backends.py`` so the ``dynamodb`` backend of the shared ``store`` fixture can use it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Workflows, scores and agents on the SQL backends: column encodings, reference-written rows, round trips.
 
-Runs on SQLite and PostgreSQL (the shared, cleared stores of tests/conftest.py).
+Runs on SQLite and PostgreSQL (the shared, cleared stores of tests/backends.py).
 """
 
 from __future__ import annotations

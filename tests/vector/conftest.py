@@ -12,7 +12,7 @@ import pytest
 
 from mastra_store.vector import InMemoryVector, SqliteVector, VectorStore
 from mastra_store.vector.pg import PgVector
-from tests.conftest import IN_CI, _run_sync
+from tests.backends import IN_CI, _run_sync
 from tests.vector.pgvector_server import PgvectorServer, start_pgvector_server
 
 VECTOR_BACKENDS = ["inmemory", "sqlite", "pgvector"]

@@ -23,7 +23,7 @@ from mastra_store import InMemoryStore
 from mastra_store.recall import HashEmbedder, Memory
 from mastra_store.recall.embedders import hash_embed
 from mastra_store.vector.pg import PgVector
-from tests.conftest import IN_CI
+from tests.backends import IN_CI
 from tests.interop.harness import _copy_if_changed, ensure_node_modules, node_available
 
 pytestmark = pytest.mark.interop

@@ -15,7 +15,7 @@ from mastra_store import MastraError
 from mastra_store.domains.memory import MemoryStorage
 from mastra_store.records.memory import StorageThread
 from mastra_store.store import BaseStore
-from tests.conformance.test_memory import T0, all_ids, ids, msg, seed, thread
+from mastra_store.testing.suite.test_memory import T0, all_ids, ids, msg, seed, thread
 
 
 @pytest.fixture

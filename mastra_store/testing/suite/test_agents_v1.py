@@ -11,6 +11,7 @@ import pytest
 from mastra_store.domains.agents import AgentsStorage
 from mastra_store.errors import ErrorCategory, MastraError
 from mastra_store.store import BaseStore
+from mastra_store.testing import has_beta_layout
 
 CONFIG: dict[str, Any] = {
     "name": "Helper",
@@ -30,10 +31,6 @@ def agent(id: str = "a1", **extra: Any) -> dict[str, Any]:
 
 def version(id: str, number: int, agent_id: str = "a1", **config: Any) -> dict[str, Any]:
     return {"id": id, "agentId": agent_id, "versionNumber": number, **CONFIG, **config}
-
-
-def backend(store: BaseStore, request: pytest.FixtureRequest) -> str:
-    return str(request.node.callspec.params["store"])
 
 
 @pytest.fixture
@@ -335,14 +332,11 @@ async def test_list_resolved(agents: AgentsStorage) -> None:
 
 
 @pytest.mark.mastra_beta
-async def test_beta_layout_refuses_the_1x_api_and_keeps_the_old_one(
-    agents: AgentsStorage, store: BaseStore, request: pytest.FixtureRequest
-) -> None:
+async def test_beta_layout_refuses_the_1x_api_and_keeps_the_old_one(agents: AgentsStorage) -> None:
     """SQL stores pinned to the beta tables: the 1.x methods are a USER error naming ``mastra_version``, nothing
     written; the beta CRUD works. In-memory has no layouts: both APIs work there."""
-    kind = backend(store, request)
     await agents.create_agent(agent={"id": "old", "name": "n", "instructions": "i", "model": {}})
-    if kind in ("sqlite", "postgres"):
+    if has_beta_layout(agents):
         for call in (agents.create(agent=agent()), agents.list(), agents.count_versions("old")):
             with pytest.raises(MastraError) as exc:
                 await call

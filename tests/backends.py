@@ -1,6 +1,8 @@
-"""Shared fixtures: real backends only.
+"""Shared fixtures: real backends only (a plugin of every test run: the top-level conftest.py loads it, so the
+shipped conformance suite in mastra_store/testing/suite sees them too).
 
-``store`` is parametrised over every backend; each test gets a clean store. PostgreSQL tests use a schema of
+``store`` (the conformance kit's fixture, mastra_store/testing/plugin.py) runs over every backend of ``BACKENDS``,
+built by ``make_store``; each test gets a clean store. PostgreSQL tests use a schema of
 their own (one per pytest worker), dropped at the end of the session. Under ``CI=true`` an unreachable
 PostgreSQL is a failure, never a skip.
 """
@@ -11,7 +13,7 @@ import asyncio
 import concurrent.futures
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 
 from mastra_store import InMemoryStore, MastraStorage, PostgresStore, SqliteStore
 from mastra_store.store import BaseStore
+from mastra_store.testing import BETA, StoreFactory, StoreSpec
 
 PG_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -142,8 +145,6 @@ def pg_shared_beta_schema(pg_url: str, pg_schema_factory: Callable[[], str]) -> 
 
 
 BACKENDS = ["inmemory", "sqlite", "postgres", "composite"]
-#: ``mastra_version`` of the SQL stores of tests marked ``mastra_beta`` (the beta.13 layout and agents API).
-BETA = "1.0.0-beta"
 
 
 async def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> BaseStore:
@@ -179,14 +180,18 @@ BACKENDS.append("dynamodb")
 EXTRA_BACKENDS["dynamodb"] = make_dynamodb_store
 
 
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BaseStore]:
-    """A clean, initialised store of each backend kind."""
-    s = await make_store(request.param, request, tmp_path)
-    await s.init()
-    for domain in {id(d): d for d in s.stores.values()}.values():
-        await domain.dangerously_clear_all()
-    try:
-        yield s
-    finally:
-        await s.close()
+def pytest_mastra_store_backends(config: pytest.Config) -> list[str]:
+    """Every ``store`` test (the shipped suite and the tests here) runs on each."""
+    return BACKENDS
+
+
+@pytest.fixture
+def mastra_store_factory() -> StoreFactory:
+    """The project's backends as the conformance kit's factory (``spec.backend`` is one of ``BACKENDS``)."""
+
+    async def make(spec: StoreSpec) -> BaseStore:
+        if spec.backend is None:
+            raise ValueError("the store fixture runs per backend here (BACKENDS)")
+        return await make_store(spec.backend, spec.request, spec.tmp_path)
+
+    return make

@@ -11,7 +11,8 @@ import pytest
 from mastra_store.domains.scores import ScoresStorage
 from mastra_store.errors import ErrorCategory, ValidationError
 from mastra_store.store import BaseStore
-from tests.conformance.test_scores import payload, save_spaced
+from mastra_store.testing import has_beta_layout
+from mastra_store.testing.suite.test_scores import payload, save_spaced
 
 TENANCY = {
     "organizationId": "org-1",
@@ -116,17 +117,10 @@ async def test_bad_tenancy_field_on_save_is_a_user_error_and_writes_nothing(scor
 # -- beta layout ------------------------------------------------------------------------------------------
 
 
-def _sql_backed(request: pytest.FixtureRequest) -> bool:
-    """The SQL stores (and the composite's SQLite default) are the ones with a beta layout."""
-    return request.node.callspec.params["store"] in ("sqlite", "postgres", "composite")
-
-
 @pytest.mark.mastra_beta
-async def test_beta_layout_refuses_tenancy_fields_and_filters(
-    scores: ScoresStorage, request: pytest.FixtureRequest
-) -> None:
-    if not _sql_backed(request):
-        pytest.skip("in-memory and DynamoDB have no beta layout: the 1.x fields are stored")
+async def test_beta_layout_refuses_tenancy_fields_and_filters(scores: ScoresStorage) -> None:
+    if not has_beta_layout(scores):
+        pytest.skip("no beta layout on this backend (in-memory, DynamoDB): the 1.x fields are stored")
     with pytest.raises(ValidationError) as err:
         await scores.save_score(score=payload(datasetId="ds-1"))
     assert err.value.details["field"] == "score.datasetId" and "1.0.0-beta" in err.value.details["reason"]

@@ -12,7 +12,7 @@ import pytest
 from mastra_store.domains.workflows import WorkflowsStorage
 from mastra_store.errors import MastraError
 from mastra_store.store import BaseStore
-from tests.conformance.test_workflows import T0, persist, snapshot
+from mastra_store.testing.suite.test_workflows import T0, persist, snapshot
 
 
 @pytest.fixture
