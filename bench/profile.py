@@ -106,16 +106,18 @@ async def main_async(args: argparse.Namespace) -> None:
     raw: Target
     labels = ("store", "raw")
     if args.sqlite:
-        store, raw = StoreTarget(sqlite_path=args.sqlite), StoreTarget(sqlite_path=args.sqlite)
+        threads = StoreTarget(sqlite_path=args.sqlite)
+        store, raw = StoreTarget(sqlite_path=args.sqlite), threads
         labels = ("inline", "threads")
     else:
         store, raw = StoreTarget(database_url=url), RawTarget(database_url=url, existing=True)
     await store.init()
     await raw.init()
     if args.sqlite:
-        file = raw.store.database.lite  # type: ignore[attr-defined]
-        assert file is not None
-        file.inline = False
+        from mastra_store import SqliteStore
+
+        assert isinstance(threads.store, SqliteStore) and threads.store.database.lite is not None
+        threads.store.database.lite.inline = False
     try:
         if args.cprofile:
             call = OPS[args.cprofile]

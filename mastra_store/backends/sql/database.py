@@ -282,6 +282,8 @@ class SqlDatabase:
             except Exception as exc:  # driver errors of an explicit init() (the domains' own path wraps theirs)
                 raise init_error(exc, self) from exc
             self._schema_ready = True
+            if self.lite is not None:
+                self.lite.warm()
             if self.fast is not None and self.owned:
                 # PostgreSQL runs on the fast path's asyncpg pool from here on; the migration's connection would
                 # otherwise stay idle in SQLAlchemy's pool for the life of the store (reopened if ever needed).

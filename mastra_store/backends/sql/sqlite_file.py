@@ -278,6 +278,14 @@ class SqliteFile(StatementCache):
             self._inline_r = conn
         return conn
 
+    def warm(self) -> None:
+        """Open the inline connections now (``init()``), not on the first read and write (~1 ms each)."""
+        if self.inline:
+            if self._inline_r is None:
+                self._open_inline(write=False)
+            if self._inline_w is None:
+                self._open_inline(write=True)
+
     def _error(self, exc: sqlite3.Error, sql: str, args: Any) -> Exception:
         # SQLAlchemy's exception classes (OperationalError, IntegrityError …), as the engine's path raises them.
         return sa_exc.DBAPIError.instance(sql, args, exc, sqlite3.Error, dialect=self._dialect)
