@@ -428,10 +428,12 @@ def render_sqlite(plan: Plan, info: dict[str, str]) -> str:
         + ")",
         f"- untimed checks: {_checks_identical(plan)}",
         "",
-        "Ratios are medians of the per-round ratios (ours/libsql ops per second; > 1 = ours faster).",
+        "Ratios are medians of the per-round ratios (ours/libsql ops per second; > 1 = ours faster). The CPU column "
+        "divides the process CPU time (every thread) each side spent on the op, libsql's by ours: what a busy "
+        "machine moves least.",
         "",
-        "| op | n | @mastra/libsql ops/s | SqliteStore ops/s | ours/libsql | target |",
-        "|---|---:|---:|---:|---:|---|",
+        "| op | n | @mastra/libsql ops/s | SqliteStore ops/s | ours/libsql | target | ours/libsql by CPU |",
+        "|---|---:|---:|---:|---:|---|---:|",
     ]
     failures: list[str] = []
     for op in OPS:
@@ -441,7 +443,7 @@ def render_sqlite(plan: Plan, info: dict[str, str]) -> str:
         mark = "" if op not in SQLITE_OPS else " ✅" if ok else " ❌"
         lines.append(
             f"| {op} | {ref[0].records[op]['n']} | {_fmt_ops(ref, op)} | {_fmt_ops(ours, op)} | "
-            f"**{ratios[op]:.2f}** | {'≥ 1.0' + mark if op in SQLITE_OPS else ''} |"
+            f"**{ratios[op]:.2f}** | {'≥ 1.0' + mark if op in SQLITE_OPS else ''} | {_cpu_ratio(ours, ref, op)} |"
         )
     rss_ok = rss["ours"] <= SQLITE_RSS_SHARE * rss["reference"]
     if geo < SQLITE_GEO_MEAN_TARGET:
@@ -464,6 +466,13 @@ def render_sqlite(plan: Plan, info: dict[str, str]) -> str:
         SQLITE_END,
     ]
     return "\n".join(lines)
+
+
+def _cpu_ratio(ours: list[Run], ref: list[Run], op: str) -> str:
+    """Median per-round ratio of the process CPU each side spent on ``op`` (reference / ours; > 1 = ours cheaper)."""
+    pairs = [(a.records[op].get("cpu_s"), b.records[op].get("cpu_s")) for a, b in zip(ours, ref, strict=True)]
+    vals = [(float(a), float(b)) for a, b in pairs if a is not None and b is not None and float(a) > 0]
+    return f"{statistics.median(b / a for a, b in vals):.2f}" if len(vals) == len(pairs) else "-"
 
 
 def _with_sqlite_section(text: str, section: str) -> str:

@@ -1,6 +1,11 @@
 """Per-call cost of each op, mastra_store vs raw asyncpg, interleaved in one process (robust to a busy machine).
 
     python -m bench.profile [--ops W3,W7b] [--calls 200] [--rounds 5] [--cprofile W7b]
+    python -m bench.profile --sqlite .cache/bench/bench.sqlite [--ops ...]
+
+``--sqlite FILE``: SqliteStore with statements inline on the loop's thread (the default) against the same store with
+inline off (every statement one hop to its thread), on a file ``python -m bench.run --backend sqlite`` left behind
+(``BENCH_RESET=none`` is not needed: the profile only adds rows).
 
 Needs a database a full run left behind (``DATABASE_URL``, default bench_prof; fill it with
 ``DATABASE_URL=... python -m bench.run --backend store``). For every op, blocks of ``--calls`` calls alternate
@@ -20,6 +25,7 @@ import pstats
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from .data import BASE_MS, at_ms, make_c1_messages, make_score, make_snapshot, make_span, make_threads
@@ -96,9 +102,22 @@ async def block(target: Target, call: Call, start: int, n: int) -> tuple[float, 
 
 async def main_async(args: argparse.Namespace) -> None:
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_prof")
-    store, raw = StoreTarget(database_url=url), RawTarget(database_url=url, existing=True)
+    store: Target
+    raw: Target
+    labels = ("store", "raw")
+    if args.sqlite:
+        threads = StoreTarget(sqlite_path=args.sqlite)
+        store, raw = StoreTarget(sqlite_path=args.sqlite), threads
+        labels = ("inline", "threads")
+    else:
+        store, raw = StoreTarget(database_url=url), RawTarget(database_url=url, existing=True)
     await store.init()
     await raw.init()
+    if args.sqlite:
+        from mastra_store import SqliteStore
+
+        assert isinstance(threads.store, SqliteStore) and threads.store.database.lite is not None
+        threads.store.database.lite.inline = False
     try:
         if args.cprofile:
             call = OPS[args.cprofile]
@@ -111,9 +130,10 @@ async def main_async(args: argparse.Namespace) -> None:
             pstats.Stats(prof, stream=out).sort_stats(os.environ.get("PSORT", "tottime")).print_stats(30)
             print(out.getvalue())
             return
+        a, b = labels
         print(
-            f"{'op':<5} {'store wall':>11} {'raw wall':>9} {'raw/store':>9} "
-            f"{'store cpu':>10} {'raw cpu':>8} {'cpu +µs':>8}"
+            f"{'op':<5} {a + ' wall':>11} {b + ' wall':>12} {b + '/' + a:>14} {a + ' cpu':>10} {b + ' cpu':>11}"
+            f" {'cpu +µs':>8}"
         )
         for name in args.ops.split(","):
             call = OPS[name]
@@ -127,7 +147,7 @@ async def main_async(args: argparse.Namespace) -> None:
             rw = statistics.median(x[0] for x in res["raw"])
             sc = statistics.median(x[1] for x in res["store"])
             rc = statistics.median(x[1] for x in res["raw"])
-            print(f"{name:<5} {sw:>9.0f}µs {rw:>7.0f}µs {rw / sw:>9.2f} {sc:>8.0f}µs {rc:>6.0f}µs {sc - rc:>8.0f}")
+            print(f"{name:<5} {sw:>9.0f}µs {rw:>10.0f}µs {rw / sw:>14.2f} {sc:>8.0f}µs {rc:>9.0f}µs {sc - rc:>8.0f}")
     finally:
         await store.close()
         await raw.close()
@@ -139,6 +159,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cprofile", default=None)
+    parser.add_argument("--sqlite", type=Path, default=None, help="SQLite file: inline vs threads")
     asyncio.run(main_async(parser.parse_args()))
 
 

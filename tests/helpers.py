@@ -51,18 +51,19 @@ def count_statements(store: SqlStore) -> Iterator[list[str]]:
         lite = store.database.lite
         if lite is not None:  # SQLite files: reads and writes bypass the engine (sqlite_file.py)
             original = lite.fetch
-            original_write = lite._write
+            original_bound = lite._bound
 
             async def counted_read(p: Any, params: Any) -> Any:
                 seen.append(str(p.sql))
                 return await original(p, params)
 
-            async def counted_write(stmt: Any, params: Any, **kwargs: Any) -> Any:
-                seen.append(str(lite.prepare(stmt, allow_expanding=True).sql))  # type: ignore[union-attr]
-                return await original_write(stmt, params, **kwargs)
+            def counted_write(stmt: Any, params: Any) -> Any:
+                bound = original_bound(stmt, params)  # every write statement, inline or in the writer thread
+                seen.append(str(bound[1]))
+                return bound
 
             mp.setattr(lite, "fetch", counted_read)
-            mp.setattr(lite, "_write", counted_write)
+            mp.setattr(lite, "_bound", counted_write)
         try:
             yield seen
         finally:

@@ -30,6 +30,14 @@ async def test_a_thousand_cancellations_on_sqlite(tmp_path: Path) -> None:
         await mem.save_thread(thread={"id": "t", "resourceId": "r", "title": "t", "createdAt": T0, "updatedAt": T0})
         await mem.save_messages(messages=_msgs("warm", 1))
         await mem.list_messages(thread_id="t")
+        # ... and once more in the reader and writer threads (inline off), so that the threads and connections
+        # statements fall back to exist before the count.
+        file = store.database.lite
+        assert file is not None
+        file.inline = False
+        await mem.save_messages(messages=_msgs("warm2", 1))
+        await mem.list_messages(thread_id="t")
+        file.inline = True
         threads_before, fds_before = threading.active_count(), fds()
 
         def call(i: int) -> Any:
@@ -98,6 +106,11 @@ async def test_soak_on_sqlite(tmp_path: Path) -> None:
             await asyncio.gather(*(one(i) for i in range(start, start + n)))
 
         await batch(0, 1000)  # warm-up: caches and the thread pool at their working size
+        file = store.database.lite
+        assert file is not None
+        file.inline = False  # ... and the threads and connections that statements fall back to
+        await batch(0, 100)
+        file.inline = True
         gc.collect()
         rss0, fds0, threads0 = rss_mb(), fds(), threading.active_count()
         for start in range(1000, calls, 500):

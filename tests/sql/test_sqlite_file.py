@@ -1,12 +1,14 @@
 """SQLite's direct path (backends/sql/sqlite_file.py): reads give the same rows as SQLAlchemy's path and see fresh
 data; writes are atomic (one statement, or a transaction), roll back on errors and cancellation, raise typed errors;
-each only where it is safe."""
+each only where it is safe. Every test runs twice: statements inline on the loop's thread where they may, and
+with inline off (everything in the reader and writer threads, what inline falls back to)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,24 @@ from mastra_store.backends.sql import sqlite_file
 from mastra_store.backends.sql.sqlite_file import SqliteFile
 
 T0 = datetime(2025, 2, 1, 8, 0, 0, 250000, tzinfo=UTC)
+
+
+@pytest.fixture(params=["inline", "threads"])
+async def lite(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """An initialised SqliteStore on a file of its own, inline on or off."""
+    store = SqliteStore(id="lite", path=tmp_path / "lite.db")
+    await store.init()
+    assert store.database.lite is not None
+    store.database.lite.inline = request.param == "inline"
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _writer_conn(file: SqliteFile) -> Any:
+    """The connection lone writes and transactions run on in this mode."""
+    return file._inline_w if file.inline else file._writer.conn
 
 
 async def _engine_rows(store: SqliteStore, stmt: sa.Select[Any]) -> list[dict[str, Any]]:
@@ -117,11 +137,13 @@ async def test_the_read_connection_cannot_write(tmp_path: Path) -> None:
         t = s.database.tables.threads
         # A SELECT is all it is handed; even so, its connection is opened query_only.
         p = reads.prepare(sa.select(t.c.id))
-        assert p is not None and await reads.fetch(p, {}) == []
-        conn = reads._reader.conn
-        assert conn is not None
-        with pytest.raises(Exception, match="readonly"):
-            conn.execute("INSERT INTO mastra_threads (id) VALUES ('x')")
+        assert p is not None and await reads.fetch(p, {}) == []  # inline
+        reads.inline = False
+        assert await reads.fetch(p, {}) == []  # in the reader thread
+        for conn in (reads._inline_r, reads._reader.conn):
+            assert conn is not None
+            with pytest.raises(Exception, match="readonly"):
+                conn.execute("INSERT INTO mastra_threads (id) VALUES ('x')")
         await reads.close()
     finally:
         await s.close()
@@ -144,7 +166,7 @@ async def _ids(store: SqliteStore) -> list[str]:
     return [r["id"] for r in await _engine_rows(store, sa.select(store.database.tables.threads.c.id).order_by("id"))]
 
 
-async def test_a_lone_write_is_one_hop_with_its_own_transaction(
+async def test_a_lone_write_is_inline_or_one_hop_with_its_own_transaction(
     lite: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, file = lite.database, lite.database.lite
@@ -159,15 +181,20 @@ async def test_a_lone_write_is_one_hop_with_its_own_transaction(
         return await original(self, fn, *args)
 
     monkeypatch.setattr(sqlite_file._Thread, "run", counted)
+    hop = [] if file.inline else ["_run_write"]  # inline: no hop at all
     assert await db.execute(sa.insert(t), _thread_row(1)) == 1
-    assert hops == ["_run_write"]
-    assert not file._writer.conn.in_transaction  # type: ignore[union-attr]
+    assert hops == hop
+    assert not _writer_conn(file).in_transaction
     assert await _ids(lite) == ["t1"]  # committed: another connection sees it
     # executemany and a statement with an expanding IN list take the path too
     assert await db.execute(sa.insert(t), [_thread_row(2), _thread_row(3)]) == 2
     gone = await db.execute(sa.delete(t).where(t.c.id.in_(sa.bindparam("ids", expanding=True))), {"ids": ["t1", "t3"]})
     assert gone == 2 and await _ids(lite) == ["t2"]
-    assert hops == ["_run_write"] * 3
+    assert hops == hop * 3
+    # a batch past INLINE_MANY rows is one hop either way
+    many = [_thread_row(f"b{i}") for i in range(sqlite_file.INLINE_MANY + 1)]
+    assert await db.execute(sa.insert(t), many) == len(many)
+    assert hops == [*hop * 3, "_run_write"]
 
 
 async def test_a_failing_write_is_a_typed_error_and_leaves_nothing(lite: SqliteStore) -> None:
@@ -199,7 +226,7 @@ async def test_a_transaction_commits_all_or_nothing(lite: SqliteStore) -> None:
             await conn.execute(sa.insert(t), _thread_row(1))
     assert await _ids(lite) == ["t1"]
     file = db.lite
-    assert file is not None and not file._writer.conn.in_transaction  # type: ignore[union-attr]
+    assert file is not None and not _writer_conn(file).in_transaction
 
 
 async def test_a_cancelled_transaction_rolls_back_and_frees_the_writer(lite: SqliteStore) -> None:
@@ -240,8 +267,14 @@ async def test_busy_timeout_reaches_the_direct_connections(tmp_path: Path) -> No
         await s.memory.get_thread_by_id(thread_id="t")
         file = s.database.lite
         assert file is not None
+        file.inline = False
+        await s.memory.save_thread(thread={"id": "u", "resourceId": "r", "title": "", "createdAt": T0, "updatedAt": T0})
+        await s.memory.get_thread_by_id(thread_id="t")
         for thread in (file._reader, file._writer):
             assert thread.conn is not None and thread.conn.execute("PRAGMA busy_timeout").fetchone() == (1234,)
+        # the inline connections never wait: a lock sends their statement to a thread instead
+        for conn in (file._inline_r, file._inline_w):
+            assert conn is not None and conn.execute("PRAGMA busy_timeout").fetchone() == (0,)
 
 
 async def test_executemany_with_an_expanding_list_is_refused(lite: SqliteStore) -> None:
@@ -292,6 +325,22 @@ class _CommitFails:
 async def test_a_failed_commit_rolls_back_even_when_the_caller_is_cancelled(lite: SqliteStore) -> None:
     db, t, file = lite.database, lite.database.tables.threads, lite.database.lite
     assert file is not None
+    if file.inline:
+        # Inline, COMMIT runs on the loop's thread: no cancellation can come during it; a failing one rolls back.
+        await db.execute(sa.insert(t), _thread_row(0))
+        inline = file._inline_w
+        assert inline is not None
+        file._inline_w = _CommitFails(inline)  # type: ignore[assignment]
+        for lone in (False, True):
+            with pytest.raises(sa.exc.OperationalError, match="simulated"):
+                if lone:
+                    await db.execute(sa.insert(t), _thread_row(1))
+                else:
+                    async with db.transaction() as conn:
+                        await conn.execute(sa.insert(t), _thread_row(1))
+            assert not inline.in_transaction and await _ids(lite) == ["t0"]
+            file._inline_w.armed = True  # type: ignore[attr-defined]
+        return
     await db.execute(sa.insert(t), _thread_row(0))  # opens the writer connection
     real = file._writer.conn
     assert real is not None

@@ -4,7 +4,8 @@ Single statements run on an AUTOCOMMIT view of the engine: SQLAlchemy's implicit
 statement costs two extra round trips and halved point-op throughput in shared/bench/floor.md §6.
 Multi-statement writes run in :meth:`SqlDatabase.transaction`. On SQLite every write is ``BEGIN IMMEDIATE``
 behind an in-process writer lock, so concurrent writers queue instead of failing with "database is locked";
-on a SQLite file reads and writes skip SQLAlchemy's thread hops (``sqlite_file.py``).
+on a SQLite file reads and writes skip SQLAlchemy's thread hops, and short ones run on the loop's thread when they
+cannot wait on a lock (``sqlite_file.py``).
 """
 
 from __future__ import annotations
@@ -281,6 +282,8 @@ class SqlDatabase:
             except Exception as exc:  # driver errors of an explicit init() (the domains' own path wraps theirs)
                 raise init_error(exc, self) from exc
             self._schema_ready = True
+            if self.lite is not None:
+                self.lite.warm()
             if self.fast is not None and self.owned:
                 # PostgreSQL runs on the fast path's asyncpg pool from here on; the migration's connection would
                 # otherwise stay idle in SQLAlchemy's pool for the life of the store (reopened if ever needed).

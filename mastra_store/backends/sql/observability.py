@@ -118,20 +118,39 @@ def _now_expr(kind: Kind, pg: bool) -> str:
 @cache
 def _insert_stmt(tables: Tables, pg: bool, packed: bool = False) -> _Batch:
     lc = _layout_cols(tables.layout)
-    sent = lc.pg_insert if pg else lc.insert
+    cols = [*lc.insert, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"]
+    if not pg:
+        # One plain row statement, run as executemany (:func:`_sqlite_insert_rows`) in one transaction. The JSON
+        # row source of the updates (``json_each`` + a ``json_extract`` per column) cost 86 µs of SQLite CPU per
+        # span against 38 µs here (W7a batch of 100, 10 secondary indexes; 70 against 24 without them).
+        binds = ", ".join(f":c{i}" for i in range(len(cols)))
+        sql = f"INSERT INTO {_table_sql(tables)} ({', '.join(_q(c) for c in cols)}) VALUES ({binds})"
+        return _Batch(sa.text(sql), lc.insert)
+    sent = lc.pg_insert
     source, sent_exprs = _row_source(sent, pg, packed)
     by_col = dict(zip(sent, sent_exprs, strict=True))
-    if pg:
-        # The plain (UTC wall clock) start/end times are derived from their Z shadows in the statement rather
-        # than sent: two arrays and 200 ``datetime`` conversions less per batch of 100 spans.
-        by_col.update({c: f"timezone('UTC', {by_col[c + 'Z']})" for c in _TS_COLS})
+    # The plain (UTC wall clock) start/end times are derived from their Z shadows in the statement rather than
+    # sent: two arrays and 200 ``datetime`` conversions less per batch of 100 spans.
+    by_col.update({c: f"timezone('UTC', {by_col[c + 'Z']})" for c in _TS_COLS})
     exprs = [by_col[c] for c in lc.insert]
-    cols = [*lc.insert, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"]
     values = [*exprs, _now_expr("ts", pg), _now_expr("ts", pg), _now_expr("tsz", pg), _now_expr("tsz", pg)]
     sql = (
         f"INSERT INTO {_table_sql(tables)} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(values)} FROM {source}"
     )
     return _Batch(sa.text(sql), sent)
+
+
+def _sqlite_insert_rows(batch: _Batch, spans: list[CreateSpanRecord], now: datetime) -> list[dict[str, Any]]:
+    """The parameter rows of SQLite's span insert (:func:`_insert_stmt`), one per span."""
+    kinds = [_kind(c) for c in batch.cols]
+    keys = [f"c{i}" for i in range(len(batch.cols) + 4)]
+    stamp = _sqlite_ts(now)
+    rows = []
+    for span in spans:
+        row = _span_row(span)
+        values = [_encode(k, row.get(c), False) for c, k in zip(batch.cols, kinds, strict=True)]
+        rows.append(dict(zip(keys, [*values, stamp, stamp, stamp, stamp], strict=True)))
+    return rows
 
 
 @cache
@@ -343,7 +362,7 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
             await self.db.execute(_insert_stmt(self.tables, True, packed).sql, params)
         else:
             batch = _insert_stmt(self.tables, False)
-            await self.db.execute(batch.sql, _params(batch, [_span_row(s) for s in spans], now, False))
+            await self.db.execute(batch.sql, _sqlite_insert_rows(batch, spans, now))
 
     async def _get_span(self, trace_id: str, span_id: str) -> SpanRecord | None:
         stmt = _reads(self.tables, self._pg).span

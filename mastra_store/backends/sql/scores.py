@@ -38,6 +38,8 @@ class _Statements:
     get: sa.Select[Any]
     columns: tuple[str, ...]  # payload columns (everything but the timestamps)
     json_columns: frozenset[str]
+    #: (bind name, record field) of each payload column, made once: W8a spent ~15 µs per call building them.
+    binds: tuple[tuple[str, str], ...]
 
 
 @cache
@@ -57,6 +59,7 @@ def _statements(tables: Tables) -> _Statements:
         get=sa.select(t).where(t.c.id == sa.bindparam("score_id")),
         columns=payload,
         json_columns=frozenset(json_cols),
+        binds=tuple((f"b_{col}", _ALIAS_TO_FIELD.get(col, "")) for col in payload),
     )
 
 
@@ -104,7 +107,7 @@ class SqlScores(SqlDomain, ScoresStorage):
     async def _insert_score(self, score: ScoreRowData) -> None:
         st = self._st
         values = score.__dict__  # field name -> value; columns are the aliases (one dict pass, no model_dump)
-        params = {f"b_{col}": values.get(_ALIAS_TO_FIELD.get(col, "")) for col in st.columns}
+        params = {bind: values.get(field) for bind, field in st.binds}
         params["b_createdAt"] = naive_utc(score.created_at)
         params["b_createdAtZ"] = score.created_at
         params["b_updatedAt"] = naive_utc(score.updated_at)
