@@ -34,6 +34,9 @@ __all__ = (
 
 Metric = Literal["cosine", "euclidean", "dotproduct"]
 METRICS: tuple[str, ...] = ("cosine", "euclidean", "dotproduct")
+BIT_METRICS: tuple[str, ...] = ("hamming", "jaccard")  # bit vectors only (pgvector's <~> and <%>)
+VECTOR_TYPES: tuple[str, ...] = ("vector", "halfvec", "bit", "sparsevec")
+MAX_BIT_DIMENSION = 64_000  # the reference's limit for bit indexes
 DEFAULT_NAMESPACE = "default"
 INDEX_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
 MAX_TOP_K = 10_000
@@ -110,7 +113,7 @@ class VectorStore(ABC):
     """Async vector store with Mastra's method set (snake_case arguments)."""
 
     store_token = "BASE"
-    supports_halfvec = False
+    vector_types: frozenset[str] = frozenset({"vector"})  # column types this backend stores
 
     def __init__(self, *, id: str = "vector") -> None:
         self.id = id
@@ -150,7 +153,7 @@ class VectorStore(ABC):
                               "must be a non-empty string of at most 255 characters")
         return namespace
 
-    def _vector(self, vec: Any, operation: str, field: str, dimension: int | None) -> np.ndarray:
+    def _vector(self, vec: Any, operation: str, field: str, dimension: int | None, bits: bool = False) -> np.ndarray:
         bad = self._error_id(operation, "INVALID_INPUT")
         if isinstance(vec, np.ndarray):
             arr = vec
@@ -164,6 +167,8 @@ class VectorStore(ABC):
             raise _user_error(bad, field, f"has {arr.size} dimensions; the index has {dimension}")
         if np.any(np.abs(arr) > 3.4e38):
             raise _user_error(bad, field, "values must fit in a 32-bit float")
+        if bits and not np.all((arr == 0) | (arr == 1)):
+            raise _user_error(bad, field, "a bit index takes vectors of 0 and 1")
         return arr.astype(np.float32)
 
     def _metadata(self, md: Any, operation: str, field: str) -> dict[str, Any]:
@@ -208,21 +213,35 @@ class VectorStore(ABC):
     ) -> None:
         """Create the index (idempotent; an existing index keeps its rows). ``index_config``:
         ``{"type": "flat" | "hnsw" | "ivfflat", "hnsw": {"m", "efConstruction"}, "ivf": {"lists"}}``;
-        ``vector_type="halfvec"`` (PostgreSQL, pgvector >= 0.7) stores half-precision floats."""
+        ``vector_type`` (PostgreSQL, pgvector >= 0.7): ``"halfvec"`` stores half-precision floats, ``"sparsevec"``
+        sparse vectors (given dense; HNSW by default, no ivfflat), ``"bit"`` bit strings (vectors of 0/1; metric
+        ``hamming``, the default for bit as in the reference, or ``jaccard``; score ``1 - d/dimension`` and
+        ``1 - d``)."""
         op = "CREATE_INDEX"
         bad = self._error_id(op, "INVALID_INPUT")
         validate_index_name(index_name, bad)
-        if vector_type not in ("vector", "halfvec"):
-            raise _user_error(bad, "vector_type", "must be 'vector' or 'halfvec' (bit and sparsevec are not supported)")
-        if vector_type != "vector" and not self.supports_halfvec:
+        if vector_type not in VECTOR_TYPES:
+            raise _user_error(bad, "vector_type", f"must be one of {', '.join(VECTOR_TYPES)}")
+        if vector_type not in self.vector_types:
             err = _user_error(self._error_id(op, "NOT_SUPPORTED"), "vector_type",
                               f"{type(self).__name__} stores float32 vectors only")
             raise err
-        if isinstance(dimension, bool) or not isinstance(dimension, int) or not 0 < dimension <= MAX_DIMENSION:
-            raise _user_error(bad, "dimension", f"must be an integer between 1 and {MAX_DIMENSION}")
-        if metric not in METRICS:
-            raise _user_error(bad, "metric", f"must be one of {', '.join(METRICS)}")
+        limit = MAX_BIT_DIMENSION if vector_type == "bit" else MAX_DIMENSION
+        if isinstance(dimension, bool) or not isinstance(dimension, int) or not 0 < dimension <= limit:
+            raise _user_error(bad, "dimension", f"must be an integer between 1 and {limit}")
+        if metric not in METRICS + BIT_METRICS:
+            raise _user_error(bad, "metric", f"must be one of {', '.join(METRICS + BIT_METRICS)}")
+        if vector_type == "bit" and metric not in BIT_METRICS:
+            metric = "hamming"  # as the reference: a bit index measures hamming unless jaccard is asked for
+        elif vector_type != "bit" and metric in BIT_METRICS:
+            raise _user_error(bad, "metric", f"{metric} is only valid with vector_type 'bit'")
         config = _index_config(index_config, bad)
+        # As the reference: the default index is ivfflat (hnsw for sparsevec), and ivfflat cannot serve
+        # sparsevec or jaccard, so bit + jaccard needs index_config {"type": "hnsw"} (or "flat").
+        if (config.get("type") or ("hnsw" if vector_type == "sparsevec" else "ivfflat")) == "ivfflat" and (
+                vector_type == "sparsevec" or metric == "jaccard"):
+            raise _user_error(bad, "index_config.type", "ivfflat indexes support neither sparsevec nor jaccard: "
+                              "use hnsw")
         config["vector_type"] = vector_type
         fields: list[str] = []
         for i, field in enumerate(metadata_indexes or ()):
@@ -265,10 +284,10 @@ class VectorStore(ABC):
         mds = [self._metadata(m, op, f"metadata[{i}]") for i, m in enumerate(metadata)] if metadata is not None \
             else [{} for _ in range(len(vectors))]
         try:
-            dim = await self._dimension(index_name)
+            dim, bits = await self._dimension(index_name), await self._bits(index_name)
         except Exception as exc:
             raise self._wrap(exc, op, {"indexName": index_name}) from exc
-        rows = [self._vector(v, op, f"vectors[{i}]", dim) for i, v in enumerate(vectors)]
+        rows = [self._vector(v, op, f"vectors[{i}]", dim, bits) for i, v in enumerate(vectors)]
         # Last occurrence wins when an id repeats (as sequential upserts would leave it).
         last = {vid: i for i, vid in enumerate(id_list)}
         keep = sorted(last.values())
@@ -287,14 +306,16 @@ class VectorStore(ABC):
         top_k: int = 10,
         filter: Mapping[str, Any] | None = None,
         include_vector: bool = False,
-        min_score: float | None = None,
+        min_score: float | None = -1.0,
         namespace: str = DEFAULT_NAMESPACE,
         ef: int | None = None,
         probes: int | None = None,
         exact: bool = False,
     ) -> list[QueryResult]:
         """The ``top_k`` nearest vectors of the namespace that pass ``filter``, best first; without a
-        ``query_vector`` a filter-only lookup (score 0, ordered by id). ``min_score`` keeps scores above it.
+        ``query_vector`` a filter-only lookup (score 0, ordered by id). ``min_score`` keeps scores above it
+        (default -1, as both references: a dot product of -1 or less, or cosine -1, is left out; ``None`` keeps
+        every score).
         ``exact=True`` (or a positive ``min_score``) forces an exact scan where an ANN index (PostgreSQL HNSW) would
         serve the query."""
         op = "QUERY"
@@ -313,8 +334,8 @@ class VectorStore(ABC):
         if query_vector is None and node is None:
             raise _user_error(bad, "query_vector", "either query_vector or filter must be provided")
         try:
-            dim = await self._dimension(index_name)
-            vec = None if query_vector is None else self._vector(query_vector, op, "query_vector", dim)
+            dim, bits = await self._dimension(index_name), await self._bits(index_name)
+            vec = None if query_vector is None else self._vector(query_vector, op, "query_vector", dim, bits)
             # A positive min_score scans exactly, as the reference's (which filters by score before its LIMIT).
             exact = bool(exact) or (min_score is not None and min_score > 0)
             hits = await self._query(index_name, ns, vec, top_k, node, bool(include_vector), ef, probes, exact)
@@ -352,8 +373,8 @@ class VectorStore(ABC):
         vid = self._id(id, op, "id") if id is not None else None
         md = self._metadata(metadata, op, "metadata") if metadata is not None else None
         try:
-            dim = await self._dimension(index_name)
-            vec = self._vector(vector, op, "vector", dim) if vector is not None else None
+            dim, bits = await self._dimension(index_name), await self._bits(index_name)
+            vec = self._vector(vector, op, "vector", dim, bits) if vector is not None else None
             return await self._update(index_name, ns, vid, node, vec, md)
         except Exception as exc:
             raise self._wrap(exc, op, {"indexName": index_name}) from exc
@@ -435,6 +456,10 @@ class VectorStore(ABC):
     @abstractmethod
     async def _create_index(self, name: str, dimension: int, metric: str, config: dict[str, Any], build: bool,
                             metadata_indexes: list[str]) -> None: ...
+
+    async def _bits(self, name: str) -> bool:  # a hook with a default, not a primitive
+        """Whether the index stores bit vectors (its vectors must be 0/1); only PgVector has them."""
+        return False
 
     @abstractmethod
     async def _dimension(self, name: str) -> int:

@@ -40,10 +40,12 @@ from .sql_filter import compile_filter
 
 __all__ = ("PgVector",)
 
-_OPS = {  # metric -> (operator, opclass suffix, score of distance d)
+_OPS = {  # metric -> (operator, opclass suffix, score of distance d), as the reference
     "cosine": ("<=>", "cosine_ops", "1 - ({d})"),
     "euclidean": ("<->", "l2_ops", "1.0 / (1.0 + ({d}))"),
     "dotproduct": ("<#>", "ip_ops", "({d}) * -1"),
+    "hamming": ("<~>", "hamming_ops", "1 - (({d})::float / bit_length(t.embedding))"),  # bit only
+    "jaccard": ("<%>", "jaccard_ops", "1 - ({d})"),  # bit only
 }
 _NS_LOCK = 1936876916 << 32  # the reference's advisory lock namespace for the namespace migration
 
@@ -111,6 +113,16 @@ def _encode_vector(value: Any) -> bytes:
     return struct.pack(">HH", arr.size, 0) + arr.tobytes()
 
 
+def _bit_text(vector: np.ndarray) -> str:
+    """A 0/1 vector as the bit string pgvector's bit column takes ('0101…'), as the reference formats it."""
+    text: str = ((np.asarray(vector) != 0).astype(np.uint8) + 48).tobytes().decode()
+    return text
+
+
+def _embedding_value(value: Any) -> list[float]:
+    return [float(c == "1") for c in value] if isinstance(value, str) else list(value)
+
+
 def _decode_vector(data: bytes) -> list[float]:
     result: list[float] = np.frombuffer(data, dtype=">f4", offset=4).astype(np.float64).tolist()
     return result
@@ -149,7 +161,7 @@ class PgVector(VectorStore):
     walks HNSW (iterative scan, strict order) for filtered queries too: faster on large resources, approximate."""
 
     store_token = "PG"
-    supports_halfvec = True
+    vector_types = frozenset({"vector", "halfvec", "bit", "sparsevec"})
 
     def __init__(
         self,
@@ -269,10 +281,25 @@ class PgVector(VectorStore):
                                       format="binary")
             held["codec"] = "binary"
 
-    def _vector_param(self, n: int, vector_type: str) -> str:
-        """Placeholder ``$n`` of a binary ``vector``, cast to the column's type when that is not ``vector``."""
-        cast = "" if vector_type == "vector" else f"::{self._type(vector_type)}"
+    def _column_type(self, vector_type: str) -> str:
+        return "bit" if vector_type == "bit" else self._type(vector_type)  # bit is PostgreSQL's own type
+
+    def _vector_param(self, n: int, info: _IndexInfo) -> str:
+        """Placeholder ``$n`` of a query/update vector: a bit string (text) for bit columns, else a binary
+        ``vector`` cast to the column's type (halfvec, sparsevec) when that is not ``vector``."""
+        if info.vector_type == "bit":
+            return f"${n}::text::bit({int(info.dimension)})"
+        cast = "" if info.vector_type == "vector" else f"::{self._type(info.vector_type)}"
         return f"${n}::{self._type('vector')}{cast}"
+
+    def _vector_arg(self, info: _IndexInfo, vector: np.ndarray) -> bytes | str:
+        return _bit_text(vector) if info.vector_type == "bit" else _encode_vector(vector)
+
+    def _embedding_sql(self, info: _IndexInfo, alias: str) -> str:
+        """The embedding column as our codec reads it: bit strings as text, the others as ``vector``."""
+        if info.vector_type == "bit":
+            return f", {alias}embedding::text AS embedding"
+        return f", {alias}embedding::{self._type('vector')} AS embedding"
 
     # ------------------------------------------------------------------------------------------- metadata
     async def _load_info(self, conn: asyncpg.Connection, name: str) -> _IndexInfo | None:
@@ -281,10 +308,12 @@ class PgVector(VectorStore):
             return None
         opclass = row["opclass"]
         if opclass:
-            metric = "euclidean" if "l2" in opclass else "dotproduct" if "ip" in opclass else "cosine"
+            metric = next((m for m in ("hamming", "jaccard") if m in opclass), None) or (
+                "euclidean" if "l2" in opclass else "dotproduct" if "ip" in opclass else "cosine")
         else:
             # No ANN index: the reference falls back to cosine; we keep the metric asked for in a table comment.
-            noted = re.fullmatch(r"mastra_store metric=(cosine|euclidean|dotproduct)", row["note"] or "")
+            noted = re.fullmatch(r"mastra_store metric=(cosine|euclidean|dotproduct|hamming|jaccard)",
+                                 row["note"] or "")
             metric = noted.group(1) if noted else "cosine"
         config: dict[str, int] = {}
         method = row["method"] or "flat"
@@ -311,6 +340,9 @@ class PgVector(VectorStore):
 
     async def _dimension(self, name: str) -> int:
         return (await self._info(name)).dimension
+
+    async def _bits(self, name: str) -> bool:
+        return (await self._info(name)).vector_type == "bit"
 
     async def _ensure_namespace(self, conn: asyncpg.Connection, name: str) -> None:
         """Upgrade a table of an older release (unique ``vector_id``, no namespace), once per process."""
@@ -359,10 +391,11 @@ class PgVector(VectorStore):
                       config: dict[str, Any], build: bool) -> None:
         _, version = await self._extension(conn, install=True)
         vtype = config.get("vector_type", "vector")
-        if vtype == "halfvec" and version < (0, 7):
-            raise MastraError(id=self._error_id("CREATE_INDEX", "HALFVEC_NOT_SUPPORTED"), domain="MASTRA_VECTOR",
-                              category=ErrorCategory.USER, details={"field": "vector_type", "indexName": name},
-                              text=f"halfvec needs pgvector >= 0.7 (installed: {'.'.join(map(str, version))})")
+        if vtype != "vector" and version < (0, 7):
+            raise MastraError(id=self._error_id("CREATE_INDEX", f"{vtype.upper()}_NOT_SUPPORTED"),
+                              domain="MASTRA_VECTOR", category=ErrorCategory.USER,
+                              details={"field": "vector_type", "indexName": name},
+                              text=f"{vtype} needs pgvector >= 0.7 (installed: {'.'.join(map(str, version))})")
         if self._schema:
             exists = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", self._schema)
             if not exists:
@@ -374,7 +407,7 @@ class PgVector(VectorStore):
         table = self._table(name)
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} (id SERIAL PRIMARY KEY, vector_id TEXT NOT NULL, "
-            f"embedding {self._type(vtype)}({int(dimension)}), metadata JSONB DEFAULT '{{}}'::jsonb, "
+            f"embedding {self._column_type(vtype)}({int(dimension)}), metadata JSONB DEFAULT '{{}}'::jsonb, "
             "namespace VARCHAR(255) NOT NULL DEFAULT 'default')")
         self._ns_ready.discard(name)
         await self._ensure_namespace(conn, name)
@@ -389,7 +422,8 @@ class PgVector(VectorStore):
                      existing: _IndexInfo | None) -> None:
         """The reference's ``setupIndex``: keep a matching ANN index, rebuild a different one."""
         asked = config.get("type")
-        kind = asked or "ivfflat"
+        vtype = existing.vector_type if existing is not None else config.get("vector_type", "vector")
+        kind = asked or ("hnsw" if vtype == "sparsevec" else "ivfflat")  # ivfflat cannot index sparsevec
         if existing is not None:
             if asked is None and existing.metric == metric and existing.type != "flat":
                 return  # no explicit config: the existing index is kept
@@ -404,7 +438,6 @@ class PgVector(VectorStore):
             await conn.execute(f"DROP INDEX IF EXISTS {self._index_ident(name)}")
         if kind == "flat":
             return
-        vtype = existing.vector_type if existing is not None else config.get("vector_type", "vector")
         opclass = f"{vtype}_{_OPS[metric][1]}"
         vector_idx = _ident(f"{name}_vector_idx")
         if kind == "hnsw":
@@ -426,13 +459,17 @@ class PgVector(VectorStore):
     # ------------------------------------------------------------------------------------------- data
     async def _upsert(self, name: str, namespace: str, ids: list[str], vectors: np.ndarray,
                       metadata: list[dict[str, Any]], delete_filter: Node | None) -> None:
-        rows = [_encode_vector(v) for v in vectors]
         mds = [orjson.dumps(m).decode() for m in metadata]
 
         async def run(conn: asyncpg.Connection) -> None:
             info = await self._ready(conn, name)
             await self._codec(conn)
-            cast = "" if info.vector_type == "vector" else f"::{self._type(info.vector_type)}"
+            rows: list[Any] = [self._vector_arg(info, v) for v in vectors]
+            if info.vector_type == "bit":
+                array, cast = "text[]", f"::bit({int(info.dimension)})"
+            else:
+                array = f"{self._type('vector')}[]"
+                cast = "" if info.vector_type == "vector" else f"::{self._type(info.vector_type)}"
             async with conn.transaction():
                 if delete_filter is not None:
                     sql, values = compile_filter(delete_filter, "postgresql", first_param=2)
@@ -440,7 +477,7 @@ class PgVector(VectorStore):
                                        namespace, *values)
                 await conn.execute(
                     f"INSERT INTO {self._table(name)} (vector_id, embedding, metadata, namespace) "
-                    f"SELECT u.i, u.e{cast}, u.m::jsonb, $4 FROM unnest($1::text[], $2::{self._type('vector')}[], "
+                    f"SELECT u.i, u.e{cast}, u.m::jsonb, $4 FROM unnest($1::text[], $2::{array}, "
                     "$3::text[]) AS u(i, e, m) ON CONFLICT (namespace, vector_id) DO UPDATE SET "
                     "embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata",
                     ids, rows, mds, namespace)
@@ -457,8 +494,8 @@ class PgVector(VectorStore):
         best by (distance, id), and only then their metadata (printing the JSON of every scanned row cost a third
         of the scan: 10 000 rows 52 -> 32 ms under load). Score order = distance order for all three metrics."""
         op, _, score = _OPS[info.metric]
-        dist = f"(embedding {self._op(op)} {self._vector_param(vector_param, info.vector_type)})"
-        emb = ", t.embedding::vector AS embedding" if include_vector else ""
+        dist = f"(embedding {self._op(op)} {self._vector_param(vector_param, info)})"
+        emb = self._embedding_sql(info, "t.") if include_vector else ""
         if walk:
             return (f"SELECT t.vector_id, ({score.format(d=dist)})::float8 AS score, t.metadata::text AS metadata{emb} "
                     f"FROM {table} t WHERE namespace = $1 AND {where} ORDER BY {dist} LIMIT $2")
@@ -481,13 +518,13 @@ class PgVector(VectorStore):
             info = await self._ready(conn, name)
             await self._codec(conn)
             if vector is None:
-                emb = ", embedding::vector AS embedding" if include_vector else ""
+                emb = self._embedding_sql(info, "") if include_vector else ""
                 return list(await conn.fetch(
                     f"SELECT vector_id, 0::float8 AS score, metadata::text AS metadata{emb} FROM {table} "
                     f"WHERE namespace = $1 AND {where} ORDER BY vector_id LIMIT $2", namespace, k, *values))
             walk = self._walks(info, node, exact)
             sql = self._search_sql(info, table, where, len(values) + 3, include_vector, walk)
-            args = [namespace, k, *values, vector]
+            args = [namespace, k, *values, self._vector_arg(info, vector)]
             if not walk:
                 # ivfflat.probes is not set: like the reference's, this ORDER BY never uses the ivfflat index.
                 return list(await conn.fetch(sql, *args))
@@ -504,7 +541,7 @@ class PgVector(VectorStore):
 
         rows = await self._with(run)
         return [QueryResult(id=r["vector_id"], score=float(r["score"]), metadata=orjson.loads(r["metadata"] or "{}"),
-                            vector=r["embedding"] if include_vector else None)
+                            vector=_embedding_value(r["embedding"]) if include_vector else None)
                 for r in rows]
 
     async def _update(self, name: str, namespace: str, id: str | None, node: Node | None, vector: np.ndarray | None,
@@ -515,8 +552,8 @@ class PgVector(VectorStore):
             sets: list[str] = []
             args: list[Any] = [namespace]
             if vector is not None:
-                args.append(vector)
-                sets.append(f"embedding = {self._vector_param(len(args), info.vector_type)}")
+                args.append(self._vector_arg(info, vector))
+                sets.append(f"embedding = {self._vector_param(len(args), info)}")
             if metadata is not None:
                 args.append(orjson.dumps(metadata).decode())
                 sets.append(f"metadata = ${len(args)}::jsonb")
@@ -591,7 +628,7 @@ class PgVector(VectorStore):
 
         async def run(conn: asyncpg.Connection) -> str:
             await self._codec(conn)
-            rows = await conn.fetch(f"EXPLAIN {sql}", "default", top_k, *values, vector)
+            rows = await conn.fetch(f"EXPLAIN {sql}", "default", top_k, *values, self._vector_arg(info, vector))
             return "\n".join(r[0] for r in rows)
 
         plan: str = await self._with(run)

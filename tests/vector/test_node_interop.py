@@ -219,3 +219,36 @@ async def test_our_memory_vectors_recalled_by_node(pgv: PgVector, pgvector_url: 
     # Node's deleteMessages removed the vector we wrote.
     assert await pgv.query(index_name="memory_messages_64", filter={"message_id": "t1-m2"}) == []
     assert len(await pgv.query(index_name="memory_messages_64", filter={"thread_id": "t1"}, top_k=50)) == 7
+
+
+@pytest.mark.parametrize(("vector_type", "metric", "config"), [
+    ("bit", "hamming", None), ("bit", "jaccard", {"type": "hnsw"}), ("sparsevec", "cosine", None),
+    ("sparsevec", "dotproduct", None)])
+async def test_node_bit_and_sparsevec_indexes_are_shared(pgv: PgVector, pgvector_url: str, pg_vector_schema: str,
+                                                         vector_type: str, metric: str,
+                                                         config: dict[str, Any] | None) -> None:
+    """An index made by Node ``PgVector`` with ``vectorType`` bit/sparsevec: we read its layout (type, metric),
+    add vectors, and both sides score all 30 rows alike (within 1e-6)."""
+    rng = np.random.default_rng(31)
+    if vector_type == "bit":
+        data = rng.integers(0, 2, size=(31, DIM)).astype(float)
+    else:
+        data = np.where(rng.random((31, DIM)) < 0.2, rng.normal(size=(31, DIM)), 0.0)
+    vectors, query = data[:30].tolist(), data[30].tolist()
+    ids = [f"{vector_type[:3]}{i}" for i in range(30)]
+    create: dict[str, Any] = {"op": "createIndex", "indexName": "typed", "dimension": DIM, "vectorType": vector_type,
+                              "metric": metric}
+    if config:
+        create["indexConfig"] = config
+    run_node(_request(pgvector_url, pg_vector_schema, [
+        create, {"op": "upsert", "indexName": "typed", "vectors": vectors[:20], "ids": ids[:20]}]))
+    stats = await pgv.describe_index(index_name="typed")
+    assert (stats.vector_type, stats.metric, stats.count) == (vector_type, metric, 20)
+    await pgv.upsert(index_name="typed", vectors=vectors[20:], ids=ids[20:])
+    [theirs] = run_node(_request(pgvector_url, pg_vector_schema, [
+        {"op": "query", "indexName": "typed", "queryVector": query, "topK": 30}]))
+    ours = await pgv.query(index_name="typed", query_vector=query, top_k=30, exact=True)
+    # Both leave out scores of -1 and below (min_score -1 by default; dot products here reach -4).
+    assert len(ours) == len(theirs) >= 25
+    mine = {h.id: h.score for h in ours}
+    assert [mine[h["id"]] for h in theirs] == pytest.approx([h["score"] for h in theirs], abs=1e-6)

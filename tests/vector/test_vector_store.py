@@ -67,6 +67,15 @@ async def test_min_score_and_include_vector(vstore: VectorStore) -> None:
     assert all(h.vector is None for h in await vstore.query(index_name="m", query_vector=QUERY, top_k=2))
 
 
+async def test_min_score_is_minus_one_by_default(vstore: VectorStore) -> None:
+    """As both references (minScore = -1): scores of -1 and below are left out unless min_score=None."""
+    await vstore.create_index(index_name="dp", dimension=4, metric="dotproduct")
+    await vstore.upsert(index_name="dp", vectors=[[-3, 0, 0, 0], [-1, 0, 0, 0], [2, 0, 0, 0]], ids=["x", "y", "z"])
+    assert [h.id for h in await vstore.query(index_name="dp", query_vector=[1, 0, 0, 0], top_k=3)] == ["z"]
+    every = await vstore.query(index_name="dp", query_vector=[1, 0, 0, 0], top_k=3, min_score=None)
+    assert [(h.id, h.score) for h in every] == [("z", 2.0), ("y", -1.0), ("x", -3.0)]
+
+
 async def test_namespaces_are_separate(vstore: VectorStore) -> None:
     await vstore.create_index(index_name="ns", dimension=4)
     await vstore.upsert(index_name="ns", vectors=[VECS["a"]], ids=["x"], metadata=[{"n": 1}])
