@@ -8,6 +8,7 @@ unprocessed items retried): a put replaces an item with the same key, so a re-ru
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ from ..backends.dynamodb.codec import from_wire
 from ..backends.dynamodb.keys import EDB_ENTITY, primary_key
 from ..records.agents import StorageAgent
 from ..records.observability import SpanRecord
-from .entities import Entity, record_key
+from .entities import Entity, OlderKeys, record_key
 
 if TYPE_CHECKING:
     from ..backends.dynamodb import DynamoDBStore
@@ -215,22 +216,34 @@ class DynamoEndpoint:
         return len(keys)
 
     async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
-        return len(await self.keys_older(entity, cutoff, column, field, 2**62))
+        return len(await self.older_keys(entity, cutoff, column, field)(2**62))
 
-    async def keys_older(
-        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
-    ) -> list[tuple[Any, ...]]:
-        """Up to ``limit`` keys of items whose ``field`` is older than ``cutoff`` (a filtered Scan)."""
-        out: list[tuple[Any, ...]] = []
+    def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
+        """Keys of items whose ``field`` is older than ``cutoff``, from ONE filtered Scan over all the batches:
+        each call continues the scan where the previous one stopped (eligible keys of a page not handed out yet
+        wait in a buffer), so pruning N items reads the table once, not once per batch. Deleting items the scan
+        has passed does not disturb it (``ExclusiveStartKey`` is a position, the item need not exist)."""
         read = _READERS[entity.name]
-        async for items in self._items(entity):
-            for item in items:
-                try:
-                    record = read(item)
-                except Exception:
-                    continue  # unreadable items are copy's business (reported there), not retention's
-                if self._in_window(getattr(record, field, None), None, cutoff):
-                    out.append(record_key(entity, record))
-                    if len(out) >= limit:
-                        return out
-        return out
+        ready: deque[tuple[Any, ...]] = deque()
+        kw: dict[str, Any] = {"TableName": self.conn.table, "ConsistentRead": True, **self._filter(entity)}
+        exhausted = False
+
+        async def next_batch(limit: int) -> list[tuple[Any, ...]]:
+            nonlocal exhausted
+            while len(ready) < limit and not exhausted:
+                await self.conn.open()
+                res = await self.conn.call("scan", **kw)
+                for item in map(from_wire, res.get("Items", [])):
+                    try:
+                        record = read(item)
+                    except Exception:
+                        continue  # unreadable items are copy's business (reported there), not retention's
+                    if self._in_window(getattr(record, field, None), None, cutoff):
+                        ready.append(record_key(entity, record))
+                if res.get("LastEvaluatedKey"):
+                    kw["ExclusiveStartKey"] = res["LastEvaluatedKey"]
+                else:
+                    exhausted = True
+            return [ready.popleft() for _ in range(min(limit, len(ready)))]
+
+        return next_batch

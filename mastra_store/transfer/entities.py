@@ -9,15 +9,20 @@ cut to milliseconds (what every backend keeps; DynamoDB stores ISO strings with 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import orjson
 from pydantic import BaseModel
 
 from ..domains import DOMAIN_NAMES, DomainName
 
-__all__ = ("ENTITIES", "Entity", "canonical_digest", "entities_for", "record_digest", "record_key")
+__all__ = ("ENTITIES", "Entity", "OlderKeys", "canonical_digest", "entities_for", "record_digest", "record_key")
+
+#: ``await next_batch(limit)``: the next keys (at most ``limit``) of records a retention policy deletes; the
+#: endpoint keeps its place between calls (retention deletes each batch before asking for the next).
+OlderKeys: TypeAlias = Callable[[int], Awaitable[list[tuple[Any, ...]]]]
 
 
 @dataclass(frozen=True)

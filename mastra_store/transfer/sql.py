@@ -37,7 +37,7 @@ from ..records.memory import MastraDBMessage, StorageResource, StorageThread
 from ..records.observability import SpanRecord
 from ..records.scores import ScoreRowData
 from ..records.workflows import WorkflowRun
-from .entities import Entity, canonical_digest
+from .entities import Entity, OlderKeys, canonical_digest
 
 if TYPE_CHECKING:
     from ..backends.sql.database import SqlDatabase
@@ -438,14 +438,25 @@ class SqlEndpoint:
             await self.db.scalar(sa.select(sa.func.count()).select_from(t).where(self._older(t, cutoff, column))) or 0
         )
 
-    async def keys_older(
-        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
-    ) -> list[tuple[Any, ...]]:
-        """Up to ``limit`` keys of rows older than ``cutoff`` (in key order: one index range per batch)."""
+    def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
+        """Keys of rows older than ``cutoff``, in key order, a batch per ``next(limit)``: each batch one index
+        range after the previous batch's last key (rows deleted in between are never read again)."""
         t = self.tables.by_name(entity.table)
         cols = [t.c[c] for c in entity.key_columns]
-        stmt = sa.select(*cols).where(self._older(t, cutoff, column)).order_by(*cols).limit(limit)
-        return [tuple(r) for r in await self.db.all(stmt)]
+        base = sa.select(*cols).where(self._older(t, cutoff, column)).order_by(*cols)
+        after: list[tuple[Any, ...]] = []
+
+        async def next_batch(limit: int) -> list[tuple[Any, ...]]:
+            stmt = base
+            if after:
+                last = after[-1]
+                stmt = stmt.where(sa.tuple_(*cols) > sa.tuple_(*last) if len(cols) > 1 else cols[0] > last[0])
+            keys = [tuple(r) for r in await self.db.all(stmt.limit(limit))]
+            if keys:
+                after[:] = [keys[-1]]
+            return keys
+
+        return next_batch
 
 
 @cache
