@@ -1,7 +1,9 @@
 """Copy every domain from one store to another: paged, resumable, verified.
 
 ``await copy_store(source, destination)`` moves resources, threads, messages, workflow snapshots, scores,
-spans and agents between any two of PostgreSQL, SQLite and DynamoDB (``mastra-store copy`` is the command).
+spans and agents (each with its whole version history) between any two of PostgreSQL, SQLite and DynamoDB
+(``mastra-store copy`` is the command). Vector indexes (``PgVector``/``SqliteVector`` tables) are not part of
+a copy: re-create them on the destination and upsert the embeddings again (or re-embed).
 
 * **Paged and pipelined**: the source is read a page at a time (keyset pagination on SQL, ``Scan`` pages on
   DynamoDB) while the previous page is being written in one batch (one multi-row upsert on SQL,
@@ -179,9 +181,8 @@ class _Copier:
         self.sql_both = isinstance(src, SqlEndpoint) and isinstance(dst, SqlEndpoint)
 
     def _raw(self, entity: Entity) -> bool:
-        # Agents always travel as records: on Mastra 1.x tables an agent is a row plus its versions, and the
-        # domain's own reader/writer turn that into one record and back (the active configuration).
-        return self.sql_both and entity.name != "agents"
+        # Agents always travel as records, through the agents domain (agents.py: an agent with its versions).
+        return self.sql_both and entity.domain != "agents"
 
     def _bad(self, rep: EntityReport, entity: Entity, key: Sequence[Any], side: Any, exc: BaseException) -> None:
         text = f"{type(exc).__name__}: {exc}"

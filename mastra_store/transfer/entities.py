@@ -71,7 +71,10 @@ ENTITIES: Final[tuple[Entity, ...]] = (
         # PostgreSQL's mastra_ai_spans trigger (Mastra 1.x) stamps both with the time of the insert.
         ("createdAt", "updatedAt"),
     ),
-    Entity("agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "agent"),
+    # Stores on the 1.0.0-beta tables (and DynamoDB's own beta items): one wide row per agent, no versions.
+    Entity("beta_agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "agent"),
+    # Mastra 1.x: each agent with every one of its versions (agents.py).
+    Entity("agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "versioned_agent"),
 )
 
 
