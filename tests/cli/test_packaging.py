@@ -137,10 +137,12 @@ def test_strict_editable_install_is_visible_to_mypy(tmp_path: Path) -> None:
     )
     user = tmp_path / "app.py"
     user.write_text(
-        "from mastra_store import SqliteStore\n"
+        "from mastra_store import DynamoDBStore, PostgresStore, SqliteStore\n"
         "store = SqliteStore(id='x', path='a.db')\n"
         "reveal_type(store)\n"
         "SqliteStore(id='x', pth='a.db')\n"
+        "PostgresStore(id='p', conection_string='postgresql://h/db', pool_size=5)\n"
+        "DynamoDBStore(id='d', config={'table_nam': 't'})\n"
         "async def f() -> None:\n"
         "    reveal_type(await store.get_store('memory'))\n"
     )
@@ -161,4 +163,6 @@ def test_strict_editable_install_is_visible_to_mypy(tmp_path: Path) -> None:
     )
     assert 'Revealed type is "mastra_store.backends.sqlite.SqliteStore"' in out.stdout, out.stdout
     assert 'Argument "pth" to "SqliteStore"' in out.stdout, out.stdout  # **unknown: Never
+    assert '"conection_string"' in out.stdout and '"pool_size"' not in out.stdout, out.stdout  # Unpack[PostgresOptions]
+    assert 'Argument "config" to "DynamoDBStore"' in out.stdout, out.stdout  # DynamoDBConfigInput
     assert "MemoryStorage | None" in out.stdout, out.stdout
