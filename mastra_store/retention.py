@@ -86,6 +86,7 @@ class TableRetentionPolicy:
 
     @classmethod
     def of(cls, value: Any, where: str) -> TableRetentionPolicy:
+        """A table's policy from its mapping form (``maxAge``, ``batchSize``); USER error naming ``where`` otherwise."""
         if isinstance(value, TableRetentionPolicy):
             return value
         if not isinstance(value, Mapping):

@@ -105,6 +105,7 @@ class EntityReport:
 
     @property
     def rows_per_second(self) -> float:
+        """Rows written per second of this entity's copy."""
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -115,9 +116,11 @@ class CopyReport:
 
     @property
     def ok(self) -> bool:
+        """No bad row and every entity verified (or not checked)."""
         return not self.bad_rows and all(e.verified is not False for e in self.entities)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data (what ``mastra-store copy --json`` prints)."""
         return {
             "ok": self.ok,
             "entities": [{**asdict(e), "rows_per_second": round(e.rows_per_second, 1)} for e in self.entities],
@@ -141,9 +144,14 @@ class CopyStopped(MastraError):
 class CopyProgress(Protocol):
     """What :func:`copy_store` reports as it goes (the CLI draws Rich progress bars from it)."""
 
-    def start(self, entity: str, total: int) -> None: ...
-    def advance(self, entity: str, rows: int) -> None: ...
-    def finish(self, entity: str) -> None: ...
+    def start(self, entity: str, total: int) -> None:
+        """The copy of ``entity`` begins; ``total`` rows are expected."""
+
+    def advance(self, entity: str, rows: int) -> None:
+        """``rows`` more rows of ``entity`` were written."""
+
+    def finish(self, entity: str) -> None:
+        """The copy of ``entity`` is done."""
 
 
 async def _join(task: asyncio.Task[None]) -> None:
