@@ -166,3 +166,16 @@ def test_strict_editable_install_is_visible_to_mypy(tmp_path: Path) -> None:
     assert '"conection_string"' in out.stdout and '"pool_size"' not in out.stdout, out.stdout  # Unpack[PostgresOptions]
     assert 'Argument "config" to "DynamoDBStore"' in out.stdout, out.stdout  # DynamoDBConfigInput
     assert "MemoryStorage | None" in out.stdout, out.stdout
+
+
+def test_import_is_lazy() -> None:
+    """``import mastra_store`` (and of the pytest plugin every pytest run loads) imports no SQLAlchemy, pydantic or
+    driver; the first name used brings in what it needs."""
+    code = (
+        "import sys\nimport mastra_store.testing.plugin\n"
+        "heavy = [m for m in ('sqlalchemy', 'pydantic', 'asyncpg', 'aiosqlite') if m in sys.modules]\n"
+        "from mastra_store import MastraError, SqliteStore\n"
+        "print(heavy, 'sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True"], out.stdout + out.stderr
