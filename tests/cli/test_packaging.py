@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +180,22 @@ def test_import_is_lazy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[]", "True"], out.stdout + out.stderr
+
+
+def test_every_command_takes_json_and_url() -> None:
+    """Issue 17: ``--json`` on every command, ``--url`` (or MASTRA_STORE_URL) on every command that opens a store."""
+    import typer.main
+
+    from mastra_store.cli import app
+
+    root: Any = typer.main.get_command(app)
+    leaves: dict[str, Any] = {}
+    for name, cmd in root.commands.items():
+        subs = cmd.commands if hasattr(cmd, "commands") else {"": cmd}
+        leaves.update({f"{name} {sub}".strip(): c for sub, c in subs.items()})
+    assert {"copy", "prune", "stats", "doctor", "migrate upgrade", "migrate sql"} <= set(leaves)
+    no_json = [n for n, c in leaves.items() if not any("--json" in p.opts for p in c.params)]
+    assert no_json == []
+    url_env = {n for n, c in leaves.items() if any(getattr(p, "envvar", None) == "MASTRA_STORE_URL" for p in c.params)}
+    # copy takes SRC DST; history lists the packaged revisions and ini prints a file path (no database)
+    assert set(leaves) - url_env <= {"copy", "migrate history", "migrate ini"}
