@@ -1,7 +1,8 @@
 """The benchmark data set written into a store through the public API, for ``copy`` tests and ``bench.copy``.
 
 Same generators as the workloads (bench/data.py): at SCALE=1, 200 threads, 10 000 messages, 20 resources
-with working memory, 1 000 workflow snapshots, 5 000 spans (500 traces), 2 000 scores and 20 agents.
+with working memory, 1 000 workflow snapshots, 5 000 spans (500 traces), 2 000 scores and 20 agents (three versions
+each, the second one active on every other agent).
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ async def write_dataset(store: BaseStore, scale: float = 1.0) -> dict[str, int]:
         await store.scores.save_score(score=make_score(i, f"run-{i % max(1, n['workflow_snapshots'])}"))
     for i in range(n["agents"]):
         await store.agents.create_agent(agent=_agent(i))
+        for number in (2, 3):
+            await store.agents.create_version(version=_version(i, number))
+        if i % 2:
+            await store.agents.update(id=f"agent-{i}", activeVersionId=f"agent-{i}-v2", status="published")
     return {
         "resources": n["resources"],
         "threads": n["threads"],
@@ -67,7 +72,21 @@ async def write_dataset(store: BaseStore, scale: float = 1.0) -> dict[str, int]:
         "workflow_snapshots": n["workflow_snapshots"],
         "scores": n["scores"],
         "spans": spans,
+        "beta_agents": 0,  # a store on Mastra 1.x tables has its agents with their versions
         "agents": n["agents"],
+    }
+
+
+def _version(i: int, number: int) -> dict[str, Any]:
+    return {
+        "id": f"agent-{i}-v{number}",
+        "agentId": f"agent-{i}",
+        "versionNumber": number,
+        "name": f"Agent {i} v{number}",
+        "instructions": text(80),
+        "model": {"provider": "openai", "name": "gpt-4o-mini"},
+        "changedFields": ["instructions", "model"],
+        "changeMessage": f"edit {number}",
     }
 
 

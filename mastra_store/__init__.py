@@ -3,27 +3,6 @@
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .composite import MastraCompositeStore, MastraStorage
-from .domains import (
-    AgentsStorage,
-    MemoryStorage,
-    ObservabilityStorage,
-    ScoresStorage,
-    StorageDomain,
-    WorkflowsStorage,
-)
-from .errors import (
-    ErrorCategory,
-    ErrorDomain,
-    MastraError,
-    NotSupportedError,
-    SchemaOutOfDateError,
-    StorageUnavailableError,
-    ValidationError,
-)
-from .store import BaseStore
-from .types import UNSET, DateRange, PaginationInfo, StorageOrderBy, StoragePagination
-
 if TYPE_CHECKING:
     from .backends.dynamodb import (
         AgentsDynamoDB,
@@ -43,20 +22,67 @@ if TYPE_CHECKING:
         SqliteStore,
         WorkflowsSqlite,
     )
+    from .composite import MastraCompositeStore, MastraStorage
+    from .domains import (
+        AgentsStorage,
+        MemoryStorage,
+        ObservabilityStorage,
+        ScoresStorage,
+        StorageDomain,
+        WorkflowsStorage,
+    )
+    from .errors import (
+        ErrorCategory,
+        ErrorDomain,
+        MastraError,
+        NotSupportedError,
+        SchemaOutOfDateError,
+        StorageUnavailableError,
+        ValidationError,
+    )
+    from .store import BaseStore
+    from .types import UNSET, DateRange, PaginationInfo, StorageOrderBy, StoragePagination
 
 __version__ = "0.1.0"
 
-#: Backends are imported on first use (PEP 562): a process loads only the backends it names, e.g. a
-#: PostgreSQL service never imports aiosqlite, the in-memory backend or the DynamoDB adapter (aioboto3
-#: itself, the ``dynamodb`` extra, is imported only when a DynamoDB client is opened).
+#: Everything is imported on first use (PEP 562): ``import mastra_store`` (or of any submodule, e.g. by the pytest
+#: plugin that loads in every pytest run) costs nothing until a name is used, and a process loads only the backends
+#: it names, e.g. a PostgreSQL service never imports aiosqlite, the in-memory backend or the DynamoDB adapter
+#: (aioboto3 itself, the ``dynamodb`` extra, is imported only when a DynamoDB client is opened).
 _LAZY: dict[str, str] = {
-    "InMemoryStore": "inmemory",
+    **dict.fromkeys(("MastraCompositeStore", "MastraStorage"), "composite"),
     **dict.fromkeys(
-        ("AgentsPG", "MemoryPG", "ObservabilityPG", "PostgresStore", "ScoresPG", "WorkflowsPG"), "postgres"
+        (
+            "AgentsStorage",
+            "MemoryStorage",
+            "ObservabilityStorage",
+            "ScoresStorage",
+            "StorageDomain",
+            "WorkflowsStorage",
+        ),
+        "domains",
+    ),
+    **dict.fromkeys(
+        (
+            "ErrorCategory",
+            "ErrorDomain",
+            "MastraError",
+            "NotSupportedError",
+            "SchemaOutOfDateError",
+            "StorageUnavailableError",
+            "ValidationError",
+        ),
+        "errors",
+    ),
+    "BaseStore": "store",
+    **dict.fromkeys(("UNSET", "DateRange", "PaginationInfo", "StorageOrderBy", "StoragePagination"), "types"),
+    "InMemoryStore": "backends.inmemory",
+    **dict.fromkeys(
+        ("AgentsPG", "MemoryPG", "ObservabilityPG", "PostgresStore", "ScoresPG", "WorkflowsPG"), "backends.postgres"
     ),
     **dict.fromkeys(
         ("AgentsSqlite", "MemorySqlite", "ObservabilitySqlite", "ScoresSqlite", "SqliteStore", "WorkflowsSqlite"),
-        "sqlite",
+        "backends.sqlite",
     ),
     **dict.fromkeys(
         (
@@ -67,7 +93,7 @@ _LAZY: dict[str, str] = {
             "ScoresDynamoDB",
             "WorkflowsDynamoDB",
         ),
-        "dynamodb",
+        "backends.dynamodb",
     ),
 }
 
@@ -75,8 +101,7 @@ _LAZY: dict[str, str] = {
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is not None:
-        backend = importlib.import_module(f".backends.{module}", __name__)
-        value = getattr(backend, name)
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -81,6 +81,7 @@ class MastraStorage(BaseStore):
 
     @property
     def backends(self) -> list[Any]:
+        """Each distinct backend (store or standalone domain) the domains are routed to, once."""
         return list(self._backends)
 
 

@@ -27,11 +27,13 @@ __all__ = ("CallObserver", "disable_opentelemetry", "enable_opentelemetry", "obs
 
 
 class CallObserver(Protocol):
-    def start(self, domain: StorageDomain, operation: str) -> Call | None: ...
+    def start(self, domain: StorageDomain, operation: str) -> Call | None:
+        """A public call begins (the guard's entry); the returned call is ended when it returns or raises."""
 
 
 class Call(Protocol):
-    def end(self, exc: BaseException | None) -> None: ...
+    def end(self, exc: BaseException | None) -> None:
+        """The call returned (``exc`` is ``None``) or raised ``exc``."""
 
 
 @dataclass

@@ -86,6 +86,7 @@ class TableRetentionPolicy:
 
     @classmethod
     def of(cls, value: Any, where: str) -> TableRetentionPolicy:
+        """A table's policy from its mapping form (``maxAge``, ``batchSize``); USER error naming ``where`` otherwise."""
         if isinstance(value, TableRetentionPolicy):
             return value
         if not isinstance(value, Mapping):
@@ -226,13 +227,14 @@ async def prune(
             results.append(PruneResult(table.domain, _table_name(entity), 0, n == 0, eligible=n))
             continue
         deleted, batches, done = 0, 0, False
+        next_keys = ep.older_keys(entity, cutoff, table.column, table.field)
         while True:
             if cancel is not None and cancel.is_set():
                 break
             if (max_batches is not None and batches >= max_batches) or (max_rows is not None and deleted >= max_rows):
                 break
             limit = table_policy.batch_size if max_rows is None else min(table_policy.batch_size, max_rows - deleted)
-            keys = await ep.keys_older(entity, cutoff, table.column, table.field, limit)
+            keys = await next_keys(limit)
             if keys:
                 deleted += await ep.delete(entity, keys)
                 batches += 1

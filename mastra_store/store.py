@@ -29,6 +29,7 @@ D = TypeVar("D", bound=StorageDomain)
 
 
 def check_store_id(cls_name: str, id: Any) -> str:
+    """``id`` when it is a non-empty string; else the USER ``ConfigurationError`` naming ``id`` (store constructors)."""
     if not isinstance(id, str) or not id.strip():
         raise ConfigurationError("STORE", f"{cls_name}: id must be provided and cannot be empty.", "id")
     return id

@@ -76,6 +76,7 @@ class StoreUrl:
         raise _bad(self.url, f"{self.kind} is not a SQL database")
 
     def display(self) -> str:
+        """The URL with any password replaced by ``***``."""
         return redact(self.url)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +104,21 @@ async def test_slow_calls_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert any("memory.get_thread_by_id" in r.getMessage() for r in caplog.records if r.name == "mastra_store.slow")
     with pytest.raises(ValueError):
         set_slow_call_threshold(-1)
+
+
+@pytest.mark.parametrize(
+    ("prelude", "env", "expect"),
+    [
+        ("import sys; sys.modules['opentelemetry'] = None", {}, "False True False"),  # not installed: off
+        ("", {"MASTRA_STORE_OTEL": "0"}, "False True False"),  # installed, switched off
+        ("", {}, "True False False"),  # installed: on, yet not imported before the first call
+    ],
+)
+def test_opentelemetry_is_on_when_installed_unless_switched_off(prelude: str, env: dict[str, str], expect: str) -> None:
+    code = (
+        f"{prelude}\nimport sys\nimport mastra_store\nfrom mastra_store import instrument\n"
+        "print(instrument.settings.otel, instrument.observer is None, 'opentelemetry.trace' in sys.modules)"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in ("MASTRA_STORE_OTEL", "MASTRA_STORE_SLOW_MS")}
+    out = subprocess.run([sys.executable, "-c", code], env={**environ, **env}, capture_output=True, text=True)
+    assert out.stdout.split() == expect.split(), out.stderr

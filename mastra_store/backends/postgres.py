@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,10 +19,14 @@ from .sql.store import SqlStore
 from .sql.tables import check_identifier
 from .sql.workflows import SqlWorkflows
 
+if TYPE_CHECKING:
+    from ..retention import RetentionInput
+
 __all__ = (
     "AgentsPG",
     "MemoryPG",
     "ObservabilityPG",
+    "PostgresOptions",
     "PostgresStore",
     "ScoresPG",
     "WorkflowsPG",
@@ -51,6 +55,39 @@ def _pool_option_problem(name: str, value: Any) -> str | None:
         return "must be an int"
     least = {"pool_size": 1, "max_overflow": 0, "statement_cache_size": 0, "pool_recycle": -1}[name]
     return None if value >= least else f"must be >= {least}"
+
+
+class PostgresOptions(TypedDict, total=False):
+    """The connection, pool and schema keywords of ``PostgresStore`` (``open_postgres_database``): a type
+    checker flags a misspelt one; at run time an unknown one is a USER error naming it."""
+
+    connection_string: str | None
+    host: str | None
+    port: int
+    database: str | None
+    user: str | None
+    password: str | None
+    engine: AsyncEngine | None
+    schema_name: str | None
+    ssl: Any
+    skip_default_indexes: bool
+    auto_migrate: bool
+    mastra_version: str | None
+    connect_timeout: float | None
+    command_timeout: float | None
+    statement_timeout: int | None
+    application_name: str | None
+    server_settings: dict[str, str] | None
+    sslmode: str | None
+    sslrootcert: str | None
+    sslcert: str | None
+    sslkey: str | None
+    pool_size: int
+    max_overflow: int
+    pool_timeout: float
+    pool_recycle: float
+    pool_pre_ping: bool
+    statement_cache_size: int
 
 
 def open_postgres_database(
@@ -236,8 +273,8 @@ class PostgresStore(SqlStore):
         id: str,
         indexes: list[CreateIndexOptions | dict[str, Any]] | None = None,
         disable_init: bool = False,
-        retention: Any = None,  # retention hook (cli): a RetentionPolicy or its mapping, see mastra_store.retention
-        **options: Any,
+        retention: RetentionInput = None,
+        **options: Unpack[PostgresOptions],
     ) -> None:
         from ..store import check_store_id
 
@@ -247,5 +284,5 @@ class PostgresStore(SqlStore):
         self.disable_init = disable_init
         # Mastra's disableInit: init() (explicit or lazy) makes no schema change; the schema is managed elsewhere.
         db.disable_init = disable_init
-        self._set_retention(retention)  # retention hook (cli)
+        self._set_retention(retention)
         self.schema_name = db.schema

@@ -45,6 +45,8 @@ def open_sqlite_database(
     auto_migrate: bool = True,
     mastra_version: str | None = None,
 ) -> SqlDatabase:
+    """Validate the SQLite options and build the database handle (no I/O yet); the standalone domain classes
+    (``MemorySqlite(url=...)``) open theirs with it."""
     try:
         layout = resolve_mastra_version(mastra_version)
     except ValueError as exc:

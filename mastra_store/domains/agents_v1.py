@@ -67,6 +67,7 @@ class VersionedAgents(StorageDomain):
 
     # -- agents ----------------------------------------------------------------------------------------
     async def get_by_id(self, id: str) -> AgentRecord | None:
+        """The thin agent record (``None`` when absent); its configuration is in its versions."""
         op = "GET_AGENT_BY_ID"
         self._v1_check(op)
         require_str(id, field="id", error_id=self._error_id(op, "INVALID_ARGS"))
@@ -209,6 +210,8 @@ class VersionedAgents(StorageDomain):
 
     # -- versions --------------------------------------------------------------------------------------
     async def create_version(self, *, version: AgentVersionInput | dict[str, Any]) -> AgentVersion:
+        """Store a new version; its ``versionNumber`` must be free for the agent (else a USER error whose id ends
+        with ``ALREADY_EXISTS``)."""
         op = "CREATE_VERSION"
         self._v1_check(op)
         data = coerce(AgentVersionInput, version, field="version", error_id=self._error_id(op, "INVALID_ARGS"))
@@ -220,6 +223,7 @@ class VersionedAgents(StorageDomain):
         return stored
 
     async def get_version(self, id: str) -> AgentVersion | None:
+        """One version by its id (``None`` when absent)."""
         op = "GET_VERSION"
         self._v1_check(op)
         require_str(id, field="id", error_id=self._error_id(op, "INVALID_ARGS"))
@@ -238,6 +242,7 @@ class VersionedAgents(StorageDomain):
             return await self._v1_versions_by_ids(sorted(set(wanted)))
 
     async def get_version_by_number(self, agent_id: str, version_number: int) -> AgentVersion | None:
+        """The agent's version with this number (``None`` when absent)."""
         op = "GET_VERSION_BY_NUMBER"
         self._v1_check(op)
         bad = self._error_id(op, "INVALID_ARGS")
@@ -247,6 +252,7 @@ class VersionedAgents(StorageDomain):
             return await self._v1_version_by_number(agent_id, version_number)
 
     async def get_latest_version(self, agent_id: str) -> AgentVersion | None:
+        """The agent's highest-numbered version (``None`` when it has none)."""
         op = "GET_LATEST_VERSION"
         self._v1_check(op)
         require_str(agent_id, field="agent_id", error_id=self._error_id(op, "INVALID_ARGS"))
@@ -278,6 +284,7 @@ class VersionedAgents(StorageDomain):
         return construct(AgentVersionsPage, versions=versions, total=total, page=page, per_page=page_out, has_more=more)
 
     async def delete_version(self, id: str) -> None:
+        """Delete one version (a no-op when absent); the agent's ``activeVersionId`` is left as it is."""
         op = "DELETE_VERSION"
         self._v1_check(op)
         require_str(id, field="id", error_id=self._error_id(op, "INVALID_ARGS"))
@@ -285,6 +292,7 @@ class VersionedAgents(StorageDomain):
             await self._v1_delete_version(id)
 
     async def delete_versions_by_parent_id(self, entity_id: str) -> None:
+        """Delete every version of the agent ``entity_id`` (Mastra's name for the agent id)."""
         op = "DELETE_VERSIONS_BY_AGENT_ID"
         self._v1_check(op)
         require_str(entity_id, field="entity_id", error_id=self._error_id(op, "INVALID_ARGS"))
@@ -292,6 +300,7 @@ class VersionedAgents(StorageDomain):
             await self._v1_delete_versions(entity_id)
 
     async def count_versions(self, agent_id: str) -> int:
+        """How many versions the agent has."""
         op = "COUNT_VERSIONS"
         self._v1_check(op)
         require_str(agent_id, field="agent_id", error_id=self._error_id(op, "INVALID_ARGS"))

@@ -94,6 +94,7 @@ class SemanticRecall(BaseModel):
     index_config: dict[str, Any] | None = Field(default=None, alias="indexConfig")
 
     def window(self) -> tuple[int, int]:
+        """``(before, after)``: how many messages around each recalled one are included."""
         if isinstance(self.message_range, int):
             if self.message_range < 0:
                 raise ValueError("message_range must be >= 0")
@@ -404,6 +405,7 @@ class Memory:
 
     async def update_working_memory(self, *, thread_id: str, working_memory: str, resource_id: str | None = None
                                     ) -> None:
+        """Replace the working memory text (of the resource or the thread, per ``working_memory_scope``)."""
         op = "UPDATE_WORKING_MEMORY"
         if not self.working_memory_enabled:
             raise _user(op, "working_memory", "working memory is not enabled for this Memory")

@@ -68,7 +68,7 @@ class UrlStores:
         return open_store(self.url, id="conformance")
 
     def cleanup(self) -> None:
-        """Drop the private schemas / delete the private table (best effort is not enough: errors propagate)."""
+        """Drop the private schemas / delete the private table; a failure is raised, never left unnoticed."""
         if self._schemas:
             _run(self._drop_schemas())
         if self._table_ready:

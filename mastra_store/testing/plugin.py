@@ -83,16 +83,15 @@ def _parametrized_explicitly(metafunc: pytest.Metafunc, name: str) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Only tests whose ``store`` is this plugin's (a module overriding ``store`` does not reach the backend
-    # fixture) and that do not pick backends themselves (parametrize("store", [...], indirect=True)).
-    # tryfirst: the backend comes first in the ids (test_x[sqlite-case1]), as a fixture's own params would.
-    if "mastra_store_backend" not in metafunc.fixturenames:
-        return
-    if any(_parametrized_explicitly(metafunc, name) for name in ("store", "mastra_store_backend")):
+    # Only tests whose ``store`` is this plugin's (its closure holds ``mastra_store_backend``; a module overriding
+    # ``store`` does not reach it) and that do not pick backends themselves (parametrize("store", [...],
+    # indirect=True)). ``store`` itself is parametrised, as a fixture's own params would be: the backend comes
+    # first in the ids (test_x[sqlite-case1]) and ``request.node.callspec.params["store"]`` names it.
+    if "mastra_store_backend" not in metafunc.fixturenames or _parametrized_explicitly(metafunc, "store"):
         return
     backends = metafunc.config.hook.pytest_mastra_store_backends(config=metafunc.config)
     if backends:
-        metafunc.parametrize("mastra_store_backend", list(backends), indirect=True)
+        metafunc.parametrize("store", list(backends), indirect=True)
 
 
 def load_factory(path: str) -> StoreFactory:
@@ -139,8 +138,10 @@ def mastra_store_factory(request: pytest.FixtureRequest) -> StoreFactory:
 
 @pytest.fixture
 def mastra_store_backend(request: pytest.FixtureRequest) -> str | None:
-    """The backend name of this test run (parametrised from ``pytest_mastra_store_backends``), else ``None``."""
-    name = getattr(request, "param", None)
+    """The backend name of this test run (from ``pytest_mastra_store_backends``, or the test's own
+    ``parametrize("store", [...], indirect=True)``), else ``None``."""
+    callspec = getattr(request.node, "callspec", None)
+    name = callspec.params.get("store") if callspec is not None else None
     return str(name) if name is not None else None
 
 
@@ -154,7 +155,7 @@ async def store(
     from ..store import BaseStore
 
     spec = StoreSpec(
-        backend=getattr(request, "param", mastra_store_backend),
+        backend=mastra_store_backend,
         mastra_version=BETA if request.node.get_closest_marker("mastra_beta") else None,
         tmp_path=tmp_path,
         request=request,

@@ -1,7 +1,9 @@
 """Copy every domain from one store to another: paged, resumable, verified.
 
 ``await copy_store(source, destination)`` moves resources, threads, messages, workflow snapshots, scores,
-spans and agents between any two of PostgreSQL, SQLite and DynamoDB (``mastra-store copy`` is the command).
+spans and agents (each with its whole version history) between any two of PostgreSQL, SQLite and DynamoDB
+(``mastra-store copy`` is the command). Vector indexes (``PgVector``/``SqliteVector`` tables) are not part of
+a copy: re-create them on the destination and upsert the embeddings again (or re-embed).
 
 * **Paged and pipelined**: the source is read a page at a time (keyset pagination on SQL, ``Scan`` pages on
   DynamoDB) while the previous page is being written in one batch (one multi-row upsert on SQL,
@@ -103,6 +105,7 @@ class EntityReport:
 
     @property
     def rows_per_second(self) -> float:
+        """Rows written per second of this entity's copy."""
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -113,9 +116,11 @@ class CopyReport:
 
     @property
     def ok(self) -> bool:
+        """No bad row and every entity verified (or not checked)."""
         return not self.bad_rows and all(e.verified is not False for e in self.entities)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data (what ``mastra-store copy --json`` prints)."""
         return {
             "ok": self.ok,
             "entities": [{**asdict(e), "rows_per_second": round(e.rows_per_second, 1)} for e in self.entities],
@@ -139,9 +144,14 @@ class CopyStopped(MastraError):
 class CopyProgress(Protocol):
     """What :func:`copy_store` reports as it goes (the CLI draws Rich progress bars from it)."""
 
-    def start(self, entity: str, total: int) -> None: ...
-    def advance(self, entity: str, rows: int) -> None: ...
-    def finish(self, entity: str) -> None: ...
+    def start(self, entity: str, total: int) -> None:
+        """The copy of ``entity`` begins; ``total`` rows are expected."""
+
+    def advance(self, entity: str, rows: int) -> None:
+        """``rows`` more rows of ``entity`` were written."""
+
+    def finish(self, entity: str) -> None:
+        """The copy of ``entity`` is done."""
 
 
 async def _join(task: asyncio.Task[None]) -> None:
@@ -179,9 +189,8 @@ class _Copier:
         self.sql_both = isinstance(src, SqlEndpoint) and isinstance(dst, SqlEndpoint)
 
     def _raw(self, entity: Entity) -> bool:
-        # Agents always travel as records: on Mastra 1.x tables an agent is a row plus its versions, and the
-        # domain's own reader/writer turn that into one record and back (the active configuration).
-        return self.sql_both and entity.name != "agents"
+        # Agents always travel as records, through the agents domain (agents.py: an agent with its versions).
+        return self.sql_both and entity.domain != "agents"
 
     def _bad(self, rep: EntityReport, entity: Entity, key: Sequence[Any], side: Any, exc: BaseException) -> None:
         text = f"{type(exc).__name__}: {exc}"

@@ -8,6 +8,7 @@ unprocessed items retried): a put replaces an item with the same key, so a re-ru
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,8 @@ from ..backends.dynamodb.codec import from_wire
 from ..backends.dynamodb.keys import EDB_ENTITY, primary_key
 from ..records.agents import StorageAgent
 from ..records.observability import SpanRecord
-from .entities import Entity, record_key
+from .agents import agent_pages, write_agents
+from .entities import Entity, OlderKeys, record_key
 
 if TYPE_CHECKING:
     from ..backends.dynamodb import DynamoDBStore
@@ -38,7 +40,7 @@ _READERS: dict[str, Callable[[dict[str, Any]], BaseModel]] = {
     "workflow_snapshots": ddb_workflows._run,
     "scores": ddb_scores.score_from_item,
     "spans": ddb_obs.span_from_item,
-    "agents": ddb_agents.agent_from_item,
+    "beta_agents": ddb_agents.agent_from_item,
 }
 
 #: Record key fields -> the item attribute names the primary key is built from.
@@ -115,6 +117,10 @@ class DynamoEndpoint:
     async def scan(
         self, entity: Entity, *, page_size: int, since: datetime | None = None, before: datetime | None = None
     ) -> AsyncIterator[list[tuple[tuple[Any, ...], BaseModel | Exception]]]:
+        if entity.name == "agents":  # Mastra 1.x agents: the domain's own reads, each agent with its versions
+            async for versioned in agent_pages(self.store.agents, page_size, since, before):
+                yield versioned
+            return
         read = _READERS[entity.name]
         page: list[tuple[tuple[Any, ...], BaseModel | Exception]] = []
         async for items in self._items(entity):
@@ -136,7 +142,10 @@ class DynamoEndpoint:
         self, entities: list[Entity], *, page_size: int, since: datetime | None = None
     ) -> AsyncIterator[tuple[Entity, list[tuple[tuple[Any, ...], BaseModel | Exception]]]]:
         """ONE scan of the whole table for all ``entities`` (a scan reads every item anyway): items are routed
-        to a buffer per entity, each yielded when it holds ``page_size`` records (and at the end)."""
+        to a buffer per entity, each yielded when it holds ``page_size`` records (and at the end). The 1.x
+        agents come after it, through the agents domain (an agent and its versions are several items)."""
+        versioned = [e for e in entities if e.name == "agents"]
+        entities = [e for e in entities if e.name != "agents"]
         by_name = {e.ddb_entity: e for e in entities}
         buffers: dict[str, list[tuple[tuple[Any, ...], BaseModel | Exception]]] = {e.name: [] for e in entities}
         await self.conn.open()
@@ -166,6 +175,9 @@ class DynamoEndpoint:
         for entity in entities:
             if buffers[entity.name]:
                 yield entity, buffers[entity.name]
+        for entity in versioned:
+            async for agent_page in self.scan(entity, page_size=page_size, since=since):
+                yield entity, agent_page
 
     # -- writing ---------------------------------------------------------------------------------------------
     def to_item(self, entity: Entity, record: Any) -> dict[str, Any]:
@@ -191,15 +203,18 @@ class DynamoEndpoint:
         if name == "spans":
             values = {f: getattr(record, f) for f in SpanRecord.model_fields}
             return s["observability"]._span_item(values)  # type: ignore[attr-defined,no-any-return]
-        if name == "agents":
+        if name == "beta_agents":
             values = {f: getattr(record, f) for f in StorageAgent.model_fields}
             attrs = {ddb_agents._ALIASES[k]: ddb_agents._encode(k, v) for k, v in values.items()}
             return s["agents"]._item("agent", attrs)  # type: ignore[attr-defined,no-any-return]
         raise AssertionError(name)
 
     async def write(self, entity: Entity, records: list[Any]) -> None:
-        """Put every record (25 per request; not atomic as a whole, each item is)."""
-        if records:
+        """Put every record (25 per request; not atomic as a whole, each item is); 1.x agents through the
+        agents domain (agents.py)."""
+        if entity.name == "agents":
+            await write_agents(self.store.agents, records)
+        elif records:
             await self.conn.open()
             await self.conn.batch_write(puts=[self.to_item(entity, r) for r in records])
 
@@ -215,22 +230,34 @@ class DynamoEndpoint:
         return len(keys)
 
     async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
-        return len(await self.keys_older(entity, cutoff, column, field, 2**62))
+        return len(await self.older_keys(entity, cutoff, column, field)(2**62))
 
-    async def keys_older(
-        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
-    ) -> list[tuple[Any, ...]]:
-        """Up to ``limit`` keys of items whose ``field`` is older than ``cutoff`` (a filtered Scan)."""
-        out: list[tuple[Any, ...]] = []
+    def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
+        """Keys of items whose ``field`` is older than ``cutoff``, from ONE filtered Scan over all the batches:
+        each call continues the scan where the previous one stopped (eligible keys of a page not handed out yet
+        wait in a buffer), so pruning N items reads the table once, not once per batch. Deleting items the scan
+        has passed does not disturb it (``ExclusiveStartKey`` is a position, the item need not exist)."""
         read = _READERS[entity.name]
-        async for items in self._items(entity):
-            for item in items:
-                try:
-                    record = read(item)
-                except Exception:
-                    continue  # unreadable items are copy's business (reported there), not retention's
-                if self._in_window(getattr(record, field, None), None, cutoff):
-                    out.append(record_key(entity, record))
-                    if len(out) >= limit:
-                        return out
-        return out
+        ready: deque[tuple[Any, ...]] = deque()
+        kw: dict[str, Any] = {"TableName": self.conn.table, "ConsistentRead": True, **self._filter(entity)}
+        exhausted = False
+
+        async def next_batch(limit: int) -> list[tuple[Any, ...]]:
+            nonlocal exhausted
+            while len(ready) < limit and not exhausted:
+                await self.conn.open()
+                res = await self.conn.call("scan", **kw)
+                for item in map(from_wire, res.get("Items", [])):
+                    try:
+                        record = read(item)
+                    except Exception:
+                        continue  # unreadable items are copy's business (reported there), not retention's
+                    if self._in_window(getattr(record, field, None), None, cutoff):
+                        ready.append(record_key(entity, record))
+                if res.get("LastEvaluatedKey"):
+                    kw["ExclusiveStartKey"] = res["LastEvaluatedKey"]
+                else:
+                    exhausted = True
+            return [ready.popleft() for _ in range(min(limit, len(ready)))]
+
+        return next_batch

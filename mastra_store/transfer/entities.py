@@ -9,15 +9,20 @@ cut to milliseconds (what every backend keeps; DynamoDB stores ISO strings with 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import orjson
 from pydantic import BaseModel
 
 from ..domains import DOMAIN_NAMES, DomainName
 
-__all__ = ("ENTITIES", "Entity", "canonical_digest", "entities_for", "record_digest", "record_key")
+__all__ = ("ENTITIES", "Entity", "OlderKeys", "canonical_digest", "entities_for", "record_digest", "record_key")
+
+#: ``await next_batch(limit)``: the next keys (at most ``limit``) of records a retention policy deletes; the
+#: endpoint keeps its place between calls (retention deletes each batch before asking for the next).
+OlderKeys: TypeAlias = Callable[[int], Awaitable[list[tuple[Any, ...]]]]
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,10 @@ ENTITIES: Final[tuple[Entity, ...]] = (
         # PostgreSQL's mastra_ai_spans trigger (Mastra 1.x) stamps both with the time of the insert.
         ("createdAt", "updatedAt"),
     ),
-    Entity("agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "agent"),
+    # Stores on the 1.0.0-beta tables (and DynamoDB's own beta items): one wide row per agent, no versions.
+    Entity("beta_agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "agent"),
+    # Mastra 1.x: each agent with every one of its versions (agents.py).
+    Entity("agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "versioned_agent"),
 )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .._time import to_utc
-from .entities import Entity
+from .entities import Entity, OlderKeys
 
 if TYPE_CHECKING:
     from ..backends.inmemory import InMemoryStore
@@ -42,10 +42,11 @@ class InMemoryEndpoint:
     async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
         return len(self._older(entity, cutoff, field))
 
-    async def keys_older(
-        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
-    ) -> list[tuple[Any, ...]]:
-        return self._older(entity, cutoff, field)[:limit]
+    def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
+        async def next_batch(limit: int) -> list[tuple[Any, ...]]:
+            return self._older(entity, cutoff, field)[:limit]  # dicts in memory: looking again costs nothing
+
+        return next_batch
 
     async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
         rows: dict[Any, Any] = getattr(self.state, _DICTS[entity.name])

@@ -37,7 +37,8 @@ from ..records.memory import MastraDBMessage, StorageResource, StorageThread
 from ..records.observability import SpanRecord
 from ..records.scores import ScoreRowData
 from ..records.workflows import WorkflowRun
-from .entities import Entity, canonical_digest
+from .agents import agent_pages, write_agents
+from .entities import Entity, OlderKeys, canonical_digest
 
 if TYPE_CHECKING:
     from ..backends.sql.database import SqlDatabase
@@ -211,7 +212,16 @@ class SqlEndpoint:
             conds.append(sa.or_(colz < to_utc(before), sa.and_(colz.is_(None), col < naive_utc(before))))
         return conds
 
+    def _other_layout(self, entity: Entity) -> bool:
+        """The agents entity this store's layout does not hold: ``agents`` (1.x, with versions) on the beta
+        tables, ``beta_agents`` on 1.x tables (there the beta API is a view of the 1.x agents, copied as such)."""
+        if entity.domain != "agents":
+            return False
+        return (entity.name == "beta_agents") != (self.db.layout == "beta")
+
     async def count(self, entity: Entity, since: datetime | None = None, before: datetime | None = None) -> int:
+        if self._other_layout(entity):
+            return 0
         t = self.tables.by_name(entity.table)
         stmt = sa.select(sa.func.count()).select_from(t).where(*self._since(t, entity, since, before))
         return int(await self.db.scalar(stmt) or 0)
@@ -241,7 +251,13 @@ class SqlEndpoint:
         self, entity: Entity, *, page_size: int, since: datetime | None = None, before: datetime | None = None
     ) -> AsyncIterator[list[tuple[tuple[Any, ...], BaseModel | Exception]]]:
         """Pages of ``(key, record)``; a row the reader cannot turn into a record comes as ``(key, error)``."""
-        if entity.name == "agents":  # the domain's own read (Mastra 1.x: agent + its active version)
+        if self._other_layout(entity):
+            return
+        if entity.name == "agents":  # Mastra 1.x: the domain's own reads, each agent with its versions
+            async for versioned in agent_pages(self.store.agents, page_size, since, before):
+                yield versioned
+            return
+        if entity.name == "beta_agents":  # the beta tables: the domain's own read of the wide rows
             async for agent_page in self._agent_pages(page_size, since, before):
                 yield agent_page
             return
@@ -291,7 +307,7 @@ class SqlEndpoint:
             return _score_row(record)
         if name == "spans":
             return _span_row(record)
-        if name == "agents":
+        if name == "beta_agents":
             return _agent_row(record)
         raise AssertionError(name)
 
@@ -364,11 +380,14 @@ class SqlEndpoint:
 
     async def write(self, entity: Entity, records: list[Any]) -> None:
         """Upsert ``records`` (one statement/transaction per batch; all or nothing). Agents go through the
-        domain's own insert (Mastra 1.x: agent row + version 1), one by one; an existing id is left as it is."""
+        domain, one by one: 1.x agents with their versions (agents.py); beta agents through its own insert (on
+        1.x tables: agent row + version 1), an existing id left as it is."""
         if entity.name == "agents":
-            agents = self.store.stores["agents"]
+            await write_agents(self.store.agents, records)
+            return
+        if entity.name == "beta_agents":
             for record in records:
-                await agents._insert_agent(record)  # type: ignore[attr-defined]
+                await self.store.agents._insert_agent(record)
             return
         lay = _layout(self.tables.by_name(entity.table))
         await self.write_rows(entity, [self._record_row(entity, r, lay) for r in records])
@@ -438,14 +457,25 @@ class SqlEndpoint:
             await self.db.scalar(sa.select(sa.func.count()).select_from(t).where(self._older(t, cutoff, column))) or 0
         )
 
-    async def keys_older(
-        self, entity: Entity, cutoff: datetime, column: str, field: str, limit: int
-    ) -> list[tuple[Any, ...]]:
-        """Up to ``limit`` keys of rows older than ``cutoff`` (in key order: one index range per batch)."""
+    def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
+        """Keys of rows older than ``cutoff``, in key order, a batch per ``next(limit)``: each batch one index
+        range after the previous batch's last key (rows deleted in between are never read again)."""
         t = self.tables.by_name(entity.table)
         cols = [t.c[c] for c in entity.key_columns]
-        stmt = sa.select(*cols).where(self._older(t, cutoff, column)).order_by(*cols).limit(limit)
-        return [tuple(r) for r in await self.db.all(stmt)]
+        base = sa.select(*cols).where(self._older(t, cutoff, column)).order_by(*cols)
+        after: list[tuple[Any, ...]] = []
+
+        async def next_batch(limit: int) -> list[tuple[Any, ...]]:
+            stmt = base
+            if after:
+                last = after[-1]
+                stmt = stmt.where(sa.tuple_(*cols) > sa.tuple_(*last) if len(cols) > 1 else cols[0] > last[0])
+            keys = [tuple(r) for r in await self.db.all(stmt.limit(limit))]
+            if keys:
+                after[:] = [keys[-1]]
+            return keys
+
+        return next_batch
 
 
 @cache

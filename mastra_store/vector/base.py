@@ -55,6 +55,7 @@ class QueryResult(BaseModel):
     vector: list[float] | None = None
 
     def to_mastra(self) -> dict[str, Any]:
+        """Mastra's ``QueryResult`` shape (absent fields left out)."""
         return self.model_dump(exclude_none=True)
 
 
@@ -69,6 +70,7 @@ class IndexStats(BaseModel):
     config: dict[str, int] = Field(default_factory=dict)
 
     def to_mastra(self) -> dict[str, Any]:
+        """Mastra's ``IndexStats`` shape."""
         return {"dimension": self.dimension, "count": self.count, "metric": self.metric, "type": self.type,
                 "vectorType": self.vector_type, "config": self.config}
 
@@ -380,6 +382,7 @@ class VectorStore(ABC):
             raise self._wrap(exc, op, {"indexName": index_name}) from exc
 
     async def delete_vector(self, *, index_name: str, id: str, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Delete one vector by id (a no-op when absent)."""
         op = "DELETE_VECTOR"
         validate_index_name(index_name, self._error_id(op, "INVALID_INPUT"))
         ns = self._namespace(namespace, op)
@@ -423,12 +426,14 @@ class VectorStore(ABC):
             raise self._wrap(exc, op, {"indexName": index_name}) from exc
 
     async def list_indexes(self) -> list[str]:
+        """The names of this store's indexes, sorted."""
         try:
             return sorted(await self._list_indexes())
         except Exception as exc:
             raise self._wrap(exc, "LIST_INDEXES", {}) from exc
 
     async def describe_index(self, *, index_name: str) -> IndexStats:
+        """Dimension, vector count and metric of an index."""
         op = "DESCRIBE_INDEX"
         validate_index_name(index_name, self._error_id(op, "INVALID_INPUT"))
         try:
@@ -437,6 +442,7 @@ class VectorStore(ABC):
             raise self._wrap(exc, op, {"indexName": index_name}) from exc
 
     async def delete_index(self, *, index_name: str) -> None:
+        """Drop an index and its vectors."""
         op = "DELETE_INDEX"
         validate_index_name(index_name, self._error_id(op, "INVALID_INPUT"))
         try:
@@ -445,6 +451,7 @@ class VectorStore(ABC):
             raise self._wrap(exc, op, {"indexName": index_name}) from exc
 
     async def truncate_index(self, *, index_name: str) -> None:
+        """Delete every vector of an index, keeping the index."""
         op = "TRUNCATE_INDEX"
         validate_index_name(index_name, self._error_id(op, "INVALID_INPUT"))
         try:

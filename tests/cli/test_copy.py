@@ -269,3 +269,57 @@ async def test_control_characters_survive_the_packed_batches(
     finally:
         await src.close()
         await dst.close()
+
+
+async def _agents_state(store: BaseStore) -> dict[str, Any]:
+    """Every agent (thin record) with every version, in Mastra's JSON shape."""
+    agents = store.agents
+    out: dict[str, Any] = {}
+    for agent in (await agents.list(per_page=False)).agents:
+        versions = await agents.list_versions(agent_id=agent.id, per_page=False)
+        out[agent.id] = {"agent": agent.to_mastra(), "versions": [v.model_dump(mode="json") for v in versions.versions]}
+    return out
+
+
+@pytest.mark.postgres
+async def test_agents_travel_with_their_whole_version_history(
+    tmp_path: Path, pg_url: str, pg_schema_factory: Callable[[], str]
+) -> None:
+    """SQLite -> PostgreSQL -> SQLite: every version (ids, numbers, change messages, times), the active version,
+    status and metadata arrive; a second run adds nothing (resumable, no duplicate versions)."""
+    first = SqliteStore(id="first", path=tmp_path / "first.db")
+    pg = _pg(pg_url, pg_schema_factory())
+    last = SqliteStore(id="last", path=tmp_path / "last.db")
+    try:
+        await first.init()
+        agents = first.agents
+        for i in range(4):
+            await agents.create(
+                agent={"id": f"a{i}", "name": f"A{i}", "instructions": "v1", "model": {"p": 1}, "metadata": {"i": i}}
+            )
+            for n in range(2, 2 + i):
+                await agents.create_version(
+                    version={
+                        "id": f"a{i}-v{n}",
+                        "agentId": f"a{i}",
+                        "versionNumber": n,
+                        "name": f"A{i}",
+                        "instructions": f"v{n}",
+                        "model": {"p": n},
+                        "changeMessage": f"edit {n}",
+                    }
+                )
+            if i:
+                await agents.update(id=f"a{i}", activeVersionId=f"a{i}-v{1 + i}", status="published")
+        source = await _agents_state(first)
+        assert sum(len(a["versions"]) for a in source.values()) == 1 + 2 + 3 + 4
+        for src, dst in ((first, pg), (pg, last), (first, pg)):  # the third run: everything is there already
+            report = await copy_store(src, dst, domains=["agents"])
+            assert report.ok, report.to_dict()
+            assert {e.entity: e.written for e in report.entities} == {"beta_agents": 0, "agents": 4}
+        assert await _agents_state(pg) == source
+        assert await _agents_state(last) == source
+        assert [await pg.agents.count_versions(f"a{i}") for i in range(4)] == [1, 2, 3, 4]
+    finally:
+        for s in (first, pg, last):
+            await s.close()

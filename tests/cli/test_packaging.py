@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,10 +138,12 @@ def test_strict_editable_install_is_visible_to_mypy(tmp_path: Path) -> None:
     )
     user = tmp_path / "app.py"
     user.write_text(
-        "from mastra_store import SqliteStore\n"
+        "from mastra_store import DynamoDBStore, PostgresStore, SqliteStore\n"
         "store = SqliteStore(id='x', path='a.db')\n"
         "reveal_type(store)\n"
         "SqliteStore(id='x', pth='a.db')\n"
+        "PostgresStore(id='p', conection_string='postgresql://h/db', pool_size=5)\n"
+        "DynamoDBStore(id='d', config={'table_nam': 't'})\n"
         "async def f() -> None:\n"
         "    reveal_type(await store.get_store('memory'))\n"
     )
@@ -161,4 +164,38 @@ def test_strict_editable_install_is_visible_to_mypy(tmp_path: Path) -> None:
     )
     assert 'Revealed type is "mastra_store.backends.sqlite.SqliteStore"' in out.stdout, out.stdout
     assert 'Argument "pth" to "SqliteStore"' in out.stdout, out.stdout  # **unknown: Never
+    assert '"conection_string"' in out.stdout and '"pool_size"' not in out.stdout, out.stdout  # Unpack[PostgresOptions]
+    assert 'Argument "config" to "DynamoDBStore"' in out.stdout, out.stdout  # DynamoDBConfigInput
     assert "MemoryStorage | None" in out.stdout, out.stdout
+
+
+def test_import_is_lazy() -> None:
+    """``import mastra_store`` (and of the pytest plugin every pytest run loads) imports no SQLAlchemy, pydantic or
+    driver; the first name used brings in what it needs."""
+    code = (
+        "import sys\nimport mastra_store.testing.plugin\n"
+        "heavy = [m for m in ('sqlalchemy', 'pydantic', 'asyncpg', 'aiosqlite') if m in sys.modules]\n"
+        "from mastra_store import MastraError, SqliteStore\n"
+        "print(heavy, 'sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True"], out.stdout + out.stderr
+
+
+def test_every_command_takes_json_and_url() -> None:
+    """Issue 17: ``--json`` on every command, ``--url`` (or MASTRA_STORE_URL) on every command that opens a store."""
+    import typer.main
+
+    from mastra_store.cli import app
+
+    root: Any = typer.main.get_command(app)
+    leaves: dict[str, Any] = {}
+    for name, cmd in root.commands.items():
+        subs = cmd.commands if hasattr(cmd, "commands") else {"": cmd}
+        leaves.update({f"{name} {sub}".strip(): c for sub, c in subs.items()})
+    assert {"copy", "prune", "stats", "doctor", "migrate upgrade", "migrate sql"} <= set(leaves)
+    no_json = [n for n, c in leaves.items() if not any("--json" in p.opts for p in c.params)]
+    assert no_json == []
+    url_env = {n for n, c in leaves.items() if any(getattr(p, "envvar", None) == "MASTRA_STORE_URL" for p in c.params)}
+    # copy takes SRC DST; history lists the packaged revisions and ini prints a file path (no database)
+    assert set(leaves) - url_env <= {"copy", "migrate history", "migrate ini"}

@@ -166,3 +166,49 @@ async def test_prune_command(tmp_path: Path) -> None:
         assert await _ids(store) == (["m5", "m6", "m7"], ["tr0", "tr1", "tr2", "tr3", "tr4"])
     bad = run("prune", "--older-than", "soon", "--url", url)
     assert bad.returncode == 2 and "--older-than" in bad.stderr
+
+
+@pytest.mark.dynamodb
+async def test_dynamodb_prune_reads_the_table_once(dynamodb_endpoint: str) -> None:
+    """Batches continue one Scan (each batch used to scan the table again from the start: N/batch full scans).
+    ~1.2 MB of messages makes the Scan two pages, so batches straddle a page boundary whose last item was
+    deleted before the next page is asked for."""
+    store = DynamoDBStore(id="d", config=ddb_config(dynamodb_endpoint, new_table_name()))
+    await store.create_table()
+    await store.init()
+    try:
+        await store.memory.save_thread(
+            thread={"id": "t", "resourceId": "r", "title": "t", "createdAt": OLD, "updatedAt": OLD}
+        )
+        body = "x" * 4000
+        await store.memory.save_messages(
+            messages=[
+                {
+                    "id": f"m{i:03}",
+                    "threadId": "t",
+                    "resourceId": "r",
+                    "role": "user",
+                    "createdAt": (OLD if i < 250 else NEW) + timedelta(seconds=i),
+                    "content": {"format": 2, "parts": [{"type": "text", "text": body}]},
+                }
+                for i in range(300)
+            ]
+        )
+        scans: list[int] = []
+        call = store.connection.call
+
+        async def counted(operation: str, **kwargs: Any) -> dict[str, Any]:
+            res = await call(operation, **kwargs)
+            if operation == "scan":
+                scans.append(int(res.get("ScannedCount", 0)))
+            return res
+
+        store.connection.call = counted  # type: ignore[method-assign]
+        policy = {"memory": {"messages": {"maxAge": "30d", "batchSize": 20}}}
+        (result,) = await store.prune(retention=policy)
+        assert (result.deleted, result.done) == (250, True)
+        assert 2 <= len(scans) <= 3 and sum(scans) <= 301, scans  # one pass over 301 items (+ an empty last page)
+        left = await store.memory.list_messages(thread_id="t", per_page=False)
+        assert [m.id for m in left.messages] == [f"m{i:03}" for i in range(250, 300)]
+    finally:
+        await store.close()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends import _run_sync
+from mastra_store.store import BaseStore
+from tests.backends import BACKENDS, _run_sync
 
 SUBSET = "test_workflows"  # test_workflows*.py: quick, and both layouts (the beta ones are marked mastra_beta)
 
@@ -181,3 +182,12 @@ def test_no_store_configured_is_a_clear_error(user_project: Path) -> None:
     code, out = run_suite(user_project, "-k", "test_persist_load_round_trip_and_overwrite")
     assert code != 0
     assert "no store to test: pass --mastra-store=URL" in out, out
+
+
+async def test_the_store_parameter_names_the_backend(
+    store: BaseStore, request: pytest.FixtureRequest, mastra_store_backend: str | None
+) -> None:
+    """In this project every ``store`` test runs once per backend of tests/backends.py, and the backend is both
+    ``callspec.params["store"]`` (as with a parametrised fixture) and the ``mastra_store_backend`` fixture."""
+    assert request.node.callspec.params["store"] == mastra_store_backend
+    assert mastra_store_backend in BACKENDS and request.node.name.endswith(f"[{mastra_store_backend}]")

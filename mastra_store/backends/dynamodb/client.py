@@ -124,6 +124,8 @@ class DynamoDBConfig:
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any] | DynamoDBConfig) -> DynamoDBConfig:
+        """The ``config=`` mapping (``tableName`` accepted for ``table_name``) as a config, or the config given;
+        validated either way."""
         if isinstance(config, DynamoDBConfig):
             config.validate()
             return config
@@ -193,6 +195,8 @@ class DynamoDBConfig:
             raise config_error("endpoint", f"{endpoint!r}: port 0 is not a port")
 
     def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for aioboto3's ``session.client("dynamodb", ...)``: region, endpoint, credentials,
+        timeouts, retries."""
         try:
             from botocore.config import Config
         except ImportError as exc:
@@ -353,6 +357,7 @@ class DynamoDBConnection:
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def open(self) -> Any:
+        """The aioboto3 DynamoDB client, opened on first use and shared by the store's domains."""
         if self._client is not None:
             return self._client
         async with self._lock:
@@ -378,6 +383,7 @@ class DynamoDBConnection:
         return self._client
 
     async def close(self) -> None:
+        """Close the aioboto3 client (a later call opens a new one)."""
         async with self._lock:
             stack, self._stack, self._client = self._stack, None, None
             self.checked_indexes = None
@@ -432,11 +438,13 @@ class DynamoDBConnection:
 
     # -- single items ---------------------------------------------------------------------------------------
     async def get(self, key: Mapping[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+        """One item by primary key (``None`` when absent); strongly consistent by default."""
         res = await self.call("get_item", TableName=self.table, Key=to_wire(key), ConsistentRead=consistent)
         item = res.get("Item")
         return from_wire(item) if item else None
 
     async def put(self, item: Mapping[str, Any], *, condition: str | None = None, expr: Expr | None = None) -> None:
+        """Write one item, optionally only if ``condition`` holds (``ConditionFailed`` otherwise)."""
         kw: dict[str, Any] = {"TableName": self.table, "Item": to_wire(item)}
         if condition:
             kw["ConditionExpression"] = condition
@@ -453,6 +461,7 @@ class DynamoDBConnection:
         condition: str | None = None,
         return_new: bool = False,
     ) -> dict[str, Any] | None:
+        """Update one item with an ``UpdateExpression``; the new item, or ``None`` when ``condition`` failed."""
         kw: dict[str, Any] = {"TableName": self.table, "Key": to_wire(key), "UpdateExpression": update_expression}
         if condition:
             kw["ConditionExpression"] = condition
@@ -464,6 +473,7 @@ class DynamoDBConnection:
         return from_wire(attrs) if attrs else None
 
     async def delete(self, key: Mapping[str, str], *, condition: str | None = None, expr: Expr | None = None) -> None:
+        """Delete one item, optionally only if ``condition`` holds (``ConditionFailed`` otherwise)."""
         kw: dict[str, Any] = {"TableName": self.table, "Key": to_wire(key)}
         if condition:
             kw["ConditionExpression"] = condition
@@ -493,6 +503,7 @@ class DynamoDBConnection:
         return out
 
     async def count(self, operation: str = "query", **kwargs: Any) -> int:
+        """The item count of a ``query`` or ``scan`` (``Select=COUNT``, every page followed)."""
         total = 0
         kw = {"TableName": self.table, "Select": "COUNT", **kwargs}
         while True:
@@ -504,6 +515,7 @@ class DynamoDBConnection:
             kw["ExclusiveStartKey"] = last
 
     async def scan(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item of a ``Scan`` (all pages), decoded."""
         out: list[dict[str, Any]] = []
         async for page in self.pages("scan", **kwargs):
             out.extend(page)

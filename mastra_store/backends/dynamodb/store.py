@@ -84,6 +84,7 @@ class DynamoDBStore(BaseStore):
 
     @property
     def table_name(self) -> str:
+        """The DynamoDB table this store uses."""
         return self.connection.table
 
     async def create_table(self) -> bool:
