@@ -71,6 +71,13 @@ class MastraStorage(BaseStore):
             raise ConfigurationError("COMPOSITE", "MastraStorage: no domain is available from `default` or `domains`.",
                                      "domains")
         super().__init__(id=id, stores=chosen)
+        memory, state = chosen.get("memory"), chosen.get("thread_state")
+        if memory is not None and state is not None and _owner(memory) is not _owner(state):
+            # Deleting a thread deletes its state, also when another backend keeps it.
+            from .domains import MemoryStorage, ThreadStateStorage
+
+            assert isinstance(memory, MemoryStorage) and isinstance(state, ThreadStateStorage)
+            memory.linked_thread_state = state
         self.default = default
         self._backends = owners
 
@@ -83,6 +90,15 @@ class MastraStorage(BaseStore):
     def backends(self) -> list[Any]:
         """Each distinct backend (store or standalone domain) the domains are routed to, once."""
         return list(self._backends)
+
+
+def _owner(domain: StorageDomain) -> object:
+    """What a domain's rows live in: the SQL database / in-memory state / DynamoDB client it shares."""
+    for attr in ("db", "state", "client"):
+        owner = getattr(domain, attr, None)
+        if owner is not None:
+            return owner
+    return domain
 
 
 MastraCompositeStore = MastraStorage

@@ -15,6 +15,7 @@ from .domains import (
     ObservabilityStorage,
     ScoresStorage,
     StorageDomain,
+    ThreadStateStorage,
     WorkflowsStorage,
 )
 from .errors import ConfigurationError, ErrorCategory, NotSupportedError, ValidationError
@@ -83,6 +84,8 @@ class BaseStore:
     @overload
     async def get_store(self, domain: Literal["agents"]) -> AgentsStorage | None: ...
     @overload
+    async def get_store(self, domain: Literal["thread_state"]) -> ThreadStateStorage | None: ...
+    @overload
     async def get_store(self, domain: str) -> StorageDomain | None: ...
     async def get_store(self, domain: Any) -> StorageDomain | None:
         """The domain object (typed per domain name), or ``None`` when this store does not provide it."""
@@ -119,6 +122,20 @@ class BaseStore:
     def agents(self) -> AgentsStorage:
         """The agents domain (stored agent configurations); raises when this store has none."""
         return self._typed("agents", AgentsStorage)  # type: ignore[type-abstract]
+
+    @property
+    def thread_state(self) -> ThreadStateStorage:
+        """The thread-state domain (per-thread JSON state by type); :class:`NotSupportedError` when this store
+        has none (a SQL store pinned to the 1.0.0-beta layout, DynamoDB for now)."""
+        domain = self.stores.get("thread_state")
+        if domain is None:
+            raise NotSupportedError(
+                id="MASTRA_STORAGE_THREAD_STATE_NOT_SUPPORTED",
+                category=ErrorCategory.SYSTEM,
+                text=f"{type(self).__name__} {self.id!r} has no thread_state domain",
+            )
+        assert isinstance(domain, ThreadStateStorage)
+        return domain
 
     def _typed(self, name: DomainName, cls: type[D]) -> D:
         domain = self.stores.get(name)

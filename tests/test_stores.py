@@ -125,7 +125,7 @@ async def test_sqlite_forms(tmp_path: Path) -> None:
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'mastra%' "
                 "AND name <> 'mastra_store_alembic_version'"
             )
-            assert len(rows) == 9  # the 1.x layout: + mastra_agent_versions
+            assert len(rows) == 11  # the 1.x layout: + agent versions, observational memory, thread state
     assert (tmp_path / "a.db").exists() and (tmp_path / "b.db").exists() and (tmp_path / "c.db").exists()
     with pytest.raises(MastraError) as info:
         SqliteStore(id="s", url="postgresql://u@h/db")

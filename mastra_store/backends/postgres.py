@@ -13,6 +13,7 @@ from .sql.database import SqlDatabase
 from .sql.engine import ConnectOptionError, PgConnector, connect_options, make_postgres_engine, postgres_url
 from .sql.memory import SqlMemory
 from .sql.observability import SqlObservability
+from .sql.observational_memory import SqlThreadState
 from .sql.schema import resolve_mastra_version
 from .sql.scores import SqlScores
 from .sql.store import SqlStore
@@ -29,6 +30,7 @@ __all__ = (
     "PostgresOptions",
     "PostgresStore",
     "ScoresPG",
+    "ThreadStatePG",
     "WorkflowsPG",
     "open_postgres_database",
 )
@@ -242,6 +244,11 @@ class AgentsPG(SqlAgents):
     open_database = staticmethod(open_postgres_database)
 
 
+class ThreadStatePG(SqlThreadState):
+    store_token = "PG"
+    open_database = staticmethod(open_postgres_database)
+
+
 class PostgresStore(SqlStore):
     """All five domains on PostgreSQL.
 
@@ -265,6 +272,7 @@ class PostgresStore(SqlStore):
         "scores": ScoresPG,
         "observability": ObservabilityPG,
         "agents": AgentsPG,
+        "thread_state": ThreadStatePG,
     }
 
     def __init__(

@@ -15,6 +15,7 @@ from .sql.database import SqlDatabase
 from .sql.engine import make_sqlite_engine, sqlite_url
 from .sql.memory import SqlMemory
 from .sql.observability import SqlObservability
+from .sql.observational_memory import SqlThreadState
 from .sql.schema import resolve_mastra_version
 from .sql.scores import SqlScores
 from .sql.store import SqlStore
@@ -29,6 +30,7 @@ __all__ = (
     "ObservabilitySqlite",
     "ScoresSqlite",
     "SqliteStore",
+    "ThreadStateSqlite",
     "WorkflowsSqlite",
     "open_sqlite_database",
 )
@@ -119,6 +121,11 @@ class AgentsSqlite(SqlAgents):
     open_database = staticmethod(open_sqlite_database)
 
 
+class ThreadStateSqlite(SqlThreadState):
+    store_token = "SQLITE"
+    open_database = staticmethod(open_sqlite_database)
+
+
 class SqliteStore(SqlStore):
     """All five domains in one SQLite file (default ``./local.db``); ``url=":memory:"`` for a throwaway DB."""
 
@@ -128,6 +135,7 @@ class SqliteStore(SqlStore):
         "scores": ScoresSqlite,
         "observability": ObservabilitySqlite,
         "agents": AgentsSqlite,
+        "thread_state": ThreadStateSqlite,
     }
 
     def __init__(

@@ -4,7 +4,9 @@ from .agents import AgentsStorage
 from .base import DOMAIN_NAMES, DomainName, StorageDomain
 from .memory import MemoryStorage
 from .observability import ObservabilityStorage
+from .observational_memory import ObservationalMemoryMethods
 from .scores import ScoresStorage
+from .thread_state import ThreadStateStorage
 from .workflows import WorkflowsStorage
 
 __all__ = (
@@ -13,7 +15,9 @@ __all__ = (
     "DomainName",
     "MemoryStorage",
     "ObservabilityStorage",
+    "ObservationalMemoryMethods",
     "ScoresStorage",
     "StorageDomain",
+    "ThreadStateStorage",
     "WorkflowsStorage",
 )

@@ -27,8 +27,8 @@ __all__ = ("DOMAIN_NAMES", "DomainName", "StorageDomain", "translate_error")
 #: the set of (store, operation, status) triples is small and fixed.
 _cached_error_id = functools.cache(storage_error_id)
 
-DomainName = Literal["memory", "workflows", "scores", "observability", "agents"]
-DOMAIN_NAMES: tuple[DomainName, ...] = ("memory", "workflows", "scores", "observability", "agents")
+DomainName = Literal["memory", "workflows", "scores", "observability", "agents", "thread_state"]
+DOMAIN_NAMES: tuple[DomainName, ...] = ("memory", "workflows", "scores", "observability", "agents", "thread_state")
 
 
 def translate_error(

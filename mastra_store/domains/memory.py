@@ -46,7 +46,9 @@ from ._memory_rules import check_message_metadata_filter, check_metadata_keys, c
 from ._message_pages import finish_messages_page
 from ._messages import normalize_messages, sort_messages
 from ._validate import coerce, coerce_list, require_object, require_str, require_str_list, require_text
-from .base import DomainName, StorageDomain
+from .base import DomainName
+from .observational_memory import ObservationalMemoryMethods
+from .thread_state import ThreadStateStorage
 
 __all__ = ("MemoryStorage", "MessageQuery", "ThreadMetadataUpdate", "ThreadQuery")
 
@@ -86,10 +88,13 @@ class MessageQuery:
     include: list[MessageInclude] = field(default_factory=list)
 
 
-class MemoryStorage(StorageDomain):
-    """Conversation memory: threads, messages and per-resource working memory."""
+class MemoryStorage(ObservationalMemoryMethods):
+    """Conversation memory: threads, messages, per-resource working memory and observational memory."""
 
     domain: ClassVar[DomainName] = "memory"
+    #: Thread state kept by another backend (a composite store routes the domains apart): ``delete_thread``
+    #: deletes the thread's state there too. A backend's own thread state goes with ``_delete_thread``.
+    linked_thread_state: ThreadStateStorage | None = None
 
     # ------------------------------------------------------------------------------------------------
     # threads
@@ -199,11 +204,14 @@ class MemoryStorage(StorageDomain):
         return moved
 
     async def delete_thread(self, *, thread_id: str) -> None:
-        """Delete a thread and all of its messages; a missing thread is a no-op."""
+        """Delete a thread with its messages, thread-scoped observational memory and thread state; a missing
+        thread is a no-op."""
         op = "DELETE_THREAD"
         require_str(thread_id, field="thread_id", error_id=self._error_id(op, "INVALID_ARGS"))
         async with self._guard(op, threadId=thread_id):
             await self._delete_thread(thread_id)
+        if self.linked_thread_state is not None:
+            await self.linked_thread_state.delete_thread_states(thread_id=thread_id)
 
     async def list_threads(
         self,
@@ -693,7 +701,9 @@ class MemoryStorage(StorageDomain):
         when it already belongs there); ``None`` when the thread is missing."""
 
     @abstractmethod
-    async def _delete_thread(self, thread_id: str) -> None: ...
+    async def _delete_thread(self, thread_id: str) -> None:
+        """Atomically delete the thread, its messages, its ``thread:<id>`` observational memory and its thread
+        state (where this backend keeps them)."""
 
     @abstractmethod
     async def _list_threads(self, q: ThreadQuery) -> tuple[list[StorageThread], int]:

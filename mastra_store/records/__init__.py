@@ -31,11 +31,17 @@ from .observability import (
     TracingStrategy,
     UpdateSpanRecord,
 )
+from .observational_memory import (
+    BufferedObservationChunk,
+    ObservationalMemoryRecord,
+    SwapBufferedToActiveResult,
+)
 from .scores import ListScoresResponse, SaveScorePayload, SaveScoreResult, ScoreRowData
 from .workflows import WorkflowRun, WorkflowRuns, WorkflowStateUpdate
 
 __all__ = (
     "AgentsPage",
+    "BufferedObservationChunk",
     "CloneThreadOptions",
     "CloneThreadResult",
     "CopyThreadResult",
@@ -51,6 +57,7 @@ __all__ = (
     "MessageUpdate",
     "MessagesPage",
     "MessagesResult",
+    "ObservationalMemoryRecord",
     "SaveScorePayload",
     "SaveScoreResult",
     "ScoreRowData",
@@ -63,6 +70,7 @@ __all__ = (
     "StorageIndexStats",
     "StorageResource",
     "StorageThread",
+    "SwapBufferedToActiveResult",
     "ThreadFilter",
     "ThreadsPage",
     "TraceRecord",

@@ -12,8 +12,8 @@ import asyncpg
 SPEC = Path("/work/shared/spec")
 REFERENCE = json.loads((SPEC / "pg_reference_schema.json").read_text())["tables"]
 REFERENCE_DDL = (SPEC / "pg_reference_ddl.sql").read_text()
-#: The tables of the five domains + mastra_agent_versions as @mastra/pg 1.27.1 creates them on an empty database,
-#: and as its init() leaves a beta.13 database.
+#: The tables of the domains + mastra_agent_versions as @mastra/pg 1.27.1 creates them on an empty database, and as
+#: its init() leaves a beta.13 database (observational memory and thread state: revision 0004).
 V1_TABLES = (
     "mastra_threads",
     "mastra_messages",
@@ -23,6 +23,8 @@ V1_TABLES = (
     "mastra_ai_spans",
     "mastra_agents",
     "mastra_agent_versions",
+    "mastra_observational_memory",
+    "mastra_thread_state",
 )
 _V1_FRESH = json.loads((SPEC / "pg_reference_schema_1.27.json").read_text())["tables"]
 _V1_UPGRADED = json.loads((SPEC / "pg_schema_beta13_upgraded_by_1.27.json").read_text())["tables"]
@@ -77,9 +79,15 @@ async def dump_schema(conn: asyncpg.Connection, schema: str) -> dict[str, dict[s
     return tables
 
 
+#: Index names 1.27.1 gives without a schema prefix in every schema (its createIndexFromStatement calls).
+UNPREFIXED = frozenset({"idx_om_lookup_key"})
+
+
 def reference_name(name: str, schema: str) -> str:
     """The name @mastra/pg gives in ``schema`` to the reference object ``name`` (dumped in ``public``)."""
     if re.search(r"_pkey\d*$", name):  # PostgreSQL's own names (mastra_agents_pkey1 after 1.27.1's rebuild)
+        return name
+    if name in UNPREFIXED:
         return name
     base = name.removeprefix("public_")
     return f"{schema}_{base}"[:63]

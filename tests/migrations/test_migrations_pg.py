@@ -125,7 +125,7 @@ async def test_concurrent_init_migrates_once(
             await s.close()
     assert [r for r in results if r is not None] == []
     # 9 mastra tables + the version table, each created by exactly one of the ten.
-    assert len(creates) == len(TABLE_NAMES) + 1 == 10, creates
+    assert len(creates) == len(TABLE_NAMES) + 1 == 12, creates
     assert await _versions(pg_conn, schema) == [HEAD_REVISION]
     assert mismatches(await dump_schema(pg_conn, schema), schema, REFERENCE_V1) == []
 

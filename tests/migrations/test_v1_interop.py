@@ -218,7 +218,8 @@ async def test_beta13_database_upgraded_by_us_equals_upgraded_by_1_27(
                 f'UPDATE "{schema}"."{table}" SET "createdAtZ" = "createdAt" AT TIME ZONE \'UTC\', '
                 f'"updatedAtZ" = "updatedAt" AT TIME ZONE \'UTC\''
             )
-    counts = {t: len(await _rows(pg_conn, ours, t)) for t in V1_TABLES if t != "mastra_agent_versions"}
+    new_in_1x = ("mastra_agent_versions", "mastra_observational_memory", "mastra_thread_state")
+    counts = {t: len(await _rows(pg_conn, ours, t)) for t in V1_TABLES if t not in new_in_1x}
 
     async def upgrade_ours() -> None:
         async with PostgresStore(id="s", connection_string=pg_url, schema_name=ours):

@@ -26,6 +26,8 @@ from mastra_store import MastraError, PostgresStore, SqliteStore
 from mastra_store.backends.sql.schema import LAYOUT_HEADS, VERSION_TABLE, alembic_config, resolve_mastra_version
 
 BETA = "1.0.0-beta"
+#: Rows of the 1.x-only tables after upgrading the beta database below (its agents become versions).
+UPGRADE_ADDS = {"mastra_agent_versions": 2, "mastra_observational_memory": 0, "mastra_thread_state": 0}
 NOW = datetime(2025, 3, 4, 5, 6, 7, 123000)
 NOW_Z = NOW.replace(tzinfo=UTC)
 #: A beta.13 wide agent row with every JSON column, one with JS-falsy JSON, a thread, a run, a span and a score.
@@ -154,7 +156,7 @@ async def test_beta13_upgrade_equals_what_1_27_makes_and_downgrade_loses_no_row(
     dumped = await dump_schema(pg_conn, schema)
     assert mismatches(dumped, schema, REFERENCE_V1_UPGRADED) == []
     after = await _counts(pg_conn, schema, V1_TABLES)
-    assert after == {**before, "mastra_agent_versions": 2}
+    assert after == {**before, **UPGRADE_ADDS}
     agents = await _agents(pg_conn, schema)
     versions = {r["agentId"]: dict(r) for r in await pg_conn.fetch(f'SELECT * FROM "{schema}".mastra_agent_versions')}
     assert [(a["status"], a["activeVersionId"]) for a in agents] == [
@@ -168,7 +170,7 @@ async def test_beta13_upgrade_equals_what_1_27_makes_and_downgrade_loses_no_row(
     assert orjson.loads(v1["tools"]) == {"t": {}, "u": {}}
     assert orjson.loads(versions["ag2"]["tools"]) == {}
     assert orjson.loads(v1["memory"]) == "mem-1" and orjson.loads(v1["scorers"]) == AGENTS[0]["scorers"]
-    assert await pg_conn.fetchval(f'SELECT version_num FROM "{schema}".{VERSION_TABLE}') == "0003"
+    assert await pg_conn.fetchval(f'SELECT version_num FROM "{schema}".{VERSION_TABLE}') == LAYOUT_HEADS["v1"]
 
     # Downgrade to the beta layout: every row back, the wide agent rows as they were.
     store = PostgresStore(id="s", connection_string=pg_url, schema_name=schema)
@@ -189,7 +191,7 @@ async def test_beta13_upgrade_equals_what_1_27_makes_and_downgrade_loses_no_row(
     async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema):
         pass
     assert mismatches(await dump_schema(pg_conn, schema), schema, REFERENCE_V1_UPGRADED) == []
-    assert await _counts(pg_conn, schema, V1_TABLES) == {**before, "mastra_agent_versions": 2}
+    assert await _counts(pg_conn, schema, V1_TABLES) == {**before, **UPGRADE_ADDS}
 
 
 @pytest.mark.postgres
@@ -242,7 +244,7 @@ async def test_beta_pinned_store_refuses_a_1x_database(
     await pinned.close()
     assert info.value.category == "USER" and info.value.details["field"] == "mastra_version"
     assert "SCHEMA_NEWER_THAN_RELEASE" in info.value.id
-    # Nothing was changed: still the 1.x layout at 0003.
+    # Nothing was changed: still the 1.x layout at its head.
     assert mismatches(await dump_schema(pg_conn, schema), schema, REFERENCE_V1) == []
     # Without our version table (as a Mastra 1.x app leaves it) the pinned store refuses it too, changing nothing.
     await pg_conn.execute(f'DROP TABLE "{schema}".{VERSION_TABLE}')

@@ -273,7 +273,8 @@ async def test_export_schemas_ddl_runs_and_lists_every_table(pg: PostgresStore, 
     plain = SqlStore.export_schemas()
     assert "CREATE SCHEMA" not in plain
     positions = [plain.index(f"-- Table: {t}\n") for t in TABLE_NAMES]
-    assert positions == sorted(positions) and len(TABLE_NAMES) == 9  # the 1.x layout: + mastra_agent_versions
+    # the 1.x layout: + mastra_agent_versions, mastra_observational_memory, mastra_thread_state
+    assert positions == sorted(positions) and len(TABLE_NAMES) == 11
     schema = pg_schema_factory()
     ddl = pg.export_schemas(schema)
     assert ddl.startswith(f'-- Create schema if it doesn\'t exist\nCREATE SCHEMA IF NOT EXISTS "{schema}";')

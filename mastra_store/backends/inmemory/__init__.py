@@ -3,6 +3,7 @@
 from .agents import InMemoryAgents
 from .memory import InMemoryMemory
 from .observability import InMemoryObservability
+from .observational_memory import InMemoryThreadState
 from .scores import InMemoryScores
 from .store import InMemoryStore
 from .workflows import InMemoryWorkflows
@@ -13,5 +14,6 @@ __all__ = (
     "InMemoryObservability",
     "InMemoryScores",
     "InMemoryStore",
+    "InMemoryThreadState",
     "InMemoryWorkflows",
 )

@@ -16,7 +16,7 @@ from ...domains._messages import content_from_text, merge_content
 from ...domains.memory import MemoryStorage, MessageQuery, ThreadQuery
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import Unset
-from .state import InMemoryDomain
+from .observational_memory import InMemoryObservationalMemory, drop_thread_states
 
 __all__ = ("InMemoryMemory",)
 
@@ -34,7 +34,7 @@ def _out(m: MastraDBMessage, *, keep_v2_type: bool = False) -> MastraDBMessage:
     return copy
 
 
-class InMemoryMemory(InMemoryDomain, MemoryStorage):
+class InMemoryMemory(InMemoryObservationalMemory, MemoryStorage):
     """Threads, messages and resources in ``state.threads`` / ``state.messages`` / ``state.resources``."""
 
     @property
@@ -82,6 +82,8 @@ class InMemoryMemory(InMemoryDomain, MemoryStorage):
             for mid in [mid for mid, m in self._messages.items() if m.thread_id == thread_id]:
                 del self._messages[mid]
             self._threads.pop(thread_id, None)
+            self._om_drop(f"thread:{thread_id}")
+            drop_thread_states(self.state.thread_state, thread_id)
 
     async def _update_thread_metadata(
         self,

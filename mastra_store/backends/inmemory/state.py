@@ -25,15 +25,20 @@ class InMemoryState:
     #: The 1.x versioned agents (thin records; versions by id), apart from the beta API's ``agents``.
     agents_v1: dict[str, Any] = field(default_factory=dict)
     agent_versions: dict[str, Any] = field(default_factory=dict)
+    #: Observational-memory records by id (every generation of every lookup key).
+    om: dict[str, Any] = field(default_factory=dict)
+    #: ``(thread_id, type)`` -> ``(value, created_at, updated_at)``.
+    thread_state: dict[tuple[str, str], Any] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 _TABLES = {
-    "memory": ("threads", "messages", "resources"),
+    "memory": ("threads", "messages", "resources", "om"),
     "workflows": ("workflows",),
     "scores": ("scores",),
     "observability": ("spans",),
     "agents": ("agents", "agents_v1", "agent_versions"),
+    "thread_state": ("thread_state",),
 }
 
 

@@ -8,6 +8,7 @@ from ...store import BaseStore
 from .agents import InMemoryAgents
 from .memory import InMemoryMemory
 from .observability import InMemoryObservability
+from .observational_memory import InMemoryThreadState
 from .scores import InMemoryScores
 from .state import InMemoryState
 from .workflows import InMemoryWorkflows
@@ -31,6 +32,7 @@ class InMemoryStore(BaseStore):
                 "scores": InMemoryScores(state),
                 "observability": InMemoryObservability(state),
                 "agents": InMemoryAgents(state),
+                "thread_state": InMemoryThreadState(state),
             },
         )
         self.state = state

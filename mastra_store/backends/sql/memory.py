@@ -23,6 +23,7 @@ from ...records._construct import Constructor
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import Unset
 from .base import SqlDomain
+from .database import SqlDatabase
 from .memory_statements import (
     FIXED_INCLUDES,
     FIXED_SAVE,
@@ -32,6 +33,7 @@ from .memory_statements import (
     flatten_params,
 )
 from .memory_v1 import SqlMemoryV1
+from .observational_memory import SqlObservationalMemory, om_thread_deletes
 from .packed import pack_params
 
 __all__ = ("SqlMemory",)
@@ -137,8 +139,13 @@ class _MissingThreads(Exception):
         self.missing = missing
 
 
-class SqlMemory(SqlMemoryV1, SqlDomain, MemoryStorage):
-    """Threads, messages and resources in ``mastra_threads`` / ``mastra_messages`` / ``mastra_resources``."""
+class SqlMemory(SqlMemoryV1, SqlObservationalMemory, SqlDomain, MemoryStorage):
+    """Threads, messages and resources in ``mastra_threads`` / ``mastra_messages`` / ``mastra_resources``; observational
+    memory in ``mastra_observational_memory`` (Mastra 1.x layout)."""
+
+    def __init__(self, db: SqlDatabase | None = None, **options: Any) -> None:
+        super().__init__(db, **options)
+        self.supports_observational_memory = self.tables.observational_memory is not None
 
     _thread_from_row = staticmethod(_thread)
     _message_from_row = staticmethod(_message)
@@ -190,6 +197,8 @@ class SqlMemory(SqlMemoryV1, SqlDomain, MemoryStorage):
             # Messages first left the rows of a save that committed in between as orphans.
             await conn.execute(s.delete_thread, {"id": thread_id})
             await conn.execute(s.delete_thread_messages, {"id": thread_id})
+            for stmt, params in om_thread_deletes(self.tables, thread_id):  # its observational memory and state
+                await conn.execute(stmt, params)
 
     # -- messages --------------------------------------------------------------------------------------
     async def _list_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int, list[MastraDBMessage]]:

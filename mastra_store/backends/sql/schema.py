@@ -17,7 +17,7 @@
 * With ``auto_migrate=False`` nothing is changed: a database behind head raises :class:`SchemaOutOfDateError`
   naming the missing tables and the current vs head revision.
 * Which Mastra release the tables serve is the store's ``mastra_version`` (:func:`resolve_mastra_version`):
-  ``"1.x"`` (default, @mastra/pg 1.27.1, head ``0003``) or ``"1.0.0-beta"`` (1.0.0-beta.13, pinned at ``0002``).
+  ``"1.x"`` (default, @mastra/pg 1.27.1, head ``0004``) or ``"1.0.0-beta"`` (1.0.0-beta.13, pinned at ``0002``).
   A pinned store never upgrades past its head, and refuses (USER error) a database already past it.
 * On PostgreSQL the form of the two JSON columns 1.27.1 may hold as TEXT or JSONB is read once per init
   (:func:`_detect_jsonb`), as 1.27.1 checks it at run time: ``SqlDatabase.column_is_jsonb``.
@@ -69,9 +69,9 @@ VERSION_TABLE: Final = "mastra_store_alembic_version"
 _log = logging.getLogger("mastra_store.migrations")
 
 #: The newest revision in ``migrations/versions``; tests/migrations checks it against the script directory.
-HEAD_REVISION: Final = "0003"
+HEAD_REVISION: Final = "0004"
 #: The revision each layout lives at: a store pinned to the beta stops at 0002.
-LAYOUT_HEADS: Final[dict[Layout, str]] = {"beta": "0002", "v1": "0003"}
+LAYOUT_HEADS: Final[dict[Layout, str]] = {"beta": "0002", "v1": "0004"}
 #: ``mastra_version`` values → layout (plus the aliases :func:`resolve_mastra_version` accepts).
 MASTRA_VERSIONS: Final[dict[str, Layout]] = {"1.x": "v1", "1.0.0-beta": "beta"}
 _BETA = re.compile(r"^(1\.0\.0-)?beta(\.\d+)?$")

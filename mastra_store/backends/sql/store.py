@@ -19,7 +19,12 @@ class SqlStore(BaseStore):
 
     def __init__(self, *, id: str, db: SqlDatabase, indexes: list[CreateIndexOptions | dict[str, Any]] | None = None):
         self.database = db
-        stores = {name: cls(db=db) for name, cls in self.domain_classes.items()}
+        # Thread state lives in a table of the Mastra 1.x layout only (a 1.0.0-beta store has no such domain).
+        stores = {
+            name: cls(db=db)
+            for name, cls in self.domain_classes.items()
+            if name != "thread_state" or db.tables.thread_state is not None
+        }
         super().__init__(id=id, stores=stores)  # type: ignore[arg-type]
         self._custom_indexes = list(indexes or [])
 

@@ -275,11 +275,12 @@ DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
 
 #: The tables of each domain (``mastra_agent_versions`` exists in the v1 layout only; ``Tables.domain_tables``).
 DOMAIN_TABLES: Final[dict[str, tuple[str, ...]]] = {
-    "memory": ("mastra_messages", "mastra_threads", "mastra_resources"),
+    "memory": ("mastra_messages", "mastra_threads", "mastra_resources", "mastra_observational_memory"),
     "workflows": ("mastra_workflow_snapshot",),
     "scores": ("mastra_scorers",),
     "observability": ("mastra_ai_spans",),
     "agents": ("mastra_agents", "mastra_agent_versions"),
+    "thread_state": ("mastra_thread_state",),
 }
 
 #: Registry order of the reference (``exportSchemas``): every table of the beta layout.
@@ -294,7 +295,12 @@ BETA_TABLE_NAMES: Final = (
     "mastra_agents",
 )
 #: Every table either layout may have (``Tables.names`` are those of one layout).
-TABLE_NAMES: Final = (*BETA_TABLE_NAMES, "mastra_agent_versions")
+TABLE_NAMES: Final = (
+    *BETA_TABLE_NAMES,
+    "mastra_agent_versions",
+    "mastra_observational_memory",
+    "mastra_thread_state",
+)
 
 
 def layout_table_names(layout: Layout) -> tuple[str, ...]:
@@ -333,6 +339,8 @@ class Tables:
     traces: sa.Table
     layout: Layout = "v1"
     agent_versions: sa.Table | None = None  # v1 layout only
+    observational_memory: sa.Table | None = None  # v1 layout only
+    thread_state: sa.Table | None = None  # v1 layout only
 
     def by_name(self, name: str) -> sa.Table:
         return self.metadata.tables[f"{self.schema}.{name}" if self.schema else name]
@@ -470,6 +478,59 @@ def _agents_v1(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         _z("createdAt"),
     )
     return agents, versions
+
+
+def _observational_memory(md: sa.MetaData) -> sa.Table:
+    """1.27.1's ``mastra_observational_memory``; its lookup index has no schema prefix and is created even with
+    ``skipDefaultIndexes`` (1.27.1's init() makes it beside the table), so it is part of the table here."""
+    counts = ("pendingMessageTokens", "totalTokensObserved", "observationTokenCount")
+    return sa.Table(
+        "mastra_observational_memory",
+        md,
+        sa.Column("id", sa.Text, primary_key=True),
+        *(sa.Column(n, sa.Text, nullable=False) for n in ("lookupKey", "scope")),
+        *(sa.Column(n, sa.Text) for n in ("resourceId", "threadId")),
+        sa.Column("activeObservations", sa.Text, nullable=False),
+        sa.Column("activeObservationsPendingUpdate", sa.Text),
+        *(sa.Column(n, sa.Text, nullable=False) for n in ("originType", "config")),
+        sa.Column("generationCount", sa.Integer, nullable=False),
+        *_ts("lastObservedAt", nullable=True),
+        *_ts("lastReflectionAt", nullable=True),
+        *(sa.Column(n, sa.Integer, nullable=False) for n in counts),
+        *(sa.Column(n, sa.Boolean, nullable=False) for n in ("isObserving", "isReflecting")),
+        sa.Column("observedMessageIds", JSONB),
+        *(sa.Column(n, sa.Text) for n in ("observedTimezone", "bufferedObservations")),
+        sa.Column("bufferedObservationTokens", sa.Integer),
+        sa.Column("bufferedMessageIds", JSONB),
+        sa.Column("bufferedReflection", sa.Text),
+        *(sa.Column(n, sa.Integer) for n in ("bufferedReflectionTokens", "bufferedReflectionInputTokens")),
+        sa.Column("reflectedObservationLineCount", sa.Integer),
+        sa.Column("bufferedObservationChunks", JSONB),
+        *(sa.Column(n, sa.Boolean, nullable=False) for n in ("isBufferingObservation", "isBufferingReflection")),
+        sa.Column("lastBufferedAtTokens", sa.Integer, nullable=False),
+        *_ts("lastBufferedAtTime", nullable=True),
+        sa.Column("metadata", JSONB),
+        *_ts("createdAt"),
+        *_ts("updatedAt"),
+        *(_z(n) for n in ("lastObservedAt", "lastReflectionAt", "lastBufferedAtTime", "createdAt", "updatedAt")),
+        sa.Index("idx_om_lookup_key", "lookupKey"),
+    )
+
+
+def _thread_state(md: sa.MetaData) -> sa.Table:
+    """1.27.1's ``mastra_thread_state``: key ``(threadId, type)`` (its key is named ``mastra_thread_state_pkey``)."""
+    return sa.Table(
+        "mastra_thread_state",
+        md,
+        sa.Column("threadId", sa.Text, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("value", JSONB, nullable=False),
+        *_ts("createdAt"),
+        *_ts("updatedAt"),
+        _z("createdAt"),
+        _z("updatedAt"),
+        sa.PrimaryKeyConstraint("threadId", "type"),
+    )
 
 
 #: Span columns 1.27.1 adds (revision 0003 appends them, after ``updatedAtZ``, in this order; fresh tables have
@@ -649,6 +710,8 @@ def build_tables(schema: str | None = None, with_indexes: bool = True, layout: L
     if v1:
         t["mastra_agents"], versions = _agents_v1(md)
         t["mastra_agent_versions"] = versions
+        t["mastra_observational_memory"] = _observational_memory(md)
+        t["mastra_thread_state"] = _thread_state(md)
         # PostgreSQL objects 1.27.1's init() would otherwise add (SQLite has neither).
         ddl = [("mastra_ai_spans", stmt) for stmt in span_timestamps_ddl(schema)]
         ddl.append(("mastra_workflow_snapshot", replica_identity_ddl(schema)))
@@ -674,4 +737,6 @@ def build_tables(schema: str | None = None, with_indexes: bool = True, layout: L
         traces=t["mastra_traces"],
         layout=layout,
         agent_versions=versions,
+        observational_memory=t.get("mastra_observational_memory"),
+        thread_state=t.get("mastra_thread_state"),
     )
