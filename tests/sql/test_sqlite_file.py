@@ -451,3 +451,24 @@ async def test_a_transaction_refuses_statements_after_its_block(lite: SqliteStor
     with pytest.raises(sa.exc.InvalidRequestError, match="ended"):
         await conn.execute(sa.insert(t), _thread_row(2))  # would run outside any transaction and the lock
     assert await _ids(lite) == ["t1"]
+
+
+async def test_positional_rows_run_as_one_transaction_and_are_checked(lite: SqliteStore) -> None:
+    db, t = lite.database, lite.database.tables.threads
+    stmt = sa.text(
+        'INSERT INTO mastra_threads (id, "resourceId", title, "createdAt", "updatedAt") '
+        "VALUES (:a, 'r', '', :b, :b2)"
+    )
+    at = "2025-01-01 00:00:00.000000"
+    assert await db.execute_rows(stmt, [("p1", at, at), ("p2", at, at)]) == 2
+    with pytest.raises(sa.exc.IntegrityError):  # the second row collides with p1: neither is kept
+        await db.execute_rows(stmt, [("p3", at, at), ("p1", at, at)])
+    assert await _ids(lite) == ["p1", "p2"]
+    with pytest.raises(sa.exc.ArgumentError):  # a row of the wrong length
+        await db.execute_rows(stmt, [("p4", at)])
+    with pytest.raises(sa.exc.ArgumentError):  # a statement whose parameters need processing (DateTime)
+        await db.execute_rows(
+            sa.insert(t).values(id=sa.bindparam("i"), createdAt=sa.bindparam("c", type_=sa.DateTime)),
+            [("p5", datetime(2025, 1, 1))],
+        )
+    assert await _ids(lite) == ["p1", "p2"]

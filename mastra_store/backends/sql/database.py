@@ -228,6 +228,13 @@ class SqlDatabase:
             result = await conn.execute(stmt, params)
             return int(result.rowcount or 0)
 
+    async def execute_rows(self, stmt: sa.Executable, rows: Sequence[tuple[Any, ...]]) -> int:
+        """SQLite files only (:attr:`lite`): ``stmt`` run for each positional row (in its parameter order, no
+        processed parameters), all in one transaction; returns the row count."""
+        assert self.lite is not None and self._write_lock is not None
+        async with self._write_lock:
+            return (await self.lite.execute(stmt, rows)).rowcount
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction; commits on success, rolls back on any exception.

@@ -408,6 +408,12 @@ class SqliteFile(StatementCache):
         if params is not None and not isinstance(params, Mapping):  # executemany: one statement text
             if p.expanding:  # each row could need its own text (SQLAlchemy refuses this too)
                 raise sa_exc.ArgumentError("executemany is not supported for statements with expanding parameters")
+            if params and isinstance(params[0], tuple):
+                # Rows already positional, in the statement's parameter order (SQLite's span insert): taken as
+                # they are, for statements whose parameters need no processing.
+                if any(p.processors) or p.defaults or any(len(row) != len(p.names) for row in params):
+                    raise sa_exc.ArgumentError("positional rows need a statement of plain, unprocessed parameters")
+                return p, p.sql, params, True
             binds = [self.bind(p, one) for one in params]
             return (p, binds[0][0], [a for _, a in binds], True) if binds else (p, p.sql, [], True)
         sql, args = self.bind(p, params)
