@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import pytest
 
 from mastra_store import PostgresStore
@@ -107,13 +108,15 @@ async def test_1_27_reads_what_we_wrote(pg_schema: tuple[str, str]) -> None:  # 
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_NOW = re.compile(r'"(?!2025-06-01T)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"')
+#: A time that is not one of the program's (all on 2025-06-01): "now", as JSON or as to_jsonb renders a column.
+_NOW = re.compile(r'"(?!2025-06-01T)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?"')
 
 
 def anonymised(results: list[Any], side: str) -> str:
     """The results as JSON with what legitimately differs between two runs replaced: the side's id prefix, random
     ids (numbered by first appearance, so "the same record" still has to be the same) and "now" timestamps."""
-    text = json.dumps(results, sort_keys=True, ensure_ascii=False).replace(f'"{side}-', '"X-')
+    text = json.dumps(results, sort_keys=True, ensure_ascii=False)
+    text = text.replace(f'"{side}-', '"X-').replace(f":{side}-", ":X-")
     numbered: dict[str, str] = {}
     text = _UUID.sub(lambda m: numbered.setdefault(m.group(0), f"uuid{len(numbered)}"), text)
     return _NOW.sub('"<now>"', text)
@@ -128,6 +131,14 @@ async def test_both_walks_answer_the_same(pg_schema: tuple[str, str]) -> None:  
         assert anonymised(o, "p") == anonymised(t, "n"), (i, op["method"])
     swaps = [r for op, r in zip(mine_ops, mine, strict=True) if op["method"] == "swapBufferedToActive"][:3]
     assert [s["chunksActivated"] for s in swaps] == [2, 1, 0]  # partial activation, the rest, nothing
+    # On disk too: every column of both tables, and each timestamp's …Z twin holds the same instant.
+    mine_rows, theirs_rows = await raw_rows(dsn, schema, "p"), await raw_rows(dsn, schema, "n")
+    assert len(mine_rows) == 6 + 2 + 3 + 3 + 3 + 3  # 1 generation x 6 stages, 2, 3, 3, resource 3; 3 states
+    assert anonymised(mine_rows, "p") == anonymised(theirs_rows, "n")
+    for row in mine_rows:
+        for column in ("createdAt", "updatedAt", "lastObservedAt", "lastReflectionAt"):
+            if column in row:
+                assert (row[column] and row[column] + "+00:00") == row[column + "Z"], (column, row)
 
 
 HAND = ("h-t", "h-r")
@@ -247,14 +258,14 @@ def _chunk(cycle: str, message_tokens: int, seconds: int) -> dict[str, Any]:
     }
 
 
-def full_record(record_id: str, generation: int, created: float) -> dict[str, Any]:
+def full_record(record_id: str, resource: str, generation: int, created: float) -> dict[str, Any]:
     """A record with every field 1.27.1 stores set (``bufferedObservations`` and ``bufferedMessageIds`` are not
     stored by its insert; ``lastBufferedAtTime`` with milliseconds, see the module docstring)."""
     return {
         "id": record_id,
         "scope": "resource",
         "threadId": None,
-        "resourceId": "x-r",
+        "resourceId": resource,
         "createdAt": at(created),
         "updatedAt": at(created + 0.5),
         "lastObservedAt": at(created - 1),
@@ -294,7 +305,16 @@ def full_record(record_id: str, generation: int, created: float) -> dict[str, An
     }
 
 
-def _history_reads(resource: str) -> list[dict[str, Any]]:
+def complete_records(side: str) -> list[dict[str, Any]]:
+    resource = f"{side}-x"
+    return [
+        full_record(f"{side}-a", resource, 0, 0),
+        full_record(f"{side}-b", resource, 1, 10),
+        full_record(f"{side}-c", resource, 2, 20),
+    ]
+
+
+def history_reads(resource: str) -> list[dict[str, Any]]:
     p = Program()
     p.mem("getObservationalMemory", None, resource)
     p.mem("getObservationalMemoryHistory", None, resource, 10, {"from": at(10), "to": at(20)})
@@ -303,26 +323,51 @@ def _history_reads(resource: str) -> list[dict[str, Any]]:
     return p.ops
 
 
-@pytest.mark.parametrize("writer", ["1.27.1", "ours"])
-async def test_complete_records_read_identically(pg_schema: tuple[str, str], writer: str) -> None:  # noqa: F811
+def inserts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"domain": "memory", "method": "insertObservationalMemoryRecord", "args": [r]} for r in records]
+
+
+#: Columns 1.27.1 never writes: PostgreSQL's DEFAULT now() fills them at insert ("now", so not compared).
+UNWRITTEN = ("lastBufferedAtTimeZ",)
+
+
+async def raw_rows(dsn: str, schema: str, side: str) -> list[dict[str, Any]]:
+    """The side's rows of both tables as stored (JSON), in key order, without the never-written columns."""
+    conn = await asyncpg.connect(dsn, server_settings={"TimeZone": "UTC"})
+    try:
+        om = await conn.fetch(
+            f'SELECT to_jsonb(t) AS j FROM "{schema}".mastra_observational_memory t '
+            'WHERE "resourceId" LIKE $1 ORDER BY "lookupKey", "generationCount"',
+            f"{side}-%",
+        )
+        state = await conn.fetch(
+            f'SELECT to_jsonb(t) AS j FROM "{schema}".mastra_thread_state t WHERE "threadId" LIKE $1 '
+            'ORDER BY "threadId", type',
+            f"{side}-%",
+        )
+    finally:
+        await conn.close()
+    rows = [json.loads(r["j"]) for r in [*om, *state]]
+    return [{k: v for k, v in row.items() if k not in UNWRITTEN} for row in rows]
+
+
+async def test_complete_records_read_identically(pg_schema: tuple[str, str]) -> None:  # noqa: F811
+    """Records with fixed ids and times: 1.27.1 inserts one set, we insert the same; each side reads both sets
+    (active record, history with time bounds and offset) and the stored rows are equal column by column."""
     dsn, schema = pg_schema
-    records = [full_record("om-a", 0, 0), full_record("om-b", 1, 10), full_record("om-c", 2, 20)]
-    inserts = [{"domain": "memory", "method": "insertObservationalMemoryRecord", "args": [r]} for r in records]
-    reads_ = _history_reads("x-r")
-    if writer == "1.27.1":
-        async with PostgresStore(id="pg", connection_string=dsn, schema_name=schema):
-            pass
-        run_v1(dsn, schema, inserts)
-    else:
-        await ours(dsn, schema, inserts)
-    theirs = run_v1(dsn, schema, reads_)
-    mine = await ours(dsn, schema, reads_)
-    # 1.27.1's reader drops lastBufferedAtTime's milliseconds; ours returns what is stored.
-    expected = records[2]["lastBufferedAtTime"]
-    assert mine[0]["lastBufferedAtTime"] == expected == at(19.25)
-    assert theirs[0]["lastBufferedAtTime"] == whole_second(19)
-    mine = json.loads(json.dumps(mine).replace(at(19.25), whole_second(19)).replace(at(9.25), whole_second(9)))
-    assert_same(reads_, theirs, mine)
-    assert mine[0] == records[2] | {"lastBufferedAtTime": whole_second(19)}
-    assert [r["id"] for r in mine[1]] == ["om-c", "om-b"] and [r["id"] for r in mine[2]] == ["om-b"]
-    assert [r["id"] for r in mine[3]] == ["om-c"]
+    await ours(dsn, schema, inserts(complete_records("p")))
+    run_v1(dsn, schema, inserts(complete_records("n")))
+    for side in ("n", "p"):
+        records, rd = complete_records(side), history_reads(f"{side}-x")
+        theirs, mine = run_v1(dsn, schema, rd), await ours(dsn, schema, rd)
+        # 1.27.1's reader drops lastBufferedAtTime's milliseconds; ours returns what is stored.
+        assert mine[0]["lastBufferedAtTime"] == records[2]["lastBufferedAtTime"] == at(19.25)
+        assert theirs[0]["lastBufferedAtTime"] == whole_second(19)
+        mine = json.loads(json.dumps(mine).replace(at(19.25), whole_second(19)).replace(at(9.25), whole_second(9)))
+        assert_same(rd, theirs, mine)
+        assert mine[0] == records[2] | {"lastBufferedAtTime": whole_second(19)}
+        assert [r["id"] for r in mine[1]] == [f"{side}-c", f"{side}-b"]
+        assert [r["id"] for r in mine[2]] == [f"{side}-b"] and [r["id"] for r in mine[3]] == [f"{side}-c"]
+    n_rows, p_rows = await raw_rows(dsn, schema, "n"), await raw_rows(dsn, schema, "p")
+    assert len(n_rows) == 3
+    assert json.loads(json.dumps(p_rows).replace('"p-', '"n-').replace(":p-", ":n-")) == n_rows
