@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from mastra_store import PostgresStore
+from mastra_store import InMemoryStore, PostgresStore
 
 from .harness import run_v1_driver
 from .om_program import (
@@ -122,15 +122,29 @@ def anonymised(results: list[Any], side: str) -> str:
     return _NOW.sub('"<now>"', text)
 
 
+def assert_walks_alike(ops: list[dict[str, Any]], mine: list[Any], theirs: list[Any]) -> None:
+    """Our walk ("p") and 1.27.1's ("n") gave the same answer at every call, up to ids and "now"."""
+    for i, (op, t, o) in enumerate(zip(ops, theirs, mine, strict=True)):
+        assert anonymised(o, "p") == anonymised(t, "n"), (i, op["method"])
+    swaps = [r for op, r in zip(ops, mine, strict=True) if op["method"] == "swapBufferedToActive"][:3]
+    assert [s["chunksActivated"] for s in swaps] == [2, 1, 0]  # partial activation, the rest, nothing
+
+
+async def test_in_memory_store_walks_like_1_27(pg_schema: tuple[str, str]) -> None:  # noqa: F811
+    """The semantics alone (no shared tables): our in-memory backend against 1.27.1 on a schema it initialized."""
+    dsn, schema = pg_schema
+    theirs = run_v1_driver("v1_om_io.mjs", dsn, schema, walks("n").ops, init=True)
+    ops = walks("p").ops
+    async with InMemoryStore(id="mem") as store:
+        raw = await run_ours(store, ops)
+    assert_walks_alike(ops, [js_view(r, op["method"]) for r, op in zip(raw, ops, strict=True)], theirs)
+
+
 async def test_both_walks_answer_the_same(pg_schema: tuple[str, str]) -> None:  # noqa: F811
     dsn, schema = pg_schema
     mine_ops, theirs_ops = walks("p").ops, walks("n").ops
     mine = await ours(dsn, schema, mine_ops)
-    theirs = run_v1(dsn, schema, theirs_ops)
-    for i, (op, t, o) in enumerate(zip(theirs_ops, theirs, mine, strict=True)):
-        assert anonymised(o, "p") == anonymised(t, "n"), (i, op["method"])
-    swaps = [r for op, r in zip(mine_ops, mine, strict=True) if op["method"] == "swapBufferedToActive"][:3]
-    assert [s["chunksActivated"] for s in swaps] == [2, 1, 0]  # partial activation, the rest, nothing
+    assert_walks_alike(mine_ops, mine, run_v1(dsn, schema, theirs_ops))
     # On disk too: every column of both tables, and each timestamp's …Z twin holds the same instant.
     mine_rows, theirs_rows = await raw_rows(dsn, schema, "p"), await raw_rows(dsn, schema, "n")
     assert len(mine_rows) == 6 + 2 + 3 + 3 + 3 + 3  # 1 generation x 6 stages, 2, 3, 3, resource 3; 3 states
