@@ -288,7 +288,7 @@ def full_record(record_id: str, resource: str, generation: int, created: float) 
         "activeObservations": f'<thread id="t1">\n- gen {generation}\n</thread>',
         "bufferedObservationChunks": [
             {
-                "id": f"ombuf-{record_id}",
+                "id": f"ombuf-gen{generation}",
                 "cycleId": "cy",
                 "observations": "- buffered",
                 "tokenCount": 7,
