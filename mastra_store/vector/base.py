@@ -89,13 +89,19 @@ def _user_error(error_id: str, field: str, reason: str) -> ValidationError:
     return err
 
 
+def matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix @ vector`` on one thread: OpenBLAS threads its gemv, which on a busy 2-core machine made one
+    10 000 x 384 product take 12 ms median, 64 ms p95 (einsum: 1.3 / 12 ms; one BLAS thread: 1.1 ms)."""
+    return np.asarray(np.einsum("ij,j->i", matrix, vector))
+
+
 def _scores(matrix: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
     """Scores of every row of ``matrix`` (float32 rows) against ``query``, computed in float64."""
     m = matrix.astype(np.float64, copy=False)
     q = query.astype(np.float64, copy=False)
     if metric == "euclidean":
         return np.asarray(1.0 / (1.0 + np.sqrt(np.maximum(((m - q) ** 2).sum(axis=1), 0.0))))
-    dots = m @ q
+    dots = matvec(m, q)
     if metric == "dotproduct":
         return np.asarray(dots)
     norms = np.linalg.norm(m, axis=1) * float(np.linalg.norm(q))

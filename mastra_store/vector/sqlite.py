@@ -30,7 +30,7 @@ import numpy as np
 import orjson
 
 from ..errors import ErrorCategory, MastraError
-from .base import IndexStats, QueryResult, VectorStore, _scores, top_k
+from .base import IndexStats, QueryResult, VectorStore, _scores, matvec, top_k
 from .filter import And, Cmp, Const, In, Node, Not, Or, _resolve, evaluate
 from .sql_filter import compile_filter
 
@@ -67,12 +67,12 @@ class _Snapshot:
         self._norms: np.ndarray | None = None
 
     def rank(self, query: np.ndarray, metric: str, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The ``k`` best rows of ``mask``: ranked in float32 over the whole matrix (one BLAS call, no copy),
+        """The ``k`` best rows of ``mask``: ranked in float32 over the whole matrix (one pass, no copy),
         then the best ``k + 16`` candidates rescored exactly in float64 (the scores returned)."""
         if self._norms is None:
             self._norms = np.linalg.norm(self.matrix, axis=1)
         q = query.astype(np.float32)
-        dots = self.matrix @ q
+        dots = matvec(self.matrix, q)
         with np.errstate(divide="ignore", invalid="ignore"):
             if metric == "dotproduct":
                 approx = dots
