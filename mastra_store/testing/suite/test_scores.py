@@ -12,6 +12,7 @@ from mastra_store.domains.scores import ScoresStorage
 from mastra_store.errors import MastraError, ValidationError
 from mastra_store.records.scores import ListScoresResponse
 from mastra_store.store import BaseStore
+from mastra_store.testing import has_beta_layout
 
 
 def payload(**over: Any) -> dict[str, Any]:
@@ -124,10 +125,10 @@ async def test_a_supplied_id_upserts_and_timestamps_are_stripped(scores: ScoresS
 
 
 @pytest.mark.mastra_beta
-async def test_beta_layout_drops_a_supplied_id(scores: ScoresStorage, store: BaseStore) -> None:
+async def test_beta_layout_drops_a_supplied_id(scores: ScoresStorage) -> None:
     """beta.13's saveScore always draws a fresh id; SQL stores pinned to its layout do the same."""
     saved = (await scores.save_score(score=payload(id="mine"))).score
-    pinned = store.id in ("sqlite", "pg", "composite")
+    pinned = has_beta_layout(scores)
     assert (saved.id != "mine") is pinned
     assert (await scores.get_score_by_id(id="mine") is None) is pinned
 
