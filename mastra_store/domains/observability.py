@@ -217,10 +217,12 @@ class ObservabilityStorage(StorageDomain):
         op = "GET_TRACE_LIGHT"
         require_str(trace_id, field="trace_id", error_id=self._error_id(op, "INVALID_ARGS"))
         async with self._guard(op, traceId=trace_id):
-            spans = await self._get_trace_spans(trace_id)
-        if not spans:
-            return None
-        return construct(TraceLightRecord, trace_id=trace_id, spans=[_light(s) for s in spans])
+            spans = await self._get_trace_light(trace_id)
+        return construct(TraceLightRecord, trace_id=trace_id, spans=spans) if spans else None
+
+    async def _get_trace_light(self, trace_id: str) -> list[LightSpanRecord]:
+        """The trace's spans, light; backends that can read only those columns override this (SQL does)."""
+        return [_light(s) for s in await self._get_trace_spans(trace_id)]
 
     async def update_span(self, *, trace_id: str, span_id: str, updates: UpdateSpanRecord | dict[str, Any]) -> None:
         """Write only the supplied fields; a missing span is a no-op."""

@@ -42,6 +42,7 @@ class ScoreQuery:
 
 _new_row = Constructor(ScoreRowData)
 
+_STAMPS = ("createdAt", "updatedAt", "created_at", "updated_at")
 #: Layout-independent error text for a 1.x field used on a store pinned to the beta layout.
 BETA_REASON = (
     "is a Mastra 1.x column, absent from the beta layout this store is pinned to (mastra_version='1.0.0-beta')"
@@ -57,13 +58,14 @@ class ScoresStorage(StorageDomain):
         return True
 
     async def save_score(self, *, score: SaveScorePayload | dict[str, Any]) -> SaveScoreResult:
-        """Validate and insert a new score with a fresh id."""
+        """Validate and insert a new score with a fresh id. A caller-supplied ``id`` (Mastra 1.x) upserts instead:
+        a stored score with that id is replaced whole, in one transaction (1.27.1: DELETE then INSERT, "latest
+        write wins"). Stores pinned to the beta layout drop a supplied id, as beta.13 does."""
         op = "SAVE_SCORE"
         raw = score.model_dump(by_alias=True, exclude_unset=True) if isinstance(score, SaveScorePayload) else score
         if isinstance(raw, dict):
-            raw = {
-                k: v for k, v in raw.items() if k not in ("id", "createdAt", "updatedAt", "created_at", "updated_at")
-            }
+            dropped = _STAMPS if self._v1_columns else (*_STAMPS, "id")
+            raw = {k: v for k, v in raw.items() if k not in dropped}
         try:
             payload = coerce(SaveScorePayload, raw, field="score", error_id=self._error_id(op, "VALIDATION_FAILED"))
         except ValidationError as exc:
@@ -87,10 +89,10 @@ class ScoresStorage(StorageDomain):
         now = utc_now()
         # The payload is validated and its field types are ScoreRowData's: build the row without a second
         # validation pass (W8a: -40 µs per call); fields_set = what the caller supplied + id/timestamps.
-        data = {k: getattr(payload, k) for k in payload.model_fields_set if k != "structured_output"}
-        row = _new_row({**data, "id": str(uuid.uuid4()), "created_at": now, "updated_at": now})
+        data = {k: getattr(payload, k) for k in payload.model_fields_set if k not in ("structured_output", "id")}
+        row = _new_row({**data, "id": payload.id or str(uuid.uuid4()), "created_at": now, "updated_at": now})
         async with self._guard(op, scorerId=payload.scorer_id, runId=payload.run_id):
-            await self._insert_score(row)
+            await self._insert_score(row, replace=payload.id is not None)
         return SaveScoreResult.model_construct(score=row)
 
     async def get_score_by_id(self, *, id: str) -> ScoreRowData | None:
@@ -213,7 +215,8 @@ class ScoresStorage(StorageDomain):
 
     # backend primitives -------------------------------------------------------------------------------
     @abstractmethod
-    async def _insert_score(self, score: ScoreRowData) -> None: ...
+    async def _insert_score(self, score: ScoreRowData, *, replace: bool = False) -> None:
+        """Insert the row; ``replace``: atomically in place of a stored row with the same id."""
 
     @abstractmethod
     async def _get_score(self, score_id: str) -> ScoreRowData | None: ...

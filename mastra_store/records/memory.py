@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from ..types import DateRange, PerPage, Record, UtcDateTime
 from ._policy import JsonText
@@ -82,6 +83,26 @@ class MastraDBMessage(Record):
     type: str | None = None
     content: MessageContentV2 | str
 
+    def to_mastra(self) -> dict[str, Any]:
+        """Mastra's JSON (1.27.1's ``listMessages``): a NULL column (type, thread/resource id) is absent, not
+        ``null``, and the content is its stored JSON (no ``toolInvocations: null`` for a key never given)."""
+        out = self.model_dump(by_alias=True, mode="json", exclude={"content"})
+        out = {k: v for k, v in out.items() if v is not None}
+        out["content"] = self.content if isinstance(self.content, str) else self.content.to_json_dict()
+        return out
+
+
+class _WithMessages(Record):
+    """A record holding messages: each one in its own Mastra JSON (``MastraDBMessage.to_mastra``)."""
+
+    _messages_key: ClassVar[str] = "messages"
+
+    def to_mastra(self) -> dict[str, Any]:
+        out = super().to_mastra()
+        key = self._messages_key
+        out[to_camel(key)] = [m.to_mastra() for m in getattr(self, key)]
+        return out
+
 
 class ThreadsPage(Record):
     threads: list[StorageThread]
@@ -91,7 +112,7 @@ class ThreadsPage(Record):
     has_more: bool
 
 
-class MessagesPage(Record):
+class MessagesPage(_WithMessages):
     messages: list[MastraDBMessage]
     total: int
     page: int
@@ -99,7 +120,7 @@ class MessagesPage(Record):
     has_more: bool
 
 
-class MessagesResult(Record):
+class MessagesResult(_WithMessages):
     messages: list[MastraDBMessage]
 
 
@@ -155,7 +176,8 @@ class CopyThreadResult(Record):
     message_id_map: dict[str, str] = Field(default_factory=dict)
 
 
-class CloneThreadResult(Record):
+class CloneThreadResult(_WithMessages):
+    _messages_key: ClassVar[str] = "cloned_messages"
     thread: StorageThread
     cloned_messages: list[MastraDBMessage]
     message_id_map: dict[str, str] = Field(default_factory=dict)

@@ -46,8 +46,11 @@ class ScoreTenancyFilters(Record):
 
 
 class SaveScorePayload(_ScoreTenancy):
-    """What ``save_score`` accepts. ``id``/timestamps are stripped; unknown keys are dropped."""
+    """What ``save_score`` accepts. Timestamps are stripped, ``id`` too on the beta layout; unknown keys are
+    dropped."""
 
+    #: 1.x: a caller-supplied stable id; the score is upserted by it (latest write wins).
+    id: str | None = Field(default=None, min_length=1)
     scorer_id: str = Field(min_length=1)
     entity_id: str = Field(min_length=1)
     run_id: str = Field(min_length=1)

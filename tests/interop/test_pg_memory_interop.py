@@ -197,6 +197,10 @@ async def test_node_writes_python_reads_and_modifies(pg_schema: tuple[str, str])
     assert msgs[1]["content"] == {**TOOL, "metadata": {**TOOL["metadata"], "edited": True}}
     assert msgs[3]["content"] == FILE and msgs[3]["createdAt"] == _d("2025-01-15T10:00:05.000Z")
     assert [m["id"] for m in got["messages"]["thread-2"]["messages"]] == ["thread-2-msg-2", "thread-2-msg-3"]
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema, mastra_version=BETA) as store:
+        ours = (await store.memory.list_messages(thread_id="thread-1", per_page=False)).to_mastra()["messages"]
+    # The whole JSON (the driver prints Dates as {"$date": ...}): absent fields absent on both sides, not null.
+    assert [{**m, "createdAt": _d(m["createdAt"])} for m in ours] == msgs
     r1 = got["resources"]["res-1"]
     assert (r1["workingMemory"], r1["metadata"]) == ("# User\n- likes coffee", {"plan": "pro", "tier": 2})
     assert r1["createdAt"] == _d(RESOURCES[0]["createdAt"])

@@ -244,6 +244,8 @@ def same_answer(js: Any, ours: Any) -> None:
             )
     elif "messages" in js:
         assert [message_key(m) for m in mine["messages"]] == [message_key(m) for m in js["messages"]]
+        # The whole JSON too: a NULL column or a content key never given is absent on both sides, not null.
+        assert mine["messages"] == js["messages"]
     else:  # a thread
         assert {k: js[k] for k in ("id", "resourceId", "title", "metadata", "createdAt", "updatedAt")} == {
             k: mine[k] for k in ("id", "resourceId", "title", "metadata", "createdAt", "updatedAt")

@@ -124,6 +124,31 @@ async def test_scores_with_tenancy_written_by_1_27_read_back_identically(pg_sche
         assert [len(x) for x in js_lists] == [2, 1, 1, 3]
 
 
+async def test_a_supplied_score_id_upserts_on_both_sides(pg_schema: tuple[str, str]) -> None:  # noqa: F811
+    """1.27.1's saveScore with a caller-supplied id replaces the stored score ("latest write wins"); ours does the
+    same, so both sides writing one id in turn leave one row, the last write, read identically by both."""
+    dsn, schema = pg_schema
+    get = {"domain": "scores", "method": "getScoreById", "args": {"id": "stable"}}
+    count = {"sql": f'SELECT count(*)::int AS n FROM "{schema}"."mastra_scorers" WHERE id = $1', "params": ["stable"]}
+    async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:
+        js_saved = run_v1(
+            dsn, schema, [{"domain": "scores", "method": "saveScore", "args": score("run-js", id="stable")}]
+        )
+        assert js_saved[0]["score"]["id"] == "stable"
+        await store.scores.save_score(score=score("run-py", id="stable", score=0.25, reason=None))
+        mine = await store.scores.get_score_by_id(id="stable")
+        theirs, rows = run_v1(dsn, schema, [get, count])
+        assert mine is not None and no_nulls(theirs) == mine.to_mastra() and rows[0]["n"] == 1
+        assert mine.run_id == "run-py" and "reason" not in mine.to_mastra()  # replaced whole
+        run_v1(
+            dsn, schema, [{"domain": "scores", "method": "saveScore", "args": score("run-js", id="stable", score=0.75)}]
+        )
+        theirs, rows = run_v1(dsn, schema, [get, count])
+        again = await store.scores.get_score_by_id(id="stable")
+        assert again is not None and again.to_mastra() == no_nulls(theirs) and again.score == 0.75
+        assert again.run_id == "run-js" and rows[0]["n"] == 1
+
+
 async def test_scores_with_tenancy_written_by_us_read_back_identically_by_1_27(pg_schema: tuple[str, str]) -> None:  # noqa: F811
     dsn, schema = pg_schema
     async with PostgresStore(id="py", connection_string=dsn, schema_name=schema) as store:

@@ -146,3 +146,28 @@ async def test_list_traces_statements_are_built_once_per_shape(sql_store: SqlSto
                 expected = {"e0": 3, "e1": 3, "e9": 0}[value]
                 assert page.pagination.total == expected and len(page.spans) == min(2, expected)
         assert len(cache) == before, filters
+
+
+async def test_get_trace_light_reads_only_the_light_columns(sql_store: SqlStore) -> None:
+    """1.27.1's getTraceLight selects 14 columns; so does ours: the heavy JSON (input, output, attributes, ...)
+    never leaves the server. The spans equal get_trace's, projected."""
+    obs = sql_store.observability
+    heavy = {"input": {"big": "x" * 1000}, "output": [1, 2], "attributes": {"a": 1}, "metadata": {"m": 1}}
+    await obs.batch_create_spans(
+        records=[
+            _span("tl", "root", **heavy, error={"message": "boom"}),
+            _span("tl", "child", "root", started_at=T0 + timedelta(seconds=1), is_event=True, **heavy),
+        ]
+    )
+    with count_statements(sql_store) as seen:
+        light = await obs.get_trace_light(trace_id="tl")
+    [select] = seen
+    read = select.split(" FROM ")[0]
+    for column in ("input", "output", "attributes", "metadata", "tags", "links", "scope", "requestContext"):
+        assert f'"{column}"' not in read and f" {column}," not in read and not read.endswith(column), column
+    full = await obs.get_trace(trace_id="tl")
+    assert light is not None and full is not None
+    shown = [s.to_mastra() for s in light.spans]
+    fields = set(type(light.spans[0]).model_fields)
+    assert shown == [type(light.spans[0])(**{f: getattr(s, f) for f in fields}).to_mastra() for s in full.spans]
+    assert shown[0]["error"] == {"message": "boom"} and shown[1]["isEvent"] is True and "error" not in shown[1]

@@ -110,11 +110,13 @@ def _decode(raw: Any) -> Any:
 class ScoresDynamoDB(DynamoDomain, ScoresStorage):
     entities = (_ENTITY,)
 
-    async def _insert_score(self, score: ScoreRowData) -> None:
+    async def _insert_score(self, score: ScoreRowData, *, replace: bool = False) -> None:
+        item = self._item(_ENTITY, _score_item_attrs(score))
+        if replace:  # a caller-supplied id: PutItem replaces the whole item
+            await self.db.put(item)
+            return
         e = Expr()
-        await self.db.put(
-            self._item(_ENTITY, _score_item_attrs(score)), condition=f"attribute_not_exists({e.n('pk')})", expr=e
-        )
+        await self.db.put(item, condition=f"attribute_not_exists({e.n('pk')})", expr=e)
 
     async def _get_score(self, score_id: str) -> ScoreRowData | None:
         item = await self.db.get(primary_key(_ENTITY, {"id": score_id}))

@@ -48,7 +48,7 @@ class InMemoryScores(InMemoryDomain, ScoresStorage):
         rows: dict[str, ScoreRowData] = self.state.scores
         return rows
 
-    async def _insert_score(self, score: ScoreRowData) -> None:
+    async def _insert_score(self, score: ScoreRowData, *, replace: bool = False) -> None:
         stored = _stored(score)
         async with self.state.lock:
             self._rows[score.id] = stored

@@ -23,7 +23,7 @@ from ..._json import dumps, loads
 from ..._time import from_db, naive_utc, to_utc
 from ...domains.observability import SCALAR_TRACE_FILTERS, ObservabilityStorage, TraceQuery
 from ...records._construct import Constructor
-from ...records.observability import SPAN_V1_FIELDS, CreateSpanRecord, SpanRecord, SpanUpdate
+from ...records.observability import SPAN_V1_FIELDS, CreateSpanRecord, LightSpanRecord, SpanRecord, SpanUpdate
 from .base import SqlDomain
 from .packed import pack_params, packed_sql
 from .paging import LIMIT, OFFSET, opaque
@@ -309,6 +309,34 @@ def _to_span(row: Row[Any], pg: bool, lc: _LayoutCols) -> SpanRecord:
 
 
 _new_span = Constructor(SpanRecord)
+_new_light = Constructor(LightSpanRecord)
+#: (field, column) of what ``get_trace_light`` reads besides the times: 1.27.1 getTraceLight's SELECT list.
+_LIGHT_READ: Final = tuple(
+    (f, c) for f, c in _FIELD_COLUMNS.items() if f in LightSpanRecord.model_fields and c not in _TS_COLS
+)
+
+
+def _light_columns(t: sa.Table, pg: bool) -> list[sa.ColumnElement[Any]]:
+    cols: list[sa.ColumnElement[Any]] = [
+        sa.type_coerce(t.c[c], sa.Text).label(c) if not pg and c in _JSON_COLS else t.c[c].label(c)
+        for _f, c in _LIGHT_READ
+    ]
+    for name in _TIME_COLS:
+        cols += [t.c[name].label(name), t.c[name + "Z"].label(name + "Z")]
+    return cols
+
+
+def _to_light(row: Row[Any], pg: bool) -> LightSpanRecord:
+    m = row._mapping
+    data: dict[str, Any] = {f: m[c] for f, c in _LIGHT_READ}
+    if not pg:
+        data["error"] = _decode_json(data["error"])
+    data["is_event"] = bool(data["is_event"])
+    for f, c, cz in _TIME_FIELDS:
+        data[f] = from_db(m[cz]) or from_db(m[c])
+    if data["span_type"] is None or data["name"] is None or data["started_at"] is None:
+        return LightSpanRecord.model_validate(data)  # not a row we wrote: let validation report it
+    return _new_light(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +346,7 @@ class _Reads:
     span: sa.Select[Any]
     root_spans: sa.Select[Any]
     trace_spans: sa.Select[Any]
+    trace_light: sa.Select[Any]  # only the light columns (the heavy JSON never leaves the server)
     delete_traces: sa.Delete
 
 
@@ -330,6 +359,7 @@ def _reads(tables: Tables, pg: bool) -> _Reads:
         span=select.where(trace, t.c.spanId == sa.bindparam("span_id", type_=sa.Text)),
         root_spans=select.where(trace, t.c.parentSpanId.is_(None)).limit(2),
         trace_spans=select.where(trace).order_by(t.c.startedAtZ.asc(), t.c.spanId),
+        trace_light=sa.select(*_light_columns(t, pg)).where(trace).order_by(t.c.startedAtZ.asc(), t.c.spanId),
         # PostgreSQL: one array parameter, so the statement is compiled once and runs on the fast path.
         delete_traces=t.delete().where(
             t.c.traceId == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text)))
@@ -384,6 +414,10 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
     async def _get_trace_spans(self, trace_id: str) -> list[SpanRecord]:
         stmt = _reads(self.tables, self._pg).trace_spans
         return [_to_span(r, self._pg, self._lc) for r in await self.db.all(stmt, {"trace_id": trace_id})]
+
+    async def _get_trace_light(self, trace_id: str) -> list[LightSpanRecord]:
+        stmt = _reads(self.tables, self._pg).trace_light
+        return [_to_light(r, self._pg) for r in await self.db.all(stmt, {"trace_id": trace_id})]
 
     async def _update_spans(self, updates: list[SpanUpdate], now: datetime) -> None:
         # Beta layout: the 1.x columns do not exist (the domain refused values for them; nulls are dropped).

@@ -36,6 +36,7 @@ _ALIAS_TO_FIELD = {info.alias or name: name for name, info in ScoreRowData.model
 class _Statements:
     insert: sa.Insert
     get: sa.Select[Any]
+    delete: sa.Delete
     columns: tuple[str, ...]  # payload columns (everything but the timestamps)
     json_columns: frozenset[str]
     #: (bind name, record field) of each payload column, made once: W8a spent ~15 µs per call building them.
@@ -57,6 +58,7 @@ def _statements(tables: Tables) -> _Statements:
     return _Statements(
         insert=t.insert().values(values),
         get=sa.select(t).where(t.c.id == sa.bindparam("score_id")),
+        delete=t.delete().where(t.c.id == sa.bindparam("score_id")),
         columns=payload,
         json_columns=frozenset(json_cols),
         binds=tuple((f"b_{col}", _ALIAS_TO_FIELD.get(col, "")) for col in payload),
@@ -104,7 +106,7 @@ class SqlScores(SqlDomain, ScoresStorage):
     def _st(self) -> _Statements:
         return _statements(self.tables)
 
-    async def _insert_score(self, score: ScoreRowData) -> None:
+    async def _insert_score(self, score: ScoreRowData, *, replace: bool = False) -> None:
         st = self._st
         values = score.__dict__  # field name -> value; columns are the aliases (one dict pass, no model_dump)
         params = {bind: values.get(field) for bind, field in st.binds}
@@ -112,7 +114,12 @@ class SqlScores(SqlDomain, ScoresStorage):
         params["b_createdAtZ"] = score.created_at
         params["b_updatedAt"] = naive_utc(score.updated_at)
         params["b_updatedAtZ"] = score.updated_at
-        await self.db.execute(st.insert, params)
+        if not replace:
+            await self.db.execute(st.insert, params)
+            return
+        async with self.db.transaction() as conn:  # 1.27.1's DELETE + INSERT, made atomic
+            await conn.execute(st.delete, {"score_id": score.id})
+            await conn.execute(st.insert, params)
 
     async def _get_score(self, score_id: str) -> ScoreRowData | None:
         st = self._st

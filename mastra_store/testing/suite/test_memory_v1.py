@@ -315,3 +315,21 @@ async def test_bad_input_to_v1_methods_is_user_error_and_writes_nothing(
     (a,) = (await mem.list_messages(thread_id="t1")).messages
     assert (a.resource_id, a.thread_id) == ("r1", "t1")
     assert ids((await mem.list_messages_by_resource_id(resource_id="r1")).messages) == ["a"]
+
+
+async def test_message_json_leaves_absent_fields_out(mem: MemoryStorage) -> None:
+    """Issue 13 point 5: Mastra's JSON has no ``toolInvocations: null`` / ``type: null`` for fields never given
+    (1.27.1's listMessages); a given field, even an empty list, is kept. In a page and a clone result too."""
+    await mem.save_thread(thread=thread("t1"))
+    tool = {"format": 2, "parts": [{"type": "text", "text": "x"}], "toolInvocations": [], "metadata": {"k": 1}}
+    await mem.save_messages(messages=[msg("plain", at=T0), msg("rich", at=T0 + timedelta(seconds=1), content=tool)])
+    page = (await mem.list_messages(thread_id="t1")).to_mastra()
+    plain, rich = page["messages"]
+    assert set(plain) == {"id", "role", "createdAt", "threadId", "resourceId", "content"}
+    assert plain["content"] == {"format": 2, "parts": [{"type": "text", "text": "text of plain"}]}
+    assert rich["content"] == tool
+    by_id = (await mem.list_messages_by_id(message_ids=["plain"])).to_mastra()["messages"]
+    assert by_id == [plain]
+    clone = await mem.clone_thread(source_thread_id="t1", new_thread_id="t2")
+    copy = next(m for m in clone.to_mastra()["clonedMessages"] if m["id"] == clone.message_id_map["plain"])
+    assert set(copy) == set(plain) and copy["content"] == plain["content"]

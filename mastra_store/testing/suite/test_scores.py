@@ -12,6 +12,7 @@ from mastra_store.domains.scores import ScoresStorage
 from mastra_store.errors import MastraError, ValidationError
 from mastra_store.records.scores import ListScoresResponse
 from mastra_store.store import BaseStore
+from mastra_store.testing import has_beta_layout
 
 
 def payload(**over: Any) -> dict[str, Any]:
@@ -106,11 +107,30 @@ async def test_missing_input_reads_back_absent(scores: ScoresStorage) -> None:
     assert got is not None and "input" not in got.to_mastra() and got.output == {"text": "hello"}
 
 
-async def test_save_strips_id_and_timestamps(scores: ScoresStorage) -> None:
-    saved = (await scores.save_score(score=payload(id="mine", createdAt="2000-01-01T00:00:00Z"))).score
-    assert saved.id != "mine" and saved.created_at.year > 2000
-    assert await scores.get_score_by_id(id="mine") is None
-    assert await scores.get_score_by_id(id=saved.id) is not None
+async def test_a_supplied_id_upserts_and_timestamps_are_stripped(scores: ScoresStorage) -> None:
+    """1.x (1.27.1 saveScore): a caller-supplied id is kept, and saving it again replaces the score whole
+    ("latest write wins"); timestamps are always the store's."""
+    first = (await scores.save_score(score=payload(id="mine", createdAt="2000-01-01T00:00:00Z"))).score
+    assert first.id == "mine" and first.created_at.year > 2000
+    await asyncio.sleep(0.003)
+    second = (await scores.save_score(score=payload(id="mine", score=0.25, reason=..., runId="run-2"))).score
+    got = await scores.get_score_by_id(id="mine")
+    assert got == second and got.score == 0.25 and "reason" not in got.to_mastra()  # replaced, not merged
+    assert got.created_at > first.created_at
+    assert (await scores.list_scores_by_run_id(run_id="run-1")).pagination.total == 0
+    assert ids_of(await scores.list_scores_by_run_id(run_id="run-2")) == ["mine"]
+    with pytest.raises(MastraError) as exc:
+        await scores.save_score(score=payload(id=""))
+    assert exc.value.category == "USER" and exc.value.details["field"] == "score.id"
+
+
+@pytest.mark.mastra_beta
+async def test_beta_layout_drops_a_supplied_id(scores: ScoresStorage) -> None:
+    """beta.13's saveScore always draws a fresh id; SQL stores pinned to its layout do the same."""
+    saved = (await scores.save_score(score=payload(id="mine"))).score
+    pinned = has_beta_layout(scores)
+    assert (saved.id != "mine") is pinned
+    assert (await scores.get_score_by_id(id="mine") is None) is pinned
 
 
 async def test_each_save_gets_a_fresh_id(scores: ScoresStorage) -> None:
