@@ -13,13 +13,22 @@ if TYPE_CHECKING:
         WorkflowsDynamoDB,
     )
     from .backends.inmemory import InMemoryStore
-    from .backends.postgres import AgentsPG, MemoryPG, ObservabilityPG, PostgresStore, ScoresPG, WorkflowsPG
+    from .backends.postgres import (
+        AgentsPG,
+        MemoryPG,
+        ObservabilityPG,
+        PostgresStore,
+        ScoresPG,
+        ThreadStatePG,
+        WorkflowsPG,
+    )
     from .backends.sqlite import (
         AgentsSqlite,
         MemorySqlite,
         ObservabilitySqlite,
         ScoresSqlite,
         SqliteStore,
+        ThreadStateSqlite,
         WorkflowsSqlite,
     )
     from .composite import MastraCompositeStore, MastraStorage
@@ -29,6 +38,7 @@ if TYPE_CHECKING:
         ObservabilityStorage,
         ScoresStorage,
         StorageDomain,
+        ThreadStateStorage,
         WorkflowsStorage,
     )
     from .errors import (
@@ -58,6 +68,7 @@ _LAZY: dict[str, str] = {
             "ObservabilityStorage",
             "ScoresStorage",
             "StorageDomain",
+            "ThreadStateStorage",
             "WorkflowsStorage",
         ),
         "domains",
@@ -78,10 +89,19 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("UNSET", "DateRange", "PaginationInfo", "StorageOrderBy", "StoragePagination"), "types"),
     "InMemoryStore": "backends.inmemory",
     **dict.fromkeys(
-        ("AgentsPG", "MemoryPG", "ObservabilityPG", "PostgresStore", "ScoresPG", "WorkflowsPG"), "backends.postgres"
+        ("AgentsPG", "MemoryPG", "ObservabilityPG", "PostgresStore", "ScoresPG", "ThreadStatePG", "WorkflowsPG"),
+        "backends.postgres",
     ),
     **dict.fromkeys(
-        ("AgentsSqlite", "MemorySqlite", "ObservabilitySqlite", "ScoresSqlite", "SqliteStore", "WorkflowsSqlite"),
+        (
+            "AgentsSqlite",
+            "MemorySqlite",
+            "ObservabilitySqlite",
+            "ScoresSqlite",
+            "SqliteStore",
+            "ThreadStateSqlite",
+            "WorkflowsSqlite",
+        ),
         "backends.sqlite",
     ),
     **dict.fromkeys(
@@ -143,6 +163,9 @@ __all__ = (
     "StorageOrderBy",
     "StoragePagination",
     "StorageUnavailableError",
+    "ThreadStatePG",
+    "ThreadStateSqlite",
+    "ThreadStateStorage",
     "ValidationError",
     "WorkflowsDynamoDB",
     "WorkflowsPG",
