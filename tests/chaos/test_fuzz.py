@@ -564,6 +564,7 @@ CALLS: list[st.SearchStrategy[Call]] = [
         ),
     ),
     call("observability", "batch_delete_traces", trace_ids=st.lists(ids(), max_size=2)),
+    call("observability", "get_trace_light", trace_id=ids()),
     call(
         "observability",
         "list_traces",
