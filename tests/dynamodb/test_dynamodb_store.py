@@ -169,6 +169,7 @@ async def test_item_over_400kb_is_refused_before_any_write(ddb: DynamoDBStore) -
         await ddb.memory.save_messages(messages=[message("m1", "t1", 1), big])
     assert err.value.id == "MASTRA_STORAGE_DYNAMODB_ITEM_TOO_LARGE"
     assert err.value.category == "USER" and err.value.details["id"] == "m2"
+    assert err.value.details["field"] == "content"  # the attribute to shrink
     assert (await ddb.memory.list_messages(thread_id="t1")).total == 0
     # Just under the limit is fine.
     await ddb.memory.save_messages(messages=[message("m3", "t1", 3, text="y" * (390 * 1024))])

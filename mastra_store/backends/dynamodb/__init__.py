@@ -7,6 +7,7 @@ from .agents import AgentsDynamoDB
 from .client import DynamoDBConfig, DynamoDBConnection
 from .memory import MemoryDynamoDB
 from .observability import ObservabilityDynamoDB
+from .observational_memory import ThreadStateDynamoDB
 from .scores import ScoresDynamoDB
 from .store import DynamoDBStore
 from .workflows import WorkflowsDynamoDB
@@ -19,5 +20,6 @@ __all__ = (
     "MemoryDynamoDB",
     "ObservabilityDynamoDB",
     "ScoresDynamoDB",
+    "ThreadStateDynamoDB",
     "WorkflowsDynamoDB",
 )

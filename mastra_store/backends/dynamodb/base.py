@@ -105,6 +105,20 @@ class DynamoDomain(StorageDomain):
             text=f"{operation.lower()}: gave up after {CAS_ATTEMPTS} concurrent-update conflicts",
         )
 
+    async def _first_in_order(self, kw: dict[str, Any], need: int | None, sk_field: str) -> list[dict[str, Any]]:
+        """The first ``need`` items of a query in index order (``None``: all), plus any that tie with the last
+        one on ``sk_field`` (so the caller's exact order picks the right ones at a page boundary)."""
+        out: list[dict[str, Any]] = []
+        boundary: str | None = None
+        async for page in self.db.pages("query", **kw):
+            for item in page:
+                if boundary is not None and item.get(sk_field) != boundary:
+                    return out
+                out.append(item)
+                if boundary is None and need is not None and len(out) >= need:
+                    boundary = item.get(sk_field)
+        return out
+
     @staticmethod
     def _only(entity: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep the items ElectroDB would keep for this entity (identifier check)."""

@@ -123,17 +123,19 @@ def item_size(wire_item: Mapping[str, Mapping[str, Any]]) -> int:
 
 
 def check_item_size(wire_item: Mapping[str, Mapping[str, Any]], *, entity: str, ident: str) -> None:
-    """Raise a USER error before a write that DynamoDB would reject for exceeding 400 KB."""
+    """Raise a USER error before a write that DynamoDB would reject for exceeding 400 KB; ``details["field"]``
+    names the largest attribute (what to shrink)."""
     size = item_size(wire_item)
     if size > MAX_ITEM_BYTES:
+        largest = max(wire_item, key=lambda k: len(k.encode("utf-8")) + _value_size(wire_item[k]))
         raise MastraError(
             id="MASTRA_STORAGE_DYNAMODB_ITEM_TOO_LARGE",
             category=ErrorCategory.USER,
             text=(
-                f"{entity} {ident!r} is {size} bytes as a DynamoDB item; the limit is {MAX_ITEM_BYTES} bytes "
-                "(400 KB). Store large payloads elsewhere and keep a reference."
+                f"{entity} {ident!r} is {size} bytes as a DynamoDB item, most of it {largest!r}; the limit is "
+                f"{MAX_ITEM_BYTES} bytes (400 KB). Store large payloads elsewhere and keep a reference."
             ),
-            details={"entity": entity, "id": ident, "size": size, "limit": MAX_ITEM_BYTES},
+            details={"entity": entity, "id": ident, "size": size, "limit": MAX_ITEM_BYTES, "field": largest},
         )
 
 

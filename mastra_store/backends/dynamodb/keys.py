@@ -10,8 +10,9 @@ Attribute *names* go in verbatim and the whole string is lower-cased with JS ``t
 (Python ``str.lower``, never ``casefold``). Partial keys stop at the first missing composite and are used with
 ``begins_with``.
 
-The first seven entities are the reference's (1.0.0); ``ai_span``, ``agent`` and the versioned agents' three are
-this port's own entities in the same grammar (see ACCESS_PATTERNS.md).
+The first seven entities are the reference's (1.0.0); ``ai_span``, ``agent``, the versioned agents' three,
+``observational_memory`` and ``thread_state`` are this port's own entities in the same grammar (see
+ACCESS_PATTERNS.md).
 """
 
 from __future__ import annotations
@@ -165,6 +166,17 @@ ENTITIES: dict[str, EntityModel] = {
         ),
         _e("agent_version", ("agentId",), ("versionNumber",), padding={"versionNumber": VERSION_NUMBER_WIDTH}),
         _e("agent_version_id", ("id",), ("entity",)),
+        # One item per generation, by id; gsi1 holds a lookup key's generations ("thread:<id>" or
+        # "resource:<id>", 1.27.1's lookupKey) ordered by generation (padded: numeric order), then creation time.
+        _e(
+            "observational_memory",
+            ("id",),
+            ("entity",),
+            ("byLookupKey", 1, ("lookupKey",), ("generationCount", "createdAt")),
+            padding={"generationCount": VERSION_NUMBER_WIDTH},
+        ),
+        # A thread's states share its partition (deleting the thread queries one partition).
+        _e("thread_state", ("threadId",), ("type",)),
     )
 }
 

@@ -17,12 +17,12 @@ from ...domains._messages import content_to_text, message_from_row
 from ...domains.memory import MemoryStorage, MessageQuery
 from ...records.memory import MastraDBMessage, MessageUpdate, StorageResource, StorageThread
 from ...types import UNSET, Unset
-from .base import DynamoDomain
 from .client import TRANSACT_LIMIT, ConditionFailed, Expr, TransactionCanceled, delete_action, update_action
 from .codec import decode_json, encode_json, iso, parse_iso
 from .keys import full_sort_key, key_attributes, primary_key, query_prefix
 from .lifecycle import CLONING, DELETING, create_thread_with_messages, delete_thread, is_live, live_condition
 from .memory_v1 import DynamoMemoryV1
+from .observational_memory import DynamoObservationalMemory, delete_thread_states
 
 __all__ = ("MemoryDynamoDB",)
 
@@ -93,10 +93,11 @@ def _resource_from_item(item: dict[str, Any]) -> StorageResource:
     )
 
 
-class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
-    """Threads, messages and resources in the Mastra single table (1.x methods: ``memory_v1.py``)."""
+class MemoryDynamoDB(DynamoMemoryV1, DynamoObservationalMemory, MemoryStorage):
+    """Threads, messages and resources in the Mastra single table (1.x methods: ``memory_v1.py``, observational
+    memory: ``observational_memory.py``)."""
 
-    entities = ("thread", "message", "resource")
+    entities = ("thread", "message", "resource", "observational_memory")
     _thread_from_item = staticmethod(thread_from_item)
     _message_from_item = staticmethod(message_from_item)
 
@@ -182,6 +183,10 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
     async def _delete_thread(self, thread_id: str) -> None:
         # Mark, sweep (fenced), remove: see lifecycle.py. A save racing the delete is either swept or refused.
         await delete_thread(self.db, thread_id)
+        # Then the thread's own observational memory and state (also when the thread item was already gone, so a
+        # repeated delete finishes an interrupted one).
+        await self._om_clear(f"thread:{thread_id}")
+        await delete_thread_states(self.db, thread_id)
 
     # -- messages --------------------------------------------------------------------------------------------
     def _message_query(self, thread_id: str, q: MessageQuery, e: Expr) -> dict[str, Any]:
@@ -213,20 +218,6 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
             kw["FilterExpression"] = " AND ".join(filters)
         return kw
 
-    async def _first_in_order(self, kw: dict[str, Any], need: int) -> list[dict[str, Any]]:
-        """The first ``need`` items in index order, plus any that tie with the last one on the sort key
-        (so the caller's (createdAt, id) order picks the right ones at a page boundary)."""
-        out: list[dict[str, Any]] = []
-        boundary: str | None = None
-        async for page in self.db.pages("query", **kw):
-            for item in page:
-                if boundary is not None and item.get("gsi1sk") != boundary:
-                    return out
-                out.append(item)
-                if boundary is None and len(out) >= need:
-                    boundary = item.get("gsi1sk")
-        return out
-
     async def _list_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int, list[MastraDBMessage]]:
         total = 0
         items: list[dict[str, Any]] = []
@@ -237,7 +228,7 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
             if q.limit > 0:
                 forward = q.direction == "ASC"
                 found = await self._first_in_order(
-                    {**kw, **e.kwargs(), "ScanIndexForward": forward}, q.offset + q.limit
+                    {**kw, **e.kwargs(), "ScanIndexForward": forward}, q.offset + q.limit, "gsi1sk"
                 )
                 items.extend(self._only("message", found))
         messages = [message_from_item(i) for i in items]
@@ -281,7 +272,7 @@ class MemoryDynamoDB(DynamoMemoryV1, DynamoDomain, MemoryStorage):
             found = (
                 await self.db.query(**kw, **e.kwargs())
                 if op == "="
-                else await self._first_in_order({**kw, **e.kwargs(), "Limit": min(need + 1, 1000)}, need)
+                else await self._first_in_order({**kw, **e.kwargs(), "Limit": min(need + 1, 1000)}, need, "gsi1sk")
             )
             for item in self._only("message", found):
                 items.setdefault(item["pk"], item)

@@ -1,4 +1,4 @@
-"""``DynamoDBStore``: the five domains over one table and one shared aioboto3 client."""
+"""``DynamoDBStore``: the six domains over one table and one shared aioboto3 client."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .agents import AgentsDynamoDB
 from .client import DynamoDBConfig, DynamoDBConnection
 from .memory import MemoryDynamoDB
 from .observability import ObservabilityDynamoDB
+from .observational_memory import ThreadStateDynamoDB
 from .scores import ScoresDynamoDB
 from .table import create_table
 from .workflows import WorkflowsDynamoDB
@@ -78,6 +79,7 @@ class DynamoDBStore(BaseStore):
                 "scores": ScoresDynamoDB(conn),
                 "observability": ObservabilityDynamoDB(conn),
                 "agents": AgentsDynamoDB(conn),
+                "thread_state": ThreadStateDynamoDB(conn),
             },
         )
         self._set_retention(retention)

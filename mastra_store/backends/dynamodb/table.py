@@ -30,6 +30,7 @@ DOMAIN_INDEXES: dict[str, tuple[str, ...]] = {
     "scores": ("gsi1", "gsi2", "gsi4", "gsi7"),
     "observability": ("gsi1",),
     "agents": ("gsi1", "gsi2"),
+    "thread_state": (),
 }
 
 

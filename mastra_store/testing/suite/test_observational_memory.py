@@ -1,7 +1,7 @@
 """Observational memory (@mastra/core 1.71.0 MemoryStorage OM methods, semantics of @mastra/pg 1.27.1), on every
 backend via the public API: the state machine walked end to end, every method, bad input and unknown ids.
 
-A store whose memory does not support it (``supports_observational_memory`` false: DynamoDB for now) must fail
+A store whose memory does not support it (``supports_observational_memory`` false) must fail
 every case with NotSupportedError (strict xfail, so a case that starts passing, or fails another way, is reported).
 Each case's first call is a plain successful one, so that is where an unsupported backend fails.
 """

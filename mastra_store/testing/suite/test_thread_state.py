@@ -1,7 +1,7 @@
 """Thread state (@mastra/core 1.71.0 ThreadStateStorage, @mastra/pg 1.27.1 ThreadStatePG) on every backend, and
 what deleting a thread does to its state and observational memory.
 
-A store without a thread_state domain (DynamoDB for now) must fail every case with NotSupportedError (strict
+A store without a thread_state domain must fail every case with NotSupportedError (strict
 xfail).
 """
 
