@@ -17,7 +17,7 @@ from .sql.observational_memory import SqlThreadState
 from .sql.schema import resolve_mastra_version
 from .sql.scores import SqlScores
 from .sql.store import SqlStore
-from .sql.tables import check_identifier
+from .sql.tables import check_schema_name
 from .sql.workflows import SqlWorkflows
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def open_postgres_database(
             raise bad(f"{name} {problem}", name)
     if schema_name is not None:
         try:
-            check_identifier(schema_name, "schema name")
+            check_schema_name(schema_name)
         except ValueError as exc:
             raise bad(str(exc), "schema_name") from exc
     keywords = {

@@ -30,10 +30,10 @@ def _sql_url(out: Output, url: str | None, schema: str | None) -> Any:
     if schema is not None:
         from dataclasses import replace
 
-        from ..backends.sql.tables import check_identifier
+        from ..backends.sql.tables import check_schema_name
 
         try:
-            check_identifier(schema, "schema name")
+            check_schema_name(schema)
         except ValueError as exc:
             fail(out, ExitCode.USAGE, str(exc), field="schema")
         u = replace(u, options={**u.options, "schema_name": schema})

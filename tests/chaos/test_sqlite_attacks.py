@@ -25,6 +25,7 @@ def _msgs(prefix: str, n: int) -> list[dict[str, Any]]:
 async def test_a_thousand_cancellations_on_sqlite(tmp_path: Path) -> None:
     rng = random.Random(7)
     total = 5000 if LONG else 1000
+    fds_outside, threads_outside = fds(), threading.active_count()
     async with SqliteStore(id="lite", path=tmp_path / "c.db") as store:
         mem = store.memory
         await mem.save_thread(thread={"id": "t", "resourceId": "r", "title": "t", "createdAt": T0, "updatedAt": T0})
@@ -79,8 +80,21 @@ async def test_a_thousand_cancellations_on_sqlite(tmp_path: Path) -> None:
         print(f"sqlite: {hits} of {total} calls cancelled; threads {threads_before}->{threading.active_count()}, "
               f"fds {fds_before}->{fds()}")
         assert hits > total // 4
-        assert threading.active_count() <= threads_before
-        assert fds() <= fds_before + 1
+        # The reads SQLAlchemy runs (``IN`` lists: clone_thread's) use the engine's pool, which may keep up to
+        # pool size + overflow connections (a database and a WAL descriptor each) while the store is open:
+        # bounded, not leaked (8 000 cancelled clones: 16 -> 46 descriptors, flat from the 2 000th on).
+        # Each of those aiosqlite connections has its own thread.
+        pool = store.database.engine.pool
+        most = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
+        assert threading.active_count() <= threads_before + most
+        assert fds() <= fds_before + 1 + 2 * most
+    # Closed, the store leaves no descriptor and no thread behind.
+    for _ in range(50):
+        if fds() <= fds_outside and threading.active_count() <= threads_outside:
+            break
+        await asyncio.sleep(0.02)
+    assert fds() <= fds_outside
+    assert threading.active_count() <= threads_outside
 
 
 async def test_soak_on_sqlite(tmp_path: Path) -> None:

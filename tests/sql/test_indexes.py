@@ -367,3 +367,24 @@ async def test_inmemory_store_has_no_index_management() -> None:
         )
         assert str(err.value) == "Index management is not supported by this storage adapter"
     assert store.default_index_definitions() == []
+
+
+async def test_a_schema_name_whose_index_names_would_collide_is_refused_up_front(pg_url: str) -> None:
+    """``<schema>_<index>`` is cut at 63 bytes: from 29 characters on two default indexes share a name. That is a
+    USER error naming ``schema_name`` before anything is written (it was a duplicate-name failure inside init())."""
+    longest = "s" * 28
+    with pytest.raises(MastraError) as err:
+        PostgresStore(id="long", connection_string=pg_url, schema_name=longest + "x")
+    assert err.value.category == "USER" and err.value.details.get("field") == "schema_name"
+    assert "at most 28 characters" in str(err.value)
+    store = PostgresStore(id="long", connection_string=pg_url, schema_name=longest)
+    try:
+        await store.init()  # the longest accepted name migrates cleanly on the real server
+        assert len(await names(store)) > 10
+    finally:
+        await store.close()
+        conn = await __import__("asyncpg").connect(pg_url)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{longest}" CASCADE')
+        finally:
+            await conn.close()

@@ -31,6 +31,7 @@ __all__ = (
     "Tables",
     "build_tables",
     "check_identifier",
+    "check_schema_name",
 )
 
 IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -318,6 +319,36 @@ def index_name(name: str, schema: str | None) -> str:
     return pg_identifier(name if schema in (None, "public") else f"{schema}_{name}")
 
 
+def _index_names_collide(schema: str) -> tuple[str, str] | None:
+    seen: dict[str, str] = {}
+    for d in DEFAULT_INDEXES:
+        name = index_name(d.name, schema)
+        if seen.get(name, d.name) != d.name:
+            return seen[name], d.name
+        seen[name] = d.name
+    return None
+
+
+@cache
+def _longest_safe_schema_name() -> int:
+    return next(n for n in range(63, 0, -1) if _index_names_collide("s" * n) is None)
+
+
+def check_schema_name(schema: str) -> str:
+    """The identifier rule plus one the reference lacks: ``<schema>_<index>`` names are cut at 63 bytes by
+    PostgreSQL, and past a certain schema length two default indexes get the same name — the reference then
+    skips one (``IF NOT EXISTS``) and ``init()`` here failed with a duplicate-name error mid-way."""
+    check_identifier(schema, "schema name")
+    clash = None if schema == "public" else _index_names_collide(schema)
+    if clash:
+        raise ValueError(
+            f"Invalid schema name: {schema}. Too long: the default indexes {clash[0]} and {clash[1]}, prefixed with "
+            f"it, get the same name once PostgreSQL cuts names to 63 bytes; use at most "
+            f"{_longest_safe_schema_name()} characters."
+        )
+    return schema
+
+
 def constraint_prefix(schema: str | None) -> str:
     """The reference prefixes two constraint names with the schema, ``public`` included."""
     return f"{schema or 'public'}_"
@@ -551,7 +582,7 @@ SCORE_TENANCY_COLUMNS: Final = ("organizationId", "projectId", "batchId", "datas
 def build_tables(schema: str | None = None, with_indexes: bool = True, layout: Layout = "v1") -> Tables:
     """Build (once per schema and layout) the table models; ``schema=None`` is the connection's default schema."""
     if schema is not None:
-        check_identifier(schema, "schema name")
+        check_schema_name(schema)
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}")
     v1 = layout == "v1"
