@@ -10,21 +10,9 @@
 // used without init(), on the schema our PostgresStore created.
 // Output: {"results": [<result or {"$error": message}> per op]}; Dates are printed as ISO strings, undefined
 // results as {"$undefined": true}.
-import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { openStore } from './v1_common.mjs';
 
-for (const level of ['log', 'info', 'debug', 'warn', 'trace']) console[level] = (...args) => console.error(...args);
-
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const entry = join(request.cacheDir, 'v1', 'node_modules', '@mastra', 'pg', 'dist', 'index.js');
-const { PostgresStore } = await import(pathToFileURL(entry).href);
-const store = new PostgresStore({
-  id: 'interop-v1-agents',
-  connectionString: request.connectionString,
-  schemaName: request.schemaName,
-});
+const { request, store } = await openStore('interop-v1-agents');
 const results = [];
 try {
   const agents = await store.getStore('agents');

@@ -16,22 +16,9 @@
 // really returned, as in Mastra's own processor. Thread-state values are passed as they are.
 // Output: {"results": [<result or {"$error": message}> per op]}; Dates are printed as ISO strings, undefined
 // results as {"$undefined": true}.
-import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { openStore, reviver } from './v1_common.mjs';
 
-for (const level of ['log', 'info', 'debug', 'warn', 'trace']) console[level] = (...args) => console.error(...args);
-
-const DATE_KEYS = new Set(['createdAt', 'updatedAt', 'lastObservedAt', 'lastBufferedAtTime', 'from', 'to']);
-const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-
-function revive(value, key) {
-  if (typeof value === 'string' && DATE_KEYS.has(key) && ISO_RE.test(value)) return new Date(value);
-  if (Array.isArray(value)) return value.map((v) => revive(v, undefined));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v, k)]));
-  }
-  return value;
-}
+const revive = reviver(['createdAt', 'updatedAt', 'lastObservedAt', 'lastBufferedAtTime', 'from', 'to']);
 
 function resolveRefs(value, raw) {
   if (Array.isArray(value)) return value.map((v) => resolveRefs(v, raw));
@@ -45,16 +32,7 @@ function resolveRefs(value, raw) {
   return value;
 }
 
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-const entry = join(request.cacheDir, 'v1', 'node_modules', '@mastra', 'pg', 'dist', 'index.js');
-const { PostgresStore } = await import(pathToFileURL(entry).href);
-const store = new PostgresStore({
-  id: 'interop-v1-om',
-  connectionString: request.connectionString,
-  schemaName: request.schemaName,
-});
+const { request, store } = await openStore('interop-v1-om');
 const raw = [];
 const results = [];
 try {
@@ -63,7 +41,7 @@ try {
     try {
       const domain = await store.getStore(op.domain);
       let args = op.args ?? [];
-      if (op.domain === 'memory') args = revive(args, undefined);
+      if (op.domain === 'memory') args = revive(args);
       const out = await domain[op.method](...resolveRefs(args, raw));
       raw.push(out);
       results.push(out === undefined ? { $undefined: true } : out);
