@@ -1,8 +1,10 @@
 """The benchmark data set written into a store through the public API, for ``copy`` tests and ``bench.copy``.
 
 Same generators as the workloads (bench/data.py): at SCALE=1, 200 threads, 10 000 messages, 20 resources
-with working memory, 1 000 workflow snapshots, 5 000 spans (500 traces), 2 000 scores and 20 agents (three versions
-each, the second one active on every other agent).
+with working memory, 1 000 workflow snapshots, 5 000 spans (500 traces), 2 000 scores, 20 agents (three versions
+each, the second one active on every other agent), observational memory on 20 threads (each walked through
+buffer → activate → observe → buffer → reflect: two or three generations, pending chunks, a flag left set) plus one
+resource-scoped record, and three thread states (task, goal, a JSON null) on those threads.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def dataset_sizes(scale: float) -> dict[str, int]:
         "traces": sz(500, scale),
         "scores": sz(2000, scale),
         "agents": sz(20, scale),
+        "om_threads": min(n_threads, max(3, sz(20, scale))),
     }
 
 
@@ -65,16 +68,90 @@ async def write_dataset(store: BaseStore, scale: float = 1.0) -> dict[str, int]:
             await store.agents.create_version(version=_version(i, number))
         if i % 2:
             await store.agents.update(id=f"agent-{i}", activeVersionId=f"agent-{i}-v2", status="published")
+    om_records = await _observational_memory(store, threads[: n["om_threads"]])
+    for thread in threads[: n["om_threads"]]:
+        tid = thread["id"]
+        await store.thread_state.set_state(thread_id=tid, type="task", value={"items": [{"id": 1, "done": False}]})
+        await store.thread_state.set_state(thread_id=tid, type="goal", value=f"finish {tid}")
+        await store.thread_state.set_state(thread_id=tid, type="empty", value=None)
     return {
         "resources": n["resources"],
         "threads": n["threads"],
         "messages": len(messages),
+        "observational_memory": om_records,
+        "thread_state": 3 * n["om_threads"],
         "workflow_snapshots": n["workflow_snapshots"],
         "scores": n["scores"],
         "spans": spans,
         "beta_agents": 0,  # a store on Mastra 1.x tables has its agents with their versions
         "agents": n["agents"],
     }
+
+
+def _chunk(cycle: str, k: int) -> dict[str, Any]:
+    return {
+        "cycleId": cycle,
+        "observations": f"- {cycle}: {text(40)}",
+        "tokenCount": 40 + k,
+        "messageIds": [f"msg-{cycle}-a", f"msg-{cycle}-b"],
+        "messageTokens": 300 + k,
+        "lastObservedAt": at_ms(BASE_MS + k * 1000),
+        "currentTask": f"task {k}",
+    }
+
+
+async def _observational_memory(store: BaseStore, threads: list[dict[str, Any]]) -> int:
+    """Each thread's memory through the state machine; returns how many records (generations) were made."""
+    mem = store.memory
+    made = 0
+    for k, thread in enumerate(threads):
+        tid, rid = thread["id"], thread["resourceId"]
+        config = {"observation": {"messageTokens": 1000 + k}, "reflection": {"observationTokens": 4000}}
+        rec = await mem.initialize_observational_memory(
+            {"threadId": tid, "resourceId": rid, "scope": "thread", "config": config, "observedTimezone": "UTC"}
+        )
+        for cycle in ("c1", "c2"):
+            chunk = {"id": rec.id, "chunk": _chunk(f"{tid}-{cycle}", k), "lastBufferedAtTime": at_ms(BASE_MS + k)}
+            await mem.update_buffered_observations(chunk)
+        await mem.swap_buffered_to_active(
+            {"id": rec.id, "activationRatio": 0.5, "messageTokensThreshold": 600, "currentPendingTokens": 650}
+        )
+        await mem.update_active_observations(
+            {
+                "id": rec.id,
+                "observations": f"* observed {tid}\n{text(60)}",
+                "tokenCount": 77,
+                "lastObservedAt": at_ms(BASE_MS + 5000 + k),
+                "observedMessageIds": [f"msg-{tid}-x"],
+            }
+        )
+        await mem.update_buffered_observations({"id": rec.id, "chunk": _chunk(f"{tid}-c3", k)})
+        await mem.set_pending_message_tokens(rec.id, 123 + k)
+        await mem.update_buffered_reflection(
+            {
+                "id": rec.id,
+                "reflection": text(50),
+                "tokenCount": 20,
+                "inputTokenCount": 90,
+                "reflectedObservationLineCount": 2,
+            }
+        )
+        current = await mem.get_observational_memory(tid, rid)
+        latest = await mem.swap_buffered_reflection_to_active({"currentRecord": current, "tokenCount": 25})
+        made += 2
+        if k % 2:
+            latest = await mem.create_reflection_generation(
+                {"currentRecord": latest, "reflection": f"reflected {tid}", "tokenCount": 11}
+            )
+            made += 1
+        await mem.update_buffered_observations({"id": latest.id, "chunk": _chunk(f"{tid}-g", k)})
+        await mem.set_observing_flag(latest.id, True)
+        await mem.update_observational_memory_config({"id": latest.id, "config": {"observation": {"bufferTokens": 9}}})
+    shared = await mem.initialize_observational_memory(
+        {"resourceId": threads[0]["resourceId"], "scope": "resource", "config": {"scope": "resource"}}
+    )
+    await mem.update_buffered_observations({"id": shared.id, "chunk": _chunk("resource-c1", 0)})
+    return made + 1
 
 
 def _version(i: int, number: int) -> dict[str, Any]:

@@ -8,12 +8,18 @@ A :class:`RetentionPolicy` says, per domain and table, how long rows are kept::
     results = await store.prune()                             # [PruneResult(domain, table, deleted, done)]
     results = await prune(store, policy, dry_run=True)        # what would go, nothing deleted
 
-Same keys, anchors and order as Mastra's reference adapters: ``memory.messages`` / ``memory.resources`` /
-``memory.threads`` (``createdAt``; pruned in that order), ``observability.spans`` (``startedAt``),
-``scores.scorers`` (``createdAt``), ``workflows.workflowSnapshot`` (``updatedAt``). A row is eligible when its
-anchor is strictly older than ``now - maxAge``. Durations are milliseconds (int) or ``<n>ms|s|m|h|d|w``.
-Agents are user-authored configuration and never pruned. Deleting a thread does not delete its messages
-(as in Mastra: give messages a policy of their own).
+Same keys, anchors and order as Mastra's reference adapters (@mastra/pg 1.27.1): ``memory.messages`` /
+``memory.resources`` / ``memory.threads`` (``createdAt``; pruned in that order), ``observability.spans``
+(``startedAt``), ``scores.scorers`` (``createdAt``), ``workflows.workflowSnapshot`` (``updatedAt``),
+``threadState.threadState`` (``updatedAt``: the last write; ``thread_state`` is accepted for the domain key too).
+A row is eligible when its anchor is strictly older than ``now - maxAge``. Durations are milliseconds (int) or
+``<n>ms|s|m|h|d|w``. Agents are user-authored configuration and never pruned.
+
+Pruning a thread does not delete its messages or its thread state (as in Mastra: give those policies of their
+own; a pruned thread's state is no longer written, so a ``threadState`` policy ages it out). It does delete the
+thread's thread-scoped observational memory, in the same batch, as ``delete_thread`` does: Mastra 1.x has no
+retention for observational memory ("no timestamp anchor", deliberately excluded), so without this a pruned
+thread's memory would stay forever. Resource-scoped observational memory is never pruned.
 
 Deletes run in batches of ``batchSize`` rows (default 1000), each batch its own short transaction (SQL: the
 keys are selected first, then deleted by key) or ``BatchWriteItem`` (DynamoDB), so no statement holds locks
@@ -106,12 +112,20 @@ class TableRetentionPolicy:
 
 @dataclass(frozen=True)
 class _Table:
+    #: Mastra's domain key (in the policy mapping and in each :class:`PruneResult`)
     domain: str
     key: str
     entity: str
     #: record attribute / SQL column the age is measured on
     field: str
     column: str
+    #: the store domain holding the table, when it is not spelt like Mastra's key
+    store_domain: str | None = None
+
+    @property
+    def holder(self) -> str:
+        """The store domain (``store.stores[...]``, ``--domains``) that holds this table."""
+        return self.store_domain or self.domain
 
 
 #: (domain, table key) in prune order → the entity and its anchor (Mastra's ``retentionTables``).
@@ -122,8 +136,12 @@ RETENTION_TABLES: Final[tuple[_Table, ...]] = (
     _Table("observability", "spans", "spans", "started_at", "startedAt"),
     _Table("scores", "scorers", "scores", "created_at", "createdAt"),
     _Table("workflows", "workflowSnapshot", "workflow_snapshots", "updated_at", "updatedAt"),
+    # @mastra/pg 1.27.1 ThreadStatePG: anchored on the last write, so the state of a live thread stays.
+    _Table("threadState", "threadState", "thread_state", "updated_at", "updatedAt", "thread_state"),
 )
 _KEYS: Final = {(t.domain, t.key): t for t in RETENTION_TABLES}
+#: Our spelling of a domain whose Mastra key differs (``thread_state`` -> ``threadState``).
+_DOMAIN_ALIASES: Final = {t.store_domain: t.domain for t in RETENTION_TABLES if t.store_domain}
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,7 @@ class RetentionPolicy:
         for domain, per_table in (config or {}).items():
             if not isinstance(per_table, Mapping):
                 raise _bad(str(domain), "expected a mapping of table -> policy")
+            domain = _DOMAIN_ALIASES.get(domain, domain)
             for key, value in per_table.items():
                 if (domain, key) not in _KEYS:
                     valid = ", ".join(f"{d}.{k}" for d, k in _KEYS)
@@ -154,7 +173,7 @@ class RetentionPolicy:
         """The same ``max_age`` for every retention table (of ``domains``, default all) — the CLI's ``prune``."""
         max_age = age if isinstance(age, timedelta) else parse_duration(age, "older_than")
         policy = TableRetentionPolicy(max_age, batch_size)
-        chosen = [t for t in RETENTION_TABLES if not domains or t.domain in domains]
+        chosen = [t for t in RETENTION_TABLES if not domains or t.holder in domains or t.domain in domains]
         out = cls()
         object.__setattr__(out, "tables", {(t.domain, t.key): policy for t in chosen})
         return out
@@ -215,10 +234,10 @@ async def prune(
     results: list[PruneResult] = []
     for table in RETENTION_TABLES:
         table_policy = policy.tables.get((table.domain, table.key))
-        domain_store = store.stores.get(table.domain)  # type: ignore[call-overload]
+        domain_store = store.stores.get(table.holder)  # type: ignore[call-overload]
         if table_policy is None or domain_store is None:
             continue
-        backend = _backend_of(store, table.domain)
+        backend = _backend_of(store, table.holder)
         ep = endpoint_for(backend)
         entity = _entity(table.entity)
         cutoff = moment - table_policy.max_age

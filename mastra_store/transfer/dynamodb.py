@@ -8,6 +8,7 @@ unprocessed items retried): a put replaces an item with the same key, so a re-ru
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -27,6 +28,7 @@ from ..records.agents import StorageAgent
 from ..records.observability import SpanRecord
 from .agents import agent_pages, write_agents
 from .entities import Entity, OlderKeys, record_key
+from .memory_v1 import ddb_item, ddb_reader, thread_om_keys
 
 if TYPE_CHECKING:
     from ..backends.dynamodb import DynamoDBStore
@@ -41,12 +43,15 @@ _READERS: dict[str, Callable[[dict[str, Any]], BaseModel]] = {
     "scores": ddb_scores.score_from_item,
     "spans": ddb_obs.span_from_item,
     "beta_agents": ddb_agents.agent_from_item,
+    "observational_memory": ddb_reader("observational_memory"),
+    "thread_state": ddb_reader("thread_state"),
 }
 
 #: Record key fields -> the item attribute names the primary key is built from.
 _KEY_ATTRS = {
     "workflow_snapshots": ("workflow_name", "run_id"),
     "spans": ("traceId", "spanId"),
+    "thread_state": ("threadId", "type"),
 }
 
 
@@ -207,6 +212,8 @@ class DynamoEndpoint:
             values = {f: getattr(record, f) for f in StorageAgent.model_fields}
             attrs = {ddb_agents._ALIASES[k]: ddb_agents._encode(k, v) for k, v in values.items()}
             return s["agents"]._item("agent", attrs)  # type: ignore[attr-defined,no-any-return]
+        if name in ("observational_memory", "thread_state"):
+            return ddb_item(self.store, name, record)
         raise AssertionError(name)
 
     async def write(self, entity: Entity, records: list[Any]) -> None:
@@ -223,9 +230,16 @@ class DynamoEndpoint:
         return primary_key(entity.ddb_entity, dict(zip(attrs, key, strict=True)))
 
     async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
+        """Delete these items; deleted threads first lose their thread-scoped observational memory (as
+        ``delete_thread``; an interruption leaves the thread, so the next prune finishes it)."""
         if not keys:
             return 0
         await self.conn.open()
+        if entity.name == "threads":
+            clear = self.store.stores["memory"]._om_clear  # type: ignore[attr-defined]
+            lookups = thread_om_keys([str(k[0]) for k in keys])
+            for i in range(0, len(lookups), 16):  # one gsi1 query per thread, 16 at a time
+                await asyncio.gather(*(clear(k) for k in lookups[i : i + 16]))
         await self.conn.batch_write(deletes=[self._key(entity, k) for k in keys])
         return len(keys)
 

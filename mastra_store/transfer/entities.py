@@ -42,12 +42,38 @@ class Entity:
     ddb_entity: str
     #: Fields (Mastra JSON names) left out of the checksum: values the destination sets itself.
     unverified: tuple[str, ...] = ()
+    #: Only stores on the Mastra 1.x layout have this table (a beta.13 SQL store: nothing to read).
+    v1_only: bool = False
 
 
 ENTITIES: Final[tuple[Entity, ...]] = (
     Entity("resources", "memory", "mastra_resources", ("id",), ("id",), "updated_at", "updatedAt", "resource"),
     Entity("threads", "memory", "mastra_threads", ("id",), ("id",), "updated_at", "updatedAt", "thread"),
     Entity("messages", "memory", "mastra_messages", ("id",), ("id",), "created_at", "createdAt", "message"),
+    # Mastra 1.x, after the threads they belong to: every generation of every thread's and resource's memory, and
+    # each thread's typed state (memory_v1.py). ``--since`` compares ``updatedAt`` (a record changes in place).
+    Entity(
+        "observational_memory",
+        "memory",
+        "mastra_observational_memory",
+        ("id",),
+        ("id",),
+        "updated_at",
+        "updatedAt",
+        "observational_memory",
+        v1_only=True,
+    ),
+    Entity(
+        "thread_state",
+        "thread_state",
+        "mastra_thread_state",
+        ("thread_id", "type"),
+        ("threadId", "type"),
+        "updated_at",
+        "updatedAt",
+        "thread_state",
+        v1_only=True,
+    ),
     Entity(
         "workflow_snapshots",
         "workflows",

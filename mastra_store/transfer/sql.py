@@ -39,6 +39,7 @@ from ..records.scores import ScoreRowData
 from ..records.workflows import WorkflowRun
 from .agents import agent_pages, write_agents
 from .entities import Entity, OlderKeys, canonical_digest
+from .memory_v1 import sql_reader, sql_row, thread_om_keys
 
 if TYPE_CHECKING:
     from ..backends.sql.database import SqlDatabase
@@ -88,6 +89,8 @@ class _Layout:
         self.shadowed = {n for n in self.all_kinds if n + "Z" in self.all_kinds}
         self.portable = [n for n in self.all_kinds if not (n.endswith("Z") and n[:-1] in self.shadowed)]
         self.json_cols = frozenset(n for n, k in self.all_kinds.items() if k == "json")
+        #: JSON columns that cannot be SQL NULL: ``None`` there is the JSON value null (``mastra_thread_state``).
+        self.json_not_null = frozenset(n for n in self.json_cols if not t.c[n].nullable)
         self.jsonish = frozenset(n for n, k in self.all_kinds.items() if k in ("json", "jsontext"))
         self.time_cols = frozenset(n for n in self.portable if self.all_kinds[n] in ("ts", "tsz"))
 
@@ -201,6 +204,8 @@ class SqlEndpoint:
             pg, layout = self.pg, self.tables.layout
             lc = sql_obs._layout_cols(layout)
             return sql_obs._read_columns(t, pg, layout), lambda r: sql_obs._to_span(r, pg, lc)
+        if name in ("observational_memory", "thread_state"):
+            return sql_reader(name, t)
         raise AssertionError(name)
 
     def _since(self, t: sa.Table, entity: Entity, since: datetime | None, before: datetime | None) -> list[Any]:
@@ -213,8 +218,11 @@ class SqlEndpoint:
         return conds
 
     def _other_layout(self, entity: Entity) -> bool:
-        """The agents entity this store's layout does not hold: ``agents`` (1.x, with versions) on the beta
-        tables, ``beta_agents`` on 1.x tables (there the beta API is a view of the 1.x agents, copied as such)."""
+        """The entity this store's layout does not hold: on the beta tables ``agents`` (1.x, with versions),
+        observational memory and thread state (no such tables: nothing to read); on 1.x tables ``beta_agents``
+        (there the beta API is a view of the 1.x agents, copied as such)."""
+        if entity.v1_only:
+            return self.db.layout == "beta"
         if entity.domain != "agents":
             return False
         return (entity.name == "beta_agents") != (self.db.layout == "beta")
@@ -309,6 +317,8 @@ class SqlEndpoint:
             return _span_row(record)
         if name == "beta_agents":
             return _agent_row(record)
+        if name in ("observational_memory", "thread_state"):
+            return sql_row(name, record)
         raise AssertionError(name)
 
     # -- portable rows (SQL <-> SQL) ------------------------------------------------------------------------
@@ -342,6 +352,8 @@ class SqlEndpoint:
         self, entity: Entity, *, page_size: int, since: datetime | None = None, before: datetime | None = None
     ) -> AsyncIterator[list[tuple[tuple[Any, ...], dict[str, Any]]]]:
         """Pages of ``(key, portable row)``."""
+        if self._other_layout(entity):
+            return
         t = self.tables.by_name(entity.table)
         lay = _layout(t)
         async for rows in self._pages(entity, self._raw_select(t), page_size, since, before):
@@ -373,7 +385,7 @@ class SqlEndpoint:
         for name in lay.portable:
             value = full.get(name + "Z") if name in lay.shadowed else None
             value = value if value is not None else full.get(name)
-            if name in lay.json_cols and value is not None:
+            if name in lay.json_cols and (value is not None or name in lay.json_not_null):
                 value = _json.dumps(value)
             row[name] = value
         return row
@@ -396,6 +408,11 @@ class SqlEndpoint:
         """Upsert portable rows."""
         if not rows:
             return
+        if self._other_layout(entity):
+            raise ValueError(
+                f"this store is on the Mastra 1.0.0-beta tables, which have no {entity.table}: "
+                "run `mastra-store migrate upgrade` on it first"
+            )
         t = self.tables.by_name(entity.table)
         lay = _layout(t)
         if self.pg:
@@ -436,13 +453,18 @@ class SqlEndpoint:
                 await conn.execute(stmt, flat[i : i + per])
 
     async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
-        """Delete the rows with these keys (one statement); messages of deleted threads are not touched here."""
+        """Delete the rows with these keys (one transaction). Deleted threads take their thread-scoped
+        observational memory with them (as ``delete_thread`` does), in the same transaction; their messages and
+        thread state are not touched here (retention gives those policies of their own, as Mastra does)."""
         if not keys:
             return 0
         t = self.tables.by_name(entity.table)
         cols = [t.c[c] for c in entity.key_columns]
         cond = sa.tuple_(*cols).in_(keys) if len(cols) > 1 else cols[0].in_([k[0] for k in keys])
+        om = self.tables.observational_memory
         async with self.db.engine_transaction() as conn:
+            if entity.name == "threads" and om is not None:
+                await conn.execute(sa.delete(om).where(om.c.lookupKey.in_(thread_om_keys([k[0] for k in keys]))))
             result = await conn.execute(sa.delete(t).where(cond))
         return int(result.rowcount or 0)
 
@@ -452,6 +474,8 @@ class SqlEndpoint:
 
     async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
         """Rows whose ``column`` (its ``…Z`` shadow first) is strictly older than ``cutoff``."""
+        if self._other_layout(entity):
+            return 0
         t = self.tables.by_name(entity.table)
         return int(
             await self.db.scalar(sa.select(sa.func.count()).select_from(t).where(self._older(t, cutoff, column))) or 0
@@ -460,6 +484,8 @@ class SqlEndpoint:
     def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
         """Keys of rows older than ``cutoff``, in key order, a batch per ``next(limit)``: each batch one index
         range after the previous batch's last key (rows deleted in between are never read again)."""
+        if self._other_layout(entity):
+            return _no_keys
         t = self.tables.by_name(entity.table)
         cols = [t.c[c] for c in entity.key_columns]
         base = sa.select(*cols).where(self._older(t, cutoff, column)).order_by(*cols)
@@ -476,6 +502,10 @@ class SqlEndpoint:
             return keys
 
         return next_batch
+
+
+async def _no_keys(limit: int) -> list[tuple[Any, ...]]:
+    return []
 
 
 @cache

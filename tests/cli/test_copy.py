@@ -238,7 +238,7 @@ def test_progress_bar_in_a_terminal_then_ctrl_c_then_resume(
 
     report = json.loads(resumed.stdout)
     assert report["ok"] is True
-    memory = {"resources", "threads", "messages"}
+    memory = {"resources", "threads", "messages", "observational_memory"}
     assert {e["entity"]: e["destination_rows"] for e in report["entities"]} == {
         k: v for k, v in counts.items() if k in memory
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from mastra_store import DynamoDBStore, InMemoryStore, MastraError, PostgresStore, SqliteStore
-from mastra_store.retention import RetentionPolicy, parse_duration
+from mastra_store.retention import RetentionPolicy, parse_duration, prune
 from mastra_store.store import BaseStore
 from tests.dynamodb.server import ddb_config, new_table_name
 
@@ -108,6 +109,60 @@ async def test_prune_dry_run_then_batches_then_done(filled: BaseStore) -> None:
     assert await _ids(filled) == (["m5", "m6", "m7"], ["tr4"])
     # threads had no policy: both kept (Mastra prunes per table, no cascade)
     assert await filled.memory.get_thread_by_id(thread_id="t-old") is not None
+
+
+async def test_pruned_threads_take_their_observational_memory_not_their_state(filled: BaseStore) -> None:
+    """Mastra 1.x has no retention for observational memory (1.27.1: "no timestamp anchor", excluded), so a pruned
+    thread takes its thread-scoped records with it, as ``delete_thread`` does; the resource's record stays, and so
+    does the thread's state (Mastra gives it a ``threadState`` policy of its own)."""
+    mem = filled.memory
+    for tid in ("t-old", "t-new"):
+        await mem.initialize_observational_memory(
+            {"threadId": tid, "resourceId": "r1", "scope": "thread", "config": {}}
+        )
+        await filled.thread_state.set_state(thread_id=tid, type="task", value=[tid])
+    shared = await mem.initialize_observational_memory({"resourceId": "r1", "scope": "resource", "config": {}})
+    old = await mem.get_observational_memory("t-old", "r1")
+    assert old is not None
+    await mem.create_reflection_generation({"currentRecord": old, "reflection": "r", "tokenCount": 1})
+    assert len(await mem.get_observational_memory_history("t-old", "r1")) == 2
+
+    (result,) = await filled.prune(retention={"memory": {"threads": {"maxAge": "30d", "batchSize": 1}}})
+    assert (result.table, result.deleted, result.done) == ("mastra_threads", 1, True)
+    assert await mem.get_observational_memory_history("t-old", "r1") == []  # every generation
+    assert await mem.get_observational_memory("t-new", "r1") is not None
+    assert (await mem.get_observational_memory(None, "r1")) == shared
+    assert await filled.thread_state.get_state(thread_id="t-old", type="task") == ["t-old"]
+
+
+async def test_thread_state_retention_follows_its_last_write(filled: BaseStore) -> None:
+    """Mastra 1.27.1's ``threadState.threadState``, anchored on ``updatedAt``: a state written again stays."""
+    ts = filled.thread_state
+    await ts.set_state(thread_id="t-old", type="task", value=1)
+    await ts.set_state(thread_id="t-new", type="task", value=2)
+    await asyncio.sleep(0.02)
+    mid = datetime.now(UTC)
+    await asyncio.sleep(0.02)
+    await ts.set_state(thread_id="t-old", type="goal", value="g")
+    await ts.set_state(thread_id="t-new", type="task", value=3)  # rewritten after ``mid``
+    policy = {"threadState": {"threadState": {"maxAge": 0, "batchSize": 1}}}
+    dry = await prune(filled, policy, dry_run=True, now=mid)
+    assert [(r.domain, r.table, r.eligible) for r in dry] == [("threadState", "mastra_thread_state", 1)]
+    done = await prune(filled, {"thread_state": {"threadState": {"maxAge": 0}}}, now=mid)  # our domain name too
+    assert [(r.domain, r.table, r.deleted, r.done) for r in done] == [("threadState", "mastra_thread_state", 1, True)]
+    assert await ts.get_state(thread_id="t-old", type="task") is None
+    assert await ts.get_state(thread_id="t-old", type="goal") == "g"
+    assert await ts.get_state(thread_id="t-new", type="task") == 3
+    assert RetentionPolicy.older_than("1d", ["thread_state"]).tables.keys() == {("threadState", "threadState")}
+
+
+async def test_a_beta_store_has_no_thread_state_to_prune(tmp_path: Path) -> None:
+    async with SqliteStore(id="b", path=tmp_path / "b.db", mastra_version="1.0.0-beta") as store:
+        await _fill(store)
+        results = await store.prune(
+            retention={"threadState": {"threadState": {"maxAge": 0}}, "memory": {"threads": {"maxAge": "30d"}}}
+        )
+        assert [(r.table, r.deleted) for r in results] == [("mastra_threads", 1)]
 
 
 async def test_retention_from_the_constructor(tmp_path: Path) -> None:
