@@ -16,7 +16,7 @@ from mastra_store.store import BaseStore
 from .data import BASE_MS, at_ms, make_messages, make_score, make_snapshot, make_span, make_threads, text
 from .workloads import sz
 
-__all__ = ("dataset_sizes", "write_dataset")
+__all__ = ("dataset_sizes", "write_dataset", "write_memory_v1")
 
 
 def dataset_sizes(scale: float) -> dict[str, int]:
@@ -68,18 +68,13 @@ async def write_dataset(store: BaseStore, scale: float = 1.0) -> dict[str, int]:
             await store.agents.create_version(version=_version(i, number))
         if i % 2:
             await store.agents.update(id=f"agent-{i}", activeVersionId=f"agent-{i}-v2", status="published")
-    om_records = await _observational_memory(store, threads[: n["om_threads"]])
-    for thread in threads[: n["om_threads"]]:
-        tid = thread["id"]
-        await store.thread_state.set_state(thread_id=tid, type="task", value={"items": [{"id": 1, "done": False}]})
-        await store.thread_state.set_state(thread_id=tid, type="goal", value=f"finish {tid}")
-        await store.thread_state.set_state(thread_id=tid, type="empty", value=None)
+    om_records, states = await write_memory_v1(store, threads[: n["om_threads"]])
     return {
         "resources": n["resources"],
         "threads": n["threads"],
         "messages": len(messages),
         "observational_memory": om_records,
-        "thread_state": 3 * n["om_threads"],
+        "thread_state": states,
         "workflow_snapshots": n["workflow_snapshots"],
         "scores": n["scores"],
         "spans": spans,
@@ -98,6 +93,17 @@ def _chunk(cycle: str, k: int) -> dict[str, Any]:
         "lastObservedAt": at_ms(BASE_MS + k * 1000),
         "currentTask": f"task {k}",
     }
+
+
+async def write_memory_v1(store: BaseStore, threads: list[dict[str, Any]]) -> tuple[int, int]:
+    """Observational memory and thread state of ``threads`` (saved already); returns (OM records, states)."""
+    records = await _observational_memory(store, threads)
+    for thread in threads:
+        tid = thread["id"]
+        await store.thread_state.set_state(thread_id=tid, type="task", value={"items": [{"id": 1, "done": False}]})
+        await store.thread_state.set_state(thread_id=tid, type="goal", value=f"finish {tid}")
+        await store.thread_state.set_state(thread_id=tid, type="empty", value=None)
+    return records, 3 * len(threads)
 
 
 async def _observational_memory(store: BaseStore, threads: list[dict[str, Any]]) -> int:

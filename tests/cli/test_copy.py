@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bench.copy_data import write_memory_v1
+from bench.data import make_threads
 from mastra_store import DynamoDBStore, PostgresStore, SqliteStore
 from mastra_store.store import BaseStore
 from mastra_store.transfer import ENTITIES, CopyStopped, copy_store, endpoint_for
@@ -34,6 +38,21 @@ async def dump(store: BaseStore) -> dict[str, dict[tuple[Any, ...], dict[str, An
                 rows[tuple(str(k) for k in key)] = data
         out[entity.name] = rows
     return out
+
+
+def raw_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every column of every row of a SQLite table, in key order (what a copy must carry exactly)."""
+    with sqlite3.connect(path) as db:
+        return db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+
+
+def assert_om_and_state_present(data: dict[str, dict[tuple[Any, ...], dict[str, Any]]]) -> None:
+    """The data set holds observational memory worth copying: several generations, reflections, pending chunks."""
+    om = data["observational_memory"].values()
+    assert max(r["generationCount"] for r in om) == 2 and sum(r["generationCount"] == 0 for r in om) >= 3
+    assert sum("lastReflectionAt" in r for r in om) >= 3 and any(r["scope"] == "resource" for r in om)
+    assert sum(len(r.get("bufferedObservationChunks", [])) for r in om) >= 6
+    assert any("value" not in r for r in data["thread_state"].values())  # a JSON null value
 
 
 def _pg(pg_url: str, schema: str, id: str = "pg") -> PostgresStore:
@@ -69,9 +88,12 @@ async def test_round_trip_sqlite_postgres_dynamodb_sqlite(
         assert back.ok, back.to_dict()
         assert {e.entity: e.written for e in back.entities} == counts
         before, after = await dump(first), await dump(last)
+        assert_om_and_state_present(before)
         for entity in ENTITIES:
             assert len(after[entity.name]) == counts[entity.name]
             assert after[entity.name] == before[entity.name], entity.name
+        for table in ("mastra_observational_memory", "mastra_thread_state"):  # every column, through three backends
+            assert raw_rows(tmp_path / "last.db", table) == raw_rows(path, table), table
     finally:
         for s in (first, pg, ddb, last):
             await s.close()
@@ -323,3 +345,172 @@ async def test_agents_travel_with_their_whole_version_history(
     finally:
         for s in (first, pg, last):
             await s.close()
+
+
+async def _memory_v1_store(path: Path, n_threads: int = 4) -> tuple[SqliteStore, dict[str, int]]:
+    """A small SQLite store: threads with observational memory (several generations, pending chunks) and state."""
+    store = SqliteStore(id="v1", path=path)
+    await store.init()
+    threads = make_threads(n_threads, 2)
+    for thread in threads:
+        await store.memory.save_thread(thread=thread)
+    om, states = await write_memory_v1(store, threads)
+    return store, {"threads": n_threads, "observational_memory": om, "thread_state": states}
+
+
+class _StopIn:
+    """A progress hook that breaks the copy after ``n`` written batches of ``entity``."""
+
+    def __init__(self, entity: str, n: int) -> None:
+        self.entity, self.left = entity, n
+
+    def start(self, entity: str, total: int) -> None: ...
+
+    def advance(self, entity: str, rows: int) -> None:
+        if entity == self.entity:
+            self.left -= 1
+            if self.left < 0:
+                raise _Interrupt(entity)
+
+    def finish(self, entity: str) -> None: ...
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
+async def test_copy_interrupted_inside_observational_memory_and_thread_state_resumes(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """Interrupted mid-OM, then mid-state, then run to the end: equal to an uninterrupted copy (SQLite: portable
+    rows; DynamoDB: records put by the adapter's own item builder), nothing duplicated."""
+    src, counts = await _memory_v1_store(tmp_path / "src.db")
+
+    async def dest(name: str) -> BaseStore:
+        if kind == "sqlite":
+            return SqliteStore(id=name, path=tmp_path / f"{name}.db")
+        store = DynamoDBStore(
+            id=name, config=ddb_config(request.getfixturevalue("dynamodb_endpoint"), new_table_name())
+        )
+        await store.create_table()
+        return store
+
+    resumed, straight = await dest("resumed"), await dest("straight")
+    domains = ["memory", "thread_state"]
+    try:
+        for stop in (_StopIn("observational_memory", 1), _StopIn("thread_state", 2)):
+            with pytest.raises(Exception) as info:
+                await copy_store(src, resumed, domains=domains, batch_size=2, progress=stop)
+            assert isinstance(info.value.__cause__ or info.value, _Interrupt)
+            partial = await dump(resumed)
+            assert 0 < len(partial[stop.entity]) < counts[stop.entity]  # really stopped inside it
+        final = await copy_store(src, resumed, domains=domains, batch_size=2)
+        assert final.ok, final.to_dict()
+        assert (await copy_store(src, straight, domains=domains)).ok
+        got, want, source = await dump(resumed), await dump(straight), await dump(src)
+        assert got == want
+        assert {k: got[k] for k in counts} == {k: source[k] for k in counts}
+        assert {k: len(got[k]) for k in counts} == counts
+    finally:
+        for s in (src, resumed, straight):
+            await s.close()
+
+
+async def test_beta_layout_has_no_om_or_state_copied_from_0_rows_refused_into(tmp_path: Path) -> None:
+    """A beta.13-layout source has neither table: 0 rows, verified, not an error. Into a beta.13-layout
+    destination the rows are bad rows that say why (the rest of the copy goes on)."""
+    beta = SqliteStore(id="beta", path=tmp_path / "beta.db", mastra_version="1.0.0-beta")
+    v1, counts = await _memory_v1_store(tmp_path / "v1.db", 2)
+    fresh = SqliteStore(id="fresh", path=tmp_path / "fresh.db")
+    try:
+        await beta.init()
+        await beta.memory.save_thread(thread=make_threads(1, 1)[0])
+        report = await copy_store(beta, fresh, domains=["memory", "thread_state"])
+        assert report.ok, report.to_dict()
+        rows = {e.entity: (e.source_rows, e.written, e.verified) for e in report.entities}
+        assert rows["observational_memory"] == rows["thread_state"] == (0, 0, True)
+        assert rows["threads"] == (1, 1, True)
+
+        into = await copy_store(v1, beta, domains=["memory", "thread_state"])
+        bad = {(b.entity, b.side) for b in into.bad_rows}
+        assert bad == {("observational_memory", "destination"), ("thread_state", "destination")}
+        assert len(into.bad_rows) == counts["observational_memory"] + counts["thread_state"]
+        assert all("migrate upgrade" in b.error for b in into.bad_rows)
+        assert next(e for e in into.entities if e.entity == "threads").verified is True
+    finally:
+        for s in (beta, v1, fresh):
+            await s.close()
+
+
+async def test_since_selects_om_and_state_by_their_last_change(tmp_path: Path) -> None:
+    src, _ = await _memory_v1_store(tmp_path / "src.db")
+    dst = SqliteStore(id="dst", path=tmp_path / "dst.db")
+    try:
+        await asyncio.sleep(0.01)
+        cut = datetime.now(UTC)
+        await asyncio.sleep(0.01)
+        changed = await src.memory.get_observational_memory("thread-1", "resource-1")
+        assert changed is not None
+        await src.memory.set_pending_message_tokens(changed.id, 999)
+        await src.thread_state.set_state(thread_id="thread-2", type="goal", value="changed")
+        report = await copy_store(src, dst, domains=["memory", "thread_state"], since=cut)
+        assert report.ok, report.to_dict()
+        written = {e.entity: e.written for e in report.entities}
+        assert (written["observational_memory"], written["thread_state"]) == (1, 1)
+        got = await dump(dst)
+        assert list(got["observational_memory"]) == [(changed.id,)]
+        assert got["observational_memory"][(changed.id,)]["pendingMessageTokens"] == 999
+        assert got["thread_state"] == {("thread-2", "goal"): got["thread_state"][("thread-2", "goal")]}
+    finally:
+        await src.close()
+        await dst.close()
+
+
+@pytest.mark.postgres
+async def test_bad_om_and_state_rows_are_reported_by_key(
+    tmp_path: Path, pg_url: str, pg_schema_factory: Callable[[], str]
+) -> None:
+    """PostgreSQL refuses a NUL in text and a \\u0000 escape in jsonb: each row is reported under its own key
+    (the composite one for thread state), every other row arrives."""
+    src, counts = await _memory_v1_store(tmp_path / "src.db")
+    om = src.database.tables.observational_memory
+    assert om is not None
+    victim = await src.memory.get_observational_memory("thread-0", "resource-0")
+    assert victim is not None
+    async with src.database.engine_transaction() as conn:
+        await conn.execute(sa.update(om).where(om.c.id == victim.id).values(activeObservations="a\x00b"))
+        bad_json = sa.text(
+            """UPDATE mastra_thread_state SET value = '"a\\u0000b"' WHERE "threadId" = 'thread-3' AND type = 'goal'"""
+        )
+        await conn.execute(bad_json)
+    dst = _pg(pg_url, pg_schema_factory())
+    try:
+        report = await copy_store(src, dst, domains=["memory", "thread_state"], batch_size=4)
+        assert sorted((b.entity, b.key, b.side) for b in report.bad_rows) == [
+            ("observational_memory", [victim.id], "destination"),
+            ("thread_state", ["thread-3", "goal"], "destination"),
+        ]
+        written = {e.entity: e.written for e in report.entities}
+        assert written["observational_memory"] == counts["observational_memory"] - 1
+        assert written["thread_state"] == counts["thread_state"] - 1
+    finally:
+        await src.close()
+        await dst.close()
+
+
+@pytest.mark.dynamodb
+async def test_an_unreadable_om_row_is_reported_on_the_source(tmp_path: Path, dynamodb_endpoint: str) -> None:
+    src, counts = await _memory_v1_store(tmp_path / "src.db", 2)
+    om = src.database.tables.observational_memory
+    assert om is not None
+    victim = await src.memory.get_observational_memory("thread-1", "resource-1")
+    assert victim is not None
+    async with src.database.engine_transaction() as conn:
+        await conn.execute(sa.update(om).where(om.c.id == victim.id).values(scope="galaxy"))
+    dst = DynamoDBStore(id="d", config=ddb_config(dynamodb_endpoint, new_table_name()))
+    await dst.create_table()
+    try:
+        report = await copy_store(src, dst, domains=["memory"])
+        assert [(b.entity, b.key, b.side) for b in report.bad_rows] == [("observational_memory", [victim.id], "source")]
+        om_report = next(e for e in report.entities if e.entity == "observational_memory")
+        assert (om_report.written, om_report.verified) == (counts["observational_memory"] - 1, True)
+    finally:
+        await src.close()
+        await dst.close()
