@@ -26,6 +26,8 @@ from .copy_data import write_dataset
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = int(os.environ.get("BENCH_COPY_BATCH", "1000"))
+#: Part of the cached source file's name: bumped when the data set changes (2: observational memory, thread state).
+DATASET_VERSION = 2
 
 
 def _fresh(path: Path) -> Path:
@@ -38,7 +40,7 @@ async def _source(scale: float) -> Path:
     # Set-up outside any timer: plain blocking file calls are fine here.
     folder = Path(os.environ.get("BENCH_SQLITE_DIR") or ".cache/bench")
     folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
-    path = folder / f"copy-source-{scale:g}.sqlite"
+    path = folder / f"copy-source-{DATASET_VERSION}-{scale:g}.sqlite"
     if not path.exists():
         tmp = _fresh(path.with_suffix(".building"))
         async with SqliteStore(id="bench-src", path=tmp) as store:

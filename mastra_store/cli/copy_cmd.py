@@ -73,7 +73,10 @@ def copy(
     destination: Annotated[str, typer.Argument(help="Destination store URL.", show_default=False)],
     domains: Annotated[
         str | None,
-        typer.Option("--domains", help="Comma-separated: memory,workflows,scores,observability,agents (default: all)."),
+        typer.Option(
+            "--domains",
+            help="Comma-separated: memory,workflows,scores,observability,agents,thread_state (default: all).",
+        ),
     ] = None,
     since: Annotated[
         str | None,

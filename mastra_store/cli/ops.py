@@ -32,7 +32,8 @@ def prune_cmd(
     ],
     url: UrlOpt = None,
     domains: Annotated[
-        str | None, typer.Option("--domains", help="Comma-separated: memory,workflows,scores,observability.")
+        str | None,
+        typer.Option("--domains", help="Comma-separated: memory,workflows,scores,observability,thread_state."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="Rows per delete.")] = 1000,
@@ -43,9 +44,11 @@ def prune_cmd(
     json: JsonOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Delete messages, threads, resources, spans, scores and workflow snapshots older than --older-than.
+    """Delete messages, threads, resources, spans, scores, workflow snapshots and thread state older than
+    --older-than.
 
-    Same tables and time columns as Mastra's retention (agents are never pruned). Run with --dry-run first.
+    Same tables and time columns as Mastra's retention (agents are never pruned); a pruned thread's observational
+    memory goes with it. Run with --dry-run first.
     """
     out = Output(json, verbose)
     u = resolve_url(out, url)

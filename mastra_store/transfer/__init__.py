@@ -1,9 +1,11 @@
 """Copy every domain from one store to another: paged, resumable, verified.
 
-``await copy_store(source, destination)`` moves resources, threads, messages, workflow snapshots, scores,
-spans and agents (each with its whole version history) between any two of PostgreSQL, SQLite and DynamoDB
-(``mastra-store copy`` is the command). Vector indexes (``PgVector``/``SqliteVector`` tables) are not part of
-a copy: re-create them on the destination and upsert the embeddings again (or re-embed).
+``await copy_store(source, destination)`` moves resources, threads, messages, observational memory (every
+generation, every column), thread state, workflow snapshots, scores, spans and agents (each with its whole version
+history) between any two of PostgreSQL, SQLite and DynamoDB (``mastra-store copy`` is the command); a store on the
+1.0.0-beta tables has no observational memory or thread state (0 rows from it; rows into it are bad rows).
+Vector indexes (``PgVector``/``SqliteVector`` tables) are not part of a copy: re-create them on the destination
+and upsert the embeddings again (or re-embed).
 
 * **Paged and pipelined**: the source is read a page at a time (keyset pagination on SQL, ``Scan`` pages on
   DynamoDB) while the previous page is being written in one batch (one multi-row upsert on SQL,
@@ -323,8 +325,8 @@ async def copy_store(
     """Copy ``domains`` (default: all) from ``source`` to ``destination``; both are initialised here.
 
     Args:
-        since: only rows whose time (threads/resources/snapshots/agents: ``updatedAt``; messages/scores:
-            ``createdAt``; spans: ``startedAt``) is at or after this instant.
+        since: only rows whose time (threads/resources/snapshots/agents/observational memory/thread state:
+            ``updatedAt``; messages/scores: ``createdAt``; spans: ``startedAt``) is at or after this instant.
         batch_size: rows per page read and per batch written.
         on_error: ``"continue"`` (report bad rows and go on) or ``"stop"`` (raise :class:`CopyStopped`).
         verify: count and checksum every entity on both sides afterwards.
