@@ -2,8 +2,9 @@
 
 ``await copy_store(source, destination)`` moves resources, threads, messages, observational memory (every
 generation, every column), thread state, workflow snapshots, scores, spans and agents (each with its whole version
-history) between any two of PostgreSQL, SQLite and DynamoDB (``mastra-store copy`` is the command); a store on the
-1.0.0-beta tables has no observational memory or thread state (0 rows from it; rows into it are bad rows).
+history) between any two of PostgreSQL, SQLite, DynamoDB and in-memory stores (``mastra-store copy`` is the
+command); a store on the 1.0.0-beta tables has no observational memory or thread state (0 rows from it; rows into
+it are bad rows).
 Vector indexes (``PgVector``/``SqliteVector`` tables) are not part of a copy: re-create them on the destination
 and upsert the embeddings again (or re-embed).
 
@@ -36,7 +37,10 @@ from .entities import ENTITIES, Entity, entities_for, record_digest
 if TYPE_CHECKING:
     from ..store import BaseStore
     from .dynamodb import DynamoEndpoint
+    from .inmemory import InMemoryEndpoint
     from .sql import SqlEndpoint
+
+    Endpoint = SqlEndpoint | DynamoEndpoint | InMemoryEndpoint
 
 __all__ = (
     "ENTITIES",
@@ -57,7 +61,7 @@ OnError = Literal["continue", "stop"]
 
 
 def endpoint_for(store: BaseStore) -> Any:
-    """The bulk-access adapter of a SQL, DynamoDB or (prune only) in-memory store."""
+    """The bulk-access adapter of a SQL, DynamoDB or in-memory store."""
     from ..backends.inmemory import InMemoryStore
     from ..backends.sql.store import SqlStore
 
@@ -168,8 +172,8 @@ async def _join(task: asyncio.Task[None]) -> None:
 class _Copier:
     def __init__(
         self,
-        src: SqlEndpoint | DynamoEndpoint,
-        dst: SqlEndpoint | DynamoEndpoint,
+        src: Endpoint,
+        dst: Endpoint,
         *,
         batch_size: int,
         since: datetime | None,
@@ -228,7 +232,7 @@ class _Copier:
             self.progress.advance(entity.name, len(batch))
 
     async def _scan(
-        self, side: SqlEndpoint | DynamoEndpoint, entities: list[Entity]
+        self, side: Endpoint, entities: list[Entity]
     ) -> AsyncIterator[tuple[Entity, list[tuple[Any, Any]]]]:
         raw = [e for e in entities if self._raw(e)]
         if raw:
@@ -239,7 +243,7 @@ class _Copier:
             async for item in side.scan_many(rest, page_size=self.batch_size, since=self.since):
                 yield item
 
-    def _digest(self, side: SqlEndpoint | DynamoEndpoint, entity: Entity, record: Any) -> int:
+    def _digest(self, side: Endpoint, entity: Entity, record: Any) -> int:
         if self._raw(entity):
             return side.row_digest(entity, record)  # type: ignore[union-attr]
         assert isinstance(record, BaseModel)
@@ -360,7 +364,7 @@ async def copy_store(
             raise MastraError(
                 id="MASTRA_STORAGE_COPY_NOT_SUPPORTED",
                 category=ErrorCategory.USER,
-                text=f"copy {name}: only PostgreSQL, SQLite and DynamoDB stores can be copied",
+                text=f"copy {name}: only in-memory, PostgreSQL, SQLite and DynamoDB stores can be copied",
                 details={"field": name},
             )
     await asyncio.gather(source.init(), destination.init())

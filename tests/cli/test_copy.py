@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bench.copy_data import write_memory_v1
 from bench.data import make_threads
-from mastra_store import DynamoDBStore, PostgresStore, SqliteStore
+from mastra_store import DynamoDBStore, InMemoryStore, PostgresStore, SqliteStore
 from mastra_store.store import BaseStore
 from mastra_store.transfer import ENTITIES, CopyStopped, copy_store, endpoint_for
 from tests.dynamodb.server import ddb_config, new_table_name
@@ -375,17 +375,19 @@ class _StopIn:
     def finish(self, entity: str) -> None: ...
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
+@pytest.mark.parametrize("kind", ["sqlite", "memory", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
 async def test_copy_interrupted_inside_observational_memory_and_thread_state_resumes(
     tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
     """Interrupted mid-OM, then mid-state, then run to the end: equal to an uninterrupted copy (SQLite: portable
-    rows; DynamoDB: records put by the adapter's own item builder), nothing duplicated."""
+    rows; in-memory and DynamoDB: records, stored as the backend's own domain stores them), nothing duplicated."""
     src, counts = await _memory_v1_store(tmp_path / "src.db")
 
     async def dest(name: str) -> BaseStore:
         if kind == "sqlite":
             return SqliteStore(id=name, path=tmp_path / f"{name}.db")
+        if kind == "memory":
+            return InMemoryStore(id=name)
         store = DynamoDBStore(
             id=name, config=ddb_config(request.getfixturevalue("dynamodb_endpoint"), new_table_name())
         )
@@ -514,3 +516,29 @@ async def test_an_unreadable_om_row_is_reported_on_the_source(tmp_path: Path, dy
     finally:
         await src.close()
         await dst.close()
+
+
+async def test_in_memory_store_copies_both_ways(source_db: tuple[Path, dict[str, int]], tmp_path: Path) -> None:
+    """SQLite -> in-memory -> SQLite: every entity equal, observational memory and thread state column for column
+    (the in-memory store keeps a reflection's ``lastReflectionAt`` beside the record)."""
+    path, counts = source_db
+    first, mem, last = (
+        SqliteStore(id="first", path=path),
+        InMemoryStore(id="mem"),
+        SqliteStore(id="last", path=tmp_path / "last.db"),
+    )
+    try:
+        into = await copy_store(first, mem, batch_size=64)
+        assert into.ok, into.to_dict()
+        assert {e.entity: e.written for e in into.entities} == counts
+        back = await copy_store(mem, last)
+        assert back.ok, back.to_dict()
+        assert (await copy_store(mem, last)).ok  # a re-run converges
+        before, middle, after = await dump(first), await dump(mem), await dump(last)
+        assert_om_and_state_present(middle)
+        assert middle == before and after == before
+        for table in ("mastra_observational_memory", "mastra_thread_state"):
+            assert raw_rows(tmp_path / "last.db", table) == raw_rows(path, table), table
+    finally:
+        for s in (first, mem, last):
+            await s.close()

@@ -54,6 +54,8 @@ class InMemoryObservationalMemory(InMemoryDomain, ObservationalMemoryMethods):
             if record.id in self.state.om:
                 return False
             self.state.om[record.id] = record.model_copy(deep=True)
+            if reflected_at is not None:
+                self.state.om_reflected_at[record.id] = reflected_at
             return True
 
     async def _om_modify(self, id: str, step: OmStep[T]) -> tuple[bool, T | None]:
@@ -66,6 +68,7 @@ class InMemoryObservationalMemory(InMemoryDomain, ObservationalMemoryMethods):
                 if change.insert.id in self.state.om:
                     raise RuntimeError(f"observational memory record {change.insert.id} exists")
                 self.state.om[change.insert.id] = change.insert.model_copy(deep=True)
+                self.state.om_reflected_at[change.insert.id] = change.insert.created_at
             if change.update is not None:
                 self.state.om[id] = change.update.model_copy(deep=True)
             return True, copy.deepcopy(result)
@@ -77,6 +80,7 @@ class InMemoryObservationalMemory(InMemoryDomain, ObservationalMemoryMethods):
     def _om_drop(self, key: str) -> None:
         for rid in [rid for rid, r in self.state.om.items() if _key(r) == key]:
             del self.state.om[rid]
+            self.state.om_reflected_at.pop(rid, None)
 
 
 class InMemoryThreadState(InMemoryDomain, ThreadStateStorage):

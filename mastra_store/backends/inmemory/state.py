@@ -27,13 +27,15 @@ class InMemoryState:
     agent_versions: dict[str, Any] = field(default_factory=dict)
     #: Observational-memory records by id (every generation of every lookup key).
     om: dict[str, Any] = field(default_factory=dict)
+    #: 1.27.1's ``lastReflectionAt`` of the records made by a reflection (not part of the record; kept for copies).
+    om_reflected_at: dict[str, Any] = field(default_factory=dict)
     #: ``(thread_id, type)`` -> ``(value, created_at, updated_at)``.
     thread_state: dict[tuple[str, str], Any] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 _TABLES = {
-    "memory": ("threads", "messages", "resources", "om"),
+    "memory": ("threads", "messages", "resources", "om", "om_reflected_at"),
     "workflows": ("workflows",),
     "scores": ("scores",),
     "observability": ("spans",),
