@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .._time import to_utc
 from ..domains.agents import AgentsStorage
 from ..records.agents_v1 import AgentRecord, AgentVersion
 from ..types import Record
+from .entities import in_window
 
 __all__ = ("AgentWithVersions", "agent_pages", "count_agents", "write_agents")
 
@@ -43,10 +43,6 @@ class AgentWithVersions(Record):
         return self.model_dump(by_alias=True, mode="json", exclude_none=True)
 
 
-def _in_window(when: datetime, since: datetime | None, before: datetime | None) -> bool:
-    return (since is None or to_utc(when) >= to_utc(since)) and (before is None or to_utc(when) < to_utc(before))
-
-
 async def agent_pages(
     domain: AgentsStorage, page_size: int, since: datetime | None = None, before: datetime | None = None
 ) -> AsyncIterator[list[tuple[tuple[Any, ...], BaseModel | Exception]]]:
@@ -58,7 +54,7 @@ async def agent_pages(
         listed = await domain.list(page=page_no, per_page=page_size, order_by=oldest_first)
         page: list[tuple[tuple[Any, ...], BaseModel | Exception]] = []
         for agent in listed.agents:
-            if not _in_window(agent.updated_at, since, before):
+            if not in_window(agent.updated_at, since, before):
                 continue
             try:
                 versions = await domain.list_versions(

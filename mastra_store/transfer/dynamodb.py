@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .._time import to_utc
 from ..backends.dynamodb import agents as ddb_agents
 from ..backends.dynamodb import memory as ddb_memory
 from ..backends.dynamodb import observability as ddb_obs
@@ -27,7 +26,7 @@ from ..backends.dynamodb.keys import EDB_ENTITY, primary_key
 from ..records.agents import StorageAgent
 from ..records.observability import SpanRecord
 from .agents import agent_pages, write_agents
-from .entities import Entity, OlderKeys, record_key
+from .entities import Entity, OlderKeys, in_window, record_key
 from .memory_v1 import ddb_item, ddb_reader, thread_om_keys
 
 if TYPE_CHECKING:
@@ -69,15 +68,6 @@ class DynamoEndpoint:
             "ExpressionAttributeNames": {"#e": EDB_ENTITY},
             "ExpressionAttributeValues": {":e": {"S": entity.ddb_entity}},
         }
-
-    @staticmethod
-    def _in_window(value: Any, since: datetime | None, before: datetime | None) -> bool:
-        if since is None and before is None:
-            return True
-        if not isinstance(value, datetime):
-            return False
-        v = to_utc(value)
-        return (since is None or v >= to_utc(since)) and (before is None or v < to_utc(before))
 
     async def _items(self, entity: Entity) -> AsyncIterator[list[dict[str, Any]]]:
         await self.conn.open()
@@ -135,7 +125,7 @@ class DynamoEndpoint:
                 except Exception as exc:
                     page.append((tuple(str(item.get(a)) for a in _KEY_ATTRS.get(entity.name, ("id",))), exc))
                 else:
-                    if self._in_window(getattr(record, entity.time_field, None), since, before):
+                    if in_window(getattr(record, entity.time_field, None), since, before):
                         page.append((record_key(entity, record), record))
                 if len(page) >= page_size:
                     yield page
@@ -168,7 +158,7 @@ class DynamoEndpoint:
                 except Exception as exc:
                     page.append((tuple(str(item.get(a)) for a in _KEY_ATTRS.get(entity.name, ("id",))), exc))
                 else:
-                    if not self._in_window(getattr(record, entity.time_field, None), since, None):
+                    if not in_window(getattr(record, entity.time_field, None), since, None):
                         continue
                     page.append((record_key(entity, record), record))
                 if len(page) >= page_size:
@@ -266,7 +256,7 @@ class DynamoEndpoint:
                         record = read(item)
                     except Exception:
                         continue  # unreadable items are copy's business (reported there), not retention's
-                    if self._in_window(getattr(record, field, None), None, cutoff):
+                    if in_window(getattr(record, field, None), None, cutoff):
                         ready.append(record_key(entity, record))
                 if res.get("LastEvaluatedKey"):
                     kw["ExclusiveStartKey"] = res["LastEvaluatedKey"]

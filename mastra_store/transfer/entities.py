@@ -11,14 +11,25 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, TypeAlias
 
 import orjson
 from pydantic import BaseModel
 
+from .._time import to_utc
 from ..domains import DOMAIN_NAMES, DomainName
 
-__all__ = ("ENTITIES", "Entity", "OlderKeys", "canonical_digest", "entities_for", "record_digest", "record_key")
+__all__ = (
+    "ENTITIES",
+    "Entity",
+    "OlderKeys",
+    "canonical_digest",
+    "entities_for",
+    "in_window",
+    "record_digest",
+    "record_key",
+)
 
 #: ``await next_batch(limit)``: the next keys (at most ``limit``) of records a retention policy deletes; the
 #: endpoint keeps its place between calls (retention deletes each batch before asking for the next).
@@ -112,6 +123,15 @@ def entities_for(domains: list[str] | None) -> list[Entity]:
     if unknown:
         raise ValueError(f"unknown domain {unknown[0]!r}; expected some of {', '.join(DOMAIN_NAMES)}")
     return [e for e in ENTITIES if e.domain in domains]
+
+
+def in_window(when: Any, since: datetime | None, before: datetime | None) -> bool:
+    """``since <= when < before`` (either bound optional); with a bound, a record without a time is outside."""
+    if since is None and before is None:
+        return True
+    if not isinstance(when, datetime):
+        return False
+    return (since is None or to_utc(when) >= to_utc(since)) and (before is None or to_utc(when) < to_utc(before))
 
 
 def record_key(entity: Entity, record: BaseModel) -> tuple[str, ...]:

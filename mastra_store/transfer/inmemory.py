@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .. import _json
-from .._time import to_utc
 from ..backends.inmemory.workflows import _Row
 from ..records.observational_memory import ObservationalMemoryRecord
 from .agents import agent_pages, write_agents
-from .entities import Entity, OlderKeys
+from .entities import Entity, OlderKeys, in_window
 from .memory_v1 import OmCopyRecord, ThreadStateRecord, thread_om_keys
 
 if TYPE_CHECKING:
@@ -74,14 +73,6 @@ class InMemoryEndpoint:
         stored_key = key if len(key) > 1 else key[0]
         return convert(self.state, stored_key, value) if convert else value.model_copy(deep=True)
 
-    @staticmethod
-    def _in_window(when: Any, since: datetime | None, before: datetime | None) -> bool:
-        if since is None and before is None:
-            return True
-        if not isinstance(when, datetime):
-            return False
-        return (since is None or to_utc(when) >= to_utc(since)) and (before is None or to_utc(when) < to_utc(before))
-
     async def scan(
         self, entity: Entity, *, page_size: int, since: datetime | None = None, before: datetime | None = None
     ) -> AsyncIterator[list[tuple[tuple[Any, ...], BaseModel | Exception]]]:
@@ -97,7 +88,7 @@ class InMemoryEndpoint:
             except Exception as exc:
                 page.append((key, exc))
             else:
-                if self._in_window(getattr(record, entity.time_field, None), since, before):
+                if in_window(getattr(record, entity.time_field, None), since, before):
                     page.append((key, record))
             if len(page) >= page_size:
                 yield page
@@ -152,7 +143,7 @@ class InMemoryEndpoint:
         for key, value in self._entries(entity):
             # The stored value's own time (no record built: called once per batch)
             when = value[_TUPLE_TIMES[field]] if isinstance(value, tuple) else getattr(value, field, None)
-            if self._in_window(when, None, cutoff):
+            if in_window(when, None, cutoff):
                 out.append(key)
         return out
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .. import _json
-from .._time import from_db, naive_utc, to_utc
+from .._time import from_db
 from ..backends.dynamodb.codec import decode_json_any, encode_json, iso
 from ..backends.dynamodb.observational_memory import STATE, om_from_item
 from ..backends.sql import observational_memory as sql_om
@@ -35,8 +35,8 @@ __all__ = (
     "ThreadStateRecord",
     "ddb_item",
     "ddb_reader",
+    "om_row",
     "sql_reader",
-    "sql_row",
     "thread_om_keys",
 )
 
@@ -103,17 +103,11 @@ def sql_reader(name: str, t: sa.Table) -> tuple[list[Any], Callable[[Any], Recor
     return columns, lambda r: _state_from_row(r._mapping)
 
 
-def sql_row(name: str, record: Any) -> dict[str, Any]:
-    """The record as a full row (column -> value, both timestamp columns; JSON columns as values)."""
-    if name == "observational_memory":
-        assert isinstance(record, OmCopyRecord)
-        params = sql_om._params(record, record.last_reflection_at)
-        return {k.removeprefix("b_"): v for k, v in params.items()}
-    assert isinstance(record, ThreadStateRecord)
-    row: dict[str, Any] = {"threadId": record.thread_id, "type": record.type, "value": record.value}
-    for col, value in (("createdAt", record.created_at), ("updatedAt", record.updated_at)):
-        row[col], row[col + "Z"] = naive_utc(value), to_utc(value)
-    return row
+def om_row(record: OmCopyRecord) -> dict[str, Any]:
+    """The record as a full row (column -> value, both timestamp columns; JSON columns as values), written by
+    the domain's own parameter builder."""
+    params = sql_om._params(record, record.last_reflection_at)
+    return {k.removeprefix("b_"): v for k, v in params.items()}
 
 
 # -- DynamoDB ---------------------------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ from ..records.observability import SpanRecord
 from ..records.scores import ScoreRowData
 from ..records.workflows import WorkflowRun
 from .agents import agent_pages, write_agents
-from .entities import Entity, OlderKeys, canonical_digest
-from .memory_v1 import sql_reader, sql_row, thread_om_keys
+from .entities import Entity, OlderKeys, canonical_digest, in_window
+from .memory_v1 import ThreadStateRecord, om_row, sql_reader, thread_om_keys
 
 if TYPE_CHECKING:
     from ..backends.sql.database import SqlDatabase
@@ -286,12 +286,7 @@ class SqlEndpoint:
         page_no = 0
         while True:
             result = await agents.list_agents(page=page_no, per_page=page_size, order_by={"field": "createdAt"})  # type: ignore[attr-defined]
-            records = [
-                a
-                for a in result.agents
-                if (since is None or to_utc(a.updated_at) >= to_utc(since))
-                and (before is None or to_utc(a.updated_at) < to_utc(before))
-            ]
+            records = [a for a in result.agents if in_window(a.updated_at, since, before)]
             if records:
                 yield [((a.id,), a) for a in records]
             if not result.has_more:
@@ -317,8 +312,12 @@ class SqlEndpoint:
             return _span_row(record)
         if name == "beta_agents":
             return _agent_row(record)
-        if name in ("observational_memory", "thread_state"):
-            return sql_row(name, record)
+        if name == "observational_memory":
+            return om_row(record)
+        if name == "thread_state":
+            assert isinstance(record, ThreadStateRecord)
+            ids = {"threadId": record.thread_id, "type": record.type, "value": record.value}
+            return {**ids, **_stamp("createdAt", record.created_at), **_stamp("updatedAt", record.updated_at)}
         raise AssertionError(name)
 
     # -- portable rows (SQL <-> SQL) ------------------------------------------------------------------------
