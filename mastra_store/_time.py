@@ -31,6 +31,15 @@ def naive_utc(value: datetime) -> datetime:
     return to_utc(value).replace(tzinfo=None)
 
 
+def plain_column(value: datetime, postgres: bool) -> datetime:
+    """The value for a timestamp's plain column beside ``value`` in its ``…Z`` shadow: the naive UTC wall clock
+    (:func:`naive_utc`). On SQLite, where both columns hold the same text (SQLAlchemy's DATETIME rendering drops
+    the offset), a value already in UTC at whole milliseconds is bound itself: rendered once for both columns
+    (``backends/sql/compiled.py``)."""
+    z = to_utc(value)
+    return value if z is value and not postgres else z.replace(tzinfo=None)
+
+
 _RANGE = "datetime out of range (years 0001-9999 UTC)"
 
 

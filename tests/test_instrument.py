@@ -122,3 +122,31 @@ def test_opentelemetry_is_on_when_installed_unless_switched_off(prelude: str, en
     environ = {k: v for k, v in os.environ.items() if k not in ("MASTRA_STORE_OTEL", "MASTRA_STORE_SLOW_MS")}
     out = subprocess.run([sys.executable, "-c", code], env={**environ, **env}, capture_output=True, text=True)
     assert out.stdout.split() == expect.split(), out.stderr
+
+
+def test_global_provider_installed_after_the_first_call_gets_spans(tmp_path: Path) -> None:
+    """With OpenTelemetry installed but no SDK, calls make no span (a no-op one cost 3-8 µs); an application that
+    installs its SDK later gets spans from its next call: the global provider is consulted per call."""
+    code = f"""
+import asyncio
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from mastra_store import SqliteStore
+
+async def main():
+    async with SqliteStore(id="s", path={str(tmp_path / "g.db")!r}) as store:
+        await store.memory.get_thread_by_id(thread_id="before")
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        await store.memory.get_thread_by_id(thread_id="after")
+        print([s.name for s in exporter.get_finished_spans()])
+
+asyncio.run(main())
+"""
+    environ = {k: v for k, v in os.environ.items() if k not in ("MASTRA_STORE_OTEL", "MASTRA_STORE_SLOW_MS")}
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True)
+    assert out.stdout.split("\n")[0] == "['get_thread_by_id mastra_threads']", out.stdout + out.stderr

@@ -244,7 +244,9 @@ def _plainly_fine(v: Any, mode: int, base: int) -> bool:
         out = _dumps(v, option=_FAST_OPTS)
     except _EncodeError:
         return False
-    return b"null" not in out and (bool(mode & NUL_OK) or b"\\u0000" not in out)
+    # ``find``, not ``in``: ``bytes in bytes`` first tries the needle as an integer (a TypeError raised and
+    # cleared: 436 vs 188 ns here, twice per record).
+    return out.find(b"null") < 0 and (bool(mode & NUL_OK) or out.find(b"\\u0000") < 0)
 
 
 _dumps = orjson.dumps
@@ -429,6 +431,12 @@ def check_record(record: pydantic.BaseModel, *, field: str, error_id: str) -> No
     if checker is None:
         checker = _checkers[cls] = _compile(cls)
     checker(record, field, error_id)
+
+
+def prepare_checker(cls: type[pydantic.BaseModel]) -> None:
+    """Generate ``cls``'s checker now rather than at its first :func:`check_record`."""
+    if cls not in _checkers:
+        _checkers[cls] = _compile(cls)
 
 
 def _at(field: str, index: int | None) -> str:

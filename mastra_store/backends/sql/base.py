@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ...domains.base import StorageDomain
 from ...errors import ConfigurationError
+from ...records._policy import prepare_checker
 from .database import SqlDatabase, is_connection_error
 
 __all__ = ("SqlDomain", "upsert_insert")
@@ -55,6 +56,23 @@ class SqlDomain(StorageDomain):
 
     async def _init(self) -> None:
         await self.db.ensure_schema()
+        self._warm()
+
+    def _hot(self) -> tuple[list[Any], list[type[Any]]]:
+        """The statements and input record classes of this domain's most frequent calls (see :meth:`_warm`)."""
+        return [], []
+
+    def _warm(self) -> None:
+        """Build and compile the hot statements and generate the hot records' checkers at ``init()``, where a
+        service pays them once at start: the first ``save_thread`` on SQLite otherwise took ~4 ms (the memory
+        statements built, the upsert compiled, the record checker generated) against ~0.1 ms for the next."""
+        cache = self.db.lite if self.db.lite is not None else self.db.fast
+        statements, records = self._hot()
+        if cache is not None:
+            for stmt in statements:
+                cache.prepare(stmt, allow_expanding=True)
+        for record in records:
+            prepare_checker(record)
 
     async def close(self) -> None:
         if self._owns_db:

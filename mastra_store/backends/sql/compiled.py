@@ -9,11 +9,13 @@ SQLAlchemy would encode them. Used by PostgreSQL's asyncpg path (``fastpath.py``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 
 __all__ = ("Prepared", "StatementCache")
 
@@ -55,6 +57,8 @@ class StatementCache:
             compiled: Any = stmt.compile(dialect=self._dialect)  # type: ignore[attr-defined]
             names = tuple(compiled.positiontup or ())
             procs = compiled._bind_processors
+            if self._dialect.name == "sqlite":
+                procs = _fast_sqlite_datetimes(compiled, names, procs, self._dialect)
             returns_rows = bool(
                 isinstance(stmt, sa.Select | sa.CompoundSelect | sa.TextClause)
                 or getattr(compiled, "effective_returning", None)
@@ -108,6 +112,51 @@ class StatementCache:
             return [
                 values[n] if proc is None else proc(values[n]) for n, proc in zip(p.names, p.processors, strict=True)
             ]
+
+
+#: SQLAlchemy's default SQLite ``DATETIME`` storage format, which ``datetime.isoformat(" ", "microseconds")``
+#: renders identically (its first 26 characters: the offset of an aware value is dropped, as SQLAlchemy drops it).
+_SQLITE_DT_FORMAT = SQLITE_DATETIME()._storage_format  # type: ignore[no-untyped-call]
+
+
+def _fast_sqlite_datetimes(
+    compiled: Any, names: tuple[str, ...], procs: dict[str, Any], dialect: Any
+) -> dict[str, Any]:
+    """``procs`` with SQLAlchemy's SQLite DATETIME bind processor (a ``%`` format over seven attributes: 2.4-2.9 µs)
+    replaced by ``isoformat`` (0.9-1.8 µs) for plain datetimes; a W1 ``save_thread`` binds four."""
+    out = dict(procs)
+    for name in names:
+        bind = compiled.binds.get(name)
+        if bind is None or out.get(name) is None:
+            continue
+        impl = bind.type.dialect_impl(dialect)
+        if isinstance(impl, SQLITE_DATETIME) and impl._storage_format == _SQLITE_DT_FORMAT:
+            out[name] = _iso_datetime(out[name])
+    return out
+
+
+#: The last two datetimes rendered, with their texts. On SQLite a timestamp's plain and ``…Z`` columns are bound to
+#: the same aware object (``_time.plain_column``): the second is this lookup instead of a second ``isoformat``
+#: (~10 000 instructions each: 8 % of a ``save_thread``). Two, for a row's ``createdAt, updatedAt, createdAtZ,
+#: updatedAtZ`` order. One tuple, replaced whole: safe from any thread.
+_last_rendered: tuple[Any, str, Any, str] = (None, "", None, "")
+
+
+def _iso_datetime(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process(value: Any) -> Any:
+        global _last_rendered
+        last = _last_rendered
+        if value is last[0]:
+            return last[1]
+        if value is last[2]:
+            return last[3]
+        if type(value) is datetime:
+            text = value.isoformat(" ", "microseconds")[:26]
+            _last_rendered = (value, text, last[0], last[1])
+            return text
+        return fallback(value)  # None, dates, subclasses: SQLAlchemy's own
+
+    return process
 
 
 def _literal_values(compiled: Any, names: tuple[str, ...]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ... import _json
-from ..._time import from_db, naive_utc, to_utc
+from ..._time import from_db, naive_utc, plain_column, to_utc
 from ...domains._messages import content_to_text, contents_to_text, merge_content, message_from_row
 from ...domains.memory import MemoryStorage, MessageQuery
 from ...records._construct import Constructor
@@ -48,10 +48,10 @@ def _z(row: Mapping_, name: str) -> datetime:
     return value
 
 
-def _stamp(name: str, value: datetime) -> dict[str, datetime]:
+def _stamp(name: str, value: datetime, postgres: bool = True) -> dict[str, datetime]:
     """Both columns of one timestamp: naive UTC into the plain column, aware UTC into the shadow."""
     z = to_utc(value)
-    return {name: z.replace(tzinfo=None), name + "Z": z}
+    return {name: plain_column(z, postgres), name + "Z": z}
 
 
 def _thread_meta(text: Any) -> dict[str, Any] | None:
@@ -153,25 +153,35 @@ class SqlMemory(SqlMemoryV1, SqlObservationalMemory, SqlDomain, MemoryStorage):
     def _now(self, now: datetime) -> dict[str, datetime]:
         return {"now": naive_utc(now), "nowz": to_utc(now)}
 
+    def _hot(self) -> tuple[list[Any], list[type[Any]]]:
+        s = self._s
+        statements = [s.upsert_thread, s.get_thread, s.get_resource]
+        if not self.db.is_postgres:
+            statements += [s.sqlite_upsert(keep_created=True), s.sqlite_upsert(keep_created=False)]
+        return statements, [StorageThread, MastraDBMessage, StorageResource]
+
     # -- threads ---------------------------------------------------------------------------------------
     async def _get_thread(self, thread_id: str) -> StorageThread | None:
         row = await self.db.first(self._s.get_thread, {"id": thread_id})
         return _thread(row._mapping) if row is not None else None
 
     @staticmethod
-    def _thread_params(thread: StorageThread) -> dict[str, Any]:
+    def _thread_params(thread: StorageThread, pg: bool = True) -> dict[str, Any]:
+        created, updated = to_utc(thread.created_at), to_utc(thread.updated_at)
         return {
             "id": thread.id,
             "resourceId": thread.resource_id,
             "title": thread.title,
             # JS tests `metadata ? JSON.stringify(metadata) : null`; `{}` is truthy there.
             "metadata": _json.dumps(thread.metadata) if thread.metadata is not None else None,
-            **_stamp("createdAt", thread.created_at),
-            **_stamp("updatedAt", thread.updated_at),
+            "createdAt": plain_column(created, pg),
+            "createdAtZ": created,
+            "updatedAt": plain_column(updated, pg),
+            "updatedAtZ": updated,
         }
 
     async def _save_thread(self, thread: StorageThread) -> None:
-        await self.db.execute(self._s.upsert_thread, self._thread_params(thread))
+        await self.db.execute(self._s.upsert_thread, self._thread_params(thread, self.db.is_postgres))
 
     async def _update_thread(
         self, thread_id: str, title: str | None, metadata: dict[str, Any] | None, now: datetime
@@ -334,14 +344,14 @@ class SqlMemory(SqlMemoryV1, SqlObservationalMemory, SqlDomain, MemoryStorage):
         row = await self.db.first(self._s.get_resource, {"id": resource_id})
         return _resource(row._mapping) if row is not None else None
 
-    @staticmethod
-    def _resource_params(r: StorageResource) -> dict[str, Any]:
+    def _resource_params(self, r: StorageResource) -> dict[str, Any]:
+        pg = self.db.is_postgres
         return {
             "id": r.id,
             "wm": r.working_memory,
             "meta": r.metadata,
-            **_stamp("createdAt", r.created_at),
-            **_stamp("updatedAt", r.updated_at),
+            **_stamp("createdAt", r.created_at, pg),
+            **_stamp("updatedAt", r.updated_at, pg),
         }
 
     async def _insert_resource(self, resource: StorageResource) -> bool:
@@ -381,7 +391,7 @@ class SqlMemory(SqlMemoryV1, SqlObservationalMemory, SqlDomain, MemoryStorage):
     async def _create_thread_with_messages(self, thread: StorageThread, messages: list[MastraDBMessage]) -> bool:
         s = self._s
         async with self.db.transaction() as conn:
-            result = await conn.execute(s.insert_thread_if_absent, self._thread_params(thread))
+            result = await conn.execute(s.insert_thread_if_absent, self._thread_params(thread, self.db.is_postgres))
             if not result.rowcount:
                 return False
             await self._write_messages(conn, [_message_row(m) for m in messages], keep_created=True)

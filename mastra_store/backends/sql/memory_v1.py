@@ -184,7 +184,7 @@ class SqlMemoryV1:
     _message_from_row: Callable[..., MastraDBMessage]
 
     _now: Callable[[datetime], dict[str, datetime]]
-    _thread_params: Callable[[StorageThread], dict[str, Any]]
+    _thread_params: Callable[..., dict[str, Any]]
 
     @property
     def _s(self) -> Statements:

@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from ... import _json
-from ..._time import from_db, naive_utc
+from ..._time import from_db, plain_column
 from ...domains.scores import ScoreQuery, ScoresStorage
 from ...records._construct import Constructor
-from ...records.scores import ScoreRowData
+from ...records.scores import SaveScorePayload, ScoreRowData
 from .base import SqlDomain
 from .paging import JSON_NULLABLE, LIMIT, OFFSET, paged_select, split_page
 from .tables import Tables
@@ -106,13 +106,17 @@ class SqlScores(SqlDomain, ScoresStorage):
     def _st(self) -> _Statements:
         return _statements(self.tables)
 
+    def _hot(self) -> tuple[list[Any], list[type[Any]]]:
+        return [self._st.insert, self._st.get], [SaveScorePayload]
+
     async def _insert_score(self, score: ScoreRowData, *, replace: bool = False) -> None:
         st = self._st
         values = score.__dict__  # field name -> value; columns are the aliases (one dict pass, no model_dump)
         params = {bind: values.get(field) for bind, field in st.binds}
-        params["b_createdAt"] = naive_utc(score.created_at)
+        pg = self.db.is_postgres
+        params["b_createdAt"] = plain_column(score.created_at, pg)
         params["b_createdAtZ"] = score.created_at
-        params["b_updatedAt"] = naive_utc(score.updated_at)
+        params["b_updatedAt"] = plain_column(score.updated_at, pg)
         params["b_updatedAtZ"] = score.updated_at
         if not replace:
             await self.db.execute(st.insert, params)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ... import _json
-from ..._time import from_db, naive_utc
+from ..._time import from_db, naive_utc, plain_column
 from ...domains.workflows import RunQuery, SnapshotMutation, WorkflowsStorage
 from ...records._construct import Constructor
 from ...records.workflows import WorkflowRun
@@ -192,13 +192,15 @@ _new_run = Constructor(WorkflowRun)
 class SqlWorkflows(SqlDomain, WorkflowsStorage):
     """Workflow snapshots in ``mastra_workflow_snapshot``."""
 
+    def _hot(self) -> tuple[list[Any], list[type[Any]]]:
+        return [self._st.persist, self._st.load], []
+
     @property
     def _st(self) -> _Statements:
         return _statements(self.tables, self.db.is_postgres)
 
-    @staticmethod
-    def _times(prefix: str, value: datetime) -> dict[str, datetime]:
-        return {prefix: naive_utc(value), f"{prefix}_z": value}
+    def _times(self, prefix: str, value: datetime) -> dict[str, datetime]:
+        return {prefix: plain_column(value, self.db.is_postgres), f"{prefix}_z": value}
 
     async def _persist(
         self,
