@@ -55,6 +55,13 @@ from .fastpath import FastResult
 
 __all__ = ("LiteConnection", "LiteRow", "SqliteFile")
 
+# The sqlite3 module binds int, float and str as they are, but sends every ``None`` through its adapter protocol,
+# whose failed ``PrepareProtocol.__adapt__`` lookup formats and discards an AttributeError: ~2.9 µs per NULL
+# parameter (8 NULLs: 31.4 -> 8.4 µs a statement; a W8a score binds ~20). An adapter registered for NoneType is
+# found first; ``{}.get`` is a C function returning ``None`` for ``None``, so every sqlite3 user in the process
+# binds exactly what it bound before (NULL), only sooner. A NoneType adapter registered by someone else is kept.
+sqlite3.adapters.setdefault((type(None), sqlite3.PrepareProtocol), {}.get)
+
 T = TypeVar("T")
 
 #: CPU seconds of SQL a read or a lone write may take on the loop's thread before it is interrupted and run again in
