@@ -56,13 +56,14 @@ class WorkflowsDynamoDB(DynamoDomain, WorkflowsStorage):
         resource_id: str | None,
         created_at: datetime,
         updated_at: datetime,
+        text: str | None = None,
     ) -> dict[str, Any]:
         return self._item(
             _ENTITY,
             {
                 "workflow_name": workflow_name,
                 "run_id": run_id,
-                "snapshot": encode_json(snapshot),
+                "snapshot": encode_json(snapshot) if text is None else text,
                 "resourceId": resource_id,
                 "createdAt": iso(created_at),
                 "updatedAt": iso(updated_at),
@@ -77,8 +78,10 @@ class WorkflowsDynamoDB(DynamoDomain, WorkflowsStorage):
         resource_id: str | None,
         created_at: datetime,
         updated_at: datetime,
+        *,
+        text: str | None = None,
     ) -> None:
-        item = self._snapshot_item(workflow_name, run_id, snapshot, resource_id, created_at, updated_at)
+        item = self._snapshot_item(workflow_name, run_id, snapshot, resource_id, created_at, updated_at, text)
         e = Expr()
         body = {k: v for k, v in item.items() if k not in ("pk", "sk", "createdAt")}
         # Upsert: createdAt only on first write; resourceId kept when not given (README deviation 5).

@@ -58,8 +58,10 @@ class InMemoryWorkflows(InMemoryDomain, WorkflowsStorage):
         resource_id: str | None,
         created_at: datetime,
         updated_at: datetime,
+        *,
+        text: str | None = None,
     ) -> None:
-        data = _json.dumps_bytes(snapshot)
+        data = _json.dumps_bytes(snapshot) if text is None else text.encode()
         async with self.state.lock:
             old = self._rows.get((workflow_name, run_id))
             if old is not None:

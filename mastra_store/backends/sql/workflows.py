@@ -210,6 +210,8 @@ class SqlWorkflows(SqlDomain, WorkflowsStorage):
         resource_id: str | None,
         created_at: datetime,
         updated_at: datetime,
+        *,
+        text: str | None = None,
     ) -> None:
         await self.db.execute(
             self._st.persist,
@@ -217,7 +219,7 @@ class SqlWorkflows(SqlDomain, WorkflowsStorage):
                 "k_workflow_name": workflow_name,
                 "k_run_id": run_id,
                 "resource_id": resource_id,
-                "snapshot": _json.dumps(snapshot),
+                "snapshot": _json.dumps(snapshot) if text is None else text,
                 **self._times("created_at", created_at),
                 **self._times("updated_at", updated_at),
             },
