@@ -6,7 +6,7 @@ A :class:`RetentionPolicy` says, per domain and table, how long rows are kept::
                               "observability": {"spans": {"maxAge": "7d", "batchSize": 500}}})
     store = SqliteStore(id="app", retention=policy)          # or PostgresStore / DynamoDBStore / InMemoryStore
     results = await store.prune()                             # [PruneResult(domain, table, deleted, done)]
-    results = await prune(store, policy, dry_run=True)        # what would go, nothing deleted
+    results = await prune(store, policy, dry_run=True)        # what would go (``eligible``), nothing deleted
 
 Same keys, anchors and order as Mastra's reference adapters (@mastra/pg 1.27.1): ``memory.messages`` /
 ``memory.resources`` / ``memory.threads`` (``createdAt``; pruned in that order), ``observability.spans``
@@ -19,7 +19,11 @@ Pruning a thread does not delete its messages or its thread state (as in Mastra:
 own; a pruned thread's state is no longer written, so a ``threadState`` policy ages it out). It does delete the
 thread's thread-scoped observational memory, in the same batch, as ``delete_thread`` does: Mastra 1.x has no
 retention for observational memory ("no timestamp anchor", deliberately excluded), so without this a pruned
-thread's memory would stay forever. Resource-scoped observational memory is never pruned.
+thread's memory would stay forever. Those records get a result row of their own, right after the threads' row
+(``memory`` / ``mastra_observational_memory``): a dry run counts the records of the eligible threads, a real run
+reports the records it deleted (SQL: one statement per count or batch, by lookup key; DynamoDB: the threads'
+Scan passes the memory items too; their ``done`` is the threads'). Resource-scoped observational memory is never
+pruned nor counted; a store on the 1.0.0-beta tables (no such table) has no such row.
 
 Deletes run in batches of ``batchSize`` rows (default 1000), each batch its own short transaction (SQL: the
 keys are selected first, then deleted by key) or ``BatchWriteItem`` (DynamoDB), so no statement holds locks
@@ -184,7 +188,8 @@ class RetentionPolicy:
 
 @dataclass
 class PruneResult:
-    """Mastra's ``PruneResult``: rows deleted from one table in this call; ``done=False``: eligible rows remain."""
+    """Mastra's ``PruneResult``: rows deleted from one table in this call; ``done=False``: eligible rows remain
+    (a table pruned with another, the threads' observational memory: when rows of that one remain)."""
 
     domain: str
     table: str
@@ -217,7 +222,8 @@ async def prune(
 ) -> list[PruneResult]:
     """Delete rows older than their table's ``maxAge`` (``retention``, else the store's own policy).
 
-    One result per configured table, in prune order. ``dry_run`` counts the eligible rows and deletes nothing.
+    One result per configured table, in prune order (threads followed by their observational memory).
+    ``dry_run`` counts the eligible rows and deletes nothing.
     ``max_batches``/``max_rows`` bound the work per table, ``pause_ms`` sleeps between batches, ``cancel`` stops
     between batches; in each of those cases ``done`` is ``False``.
     """
@@ -241,13 +247,17 @@ async def prune(
         ep = endpoint_for(backend)
         entity = _entity(table.entity)
         cutoff = moment - table_policy.max_age
+        # The table's row, then one per table its deletes cascade to (threads: their observational memory).
+        rows = [(table.domain, entity.table), *((e.domain, e.table) for e in ep.cascade(entity))]
         if dry_run:
-            n = await ep.count_older(entity, cutoff, table.column, table.field)
-            results.append(PruneResult(table.domain, _table_name(entity), 0, n == 0, eligible=n))
+            counts = await ep.count_older(entity, cutoff, table.column, table.field)
+            results += [PruneResult(d, t, 0, counts[t] == 0, eligible=counts[t]) for d, t in rows]
             continue
-        deleted, batches, done = 0, 0, False
+        totals = dict.fromkeys((t for _, t in rows), 0)
+        batches, done = 0, False
         next_keys = ep.older_keys(entity, cutoff, table.column, table.field)
         while True:
+            deleted = totals[entity.table]
             if cancel is not None and cancel.is_set():
                 break
             if (max_batches is not None and batches >= max_batches) or (max_rows is not None and deleted >= max_rows):
@@ -255,20 +265,20 @@ async def prune(
             limit = table_policy.batch_size if max_rows is None else min(table_policy.batch_size, max_rows - deleted)
             keys = await next_keys(limit)
             if keys:
-                deleted += await ep.delete(entity, keys)
+                for name, n in (await ep.delete(entity, keys)).items():
+                    totals[name] += n
                 batches += 1
             if len(keys) < limit:
                 done = True
                 break
             if pause_ms:
                 await asyncio.sleep(pause_ms / 1000)
-        log.info("pruned %d rows of %s.%s (done=%s)", deleted, table.domain, table.key, done)
-        results.append(PruneResult(table.domain, _table_name(entity), deleted, done))
+        log.info("pruned %d rows of %s.%s (done=%s)", totals[entity.table], table.domain, table.key, done)
+        for _, t in rows[1:]:
+            log.info("pruned %d rows of %s with them", totals[t], t)
+        # A cascaded table is done when the table it follows is: what remains goes with the rows that remain.
+        results += [PruneResult(d, t, totals[t], done) for d, t in rows]
     return results
-
-
-def _table_name(entity: Entity) -> str:
-    return entity.table
 
 
 def _backend_of(store: BaseStore, domain: str) -> BaseStore:

@@ -48,7 +48,7 @@ def prune_cmd(
     --older-than.
 
     Same tables and time columns as Mastra's retention (agents are never pruned); a pruned thread's observational
-    memory goes with it. Run with --dry-run first.
+    memory goes with it (its own row: mastra_observational_memory). Run with --dry-run first.
     """
     out = Output(json, verbose)
     u = resolve_url(out, url)

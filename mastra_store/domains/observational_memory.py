@@ -415,6 +415,6 @@ class ObservationalMemoryMethods(StorageDomain):
         """
         raise NotImplementedError
 
-    async def _om_clear(self, key: str) -> None:
-        """Delete every record of ``key``."""
+    async def _om_clear(self, key: str) -> int:
+        """Delete every record of ``key``; the number deleted (retention reports it)."""
         raise NotImplementedError

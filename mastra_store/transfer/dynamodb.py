@@ -9,7 +9,7 @@ unprocessed items retried): a put replaces an item with the same key, so a re-ru
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from ..backends.dynamodb.keys import EDB_ENTITY, primary_key
 from ..records.agents import StorageAgent
 from ..records.observability import SpanRecord
 from .agents import agent_pages, write_agents
-from .entities import Entity, OlderKeys, in_window, record_key
+from .entities import Counts, Entity, OlderKeys, cascade_of, in_window, record_key
 from .memory_v1 import ddb_item, ddb_reader, thread_om_keys
 
 if TYPE_CHECKING:
@@ -62,11 +62,12 @@ class DynamoEndpoint:
         self.conn = store.connection
         self._counts: dict[str, int] | None = None
 
-    def _filter(self, entity: Entity) -> dict[str, Any]:
+    def _filter(self, *entities: Entity) -> dict[str, Any]:
+        names = {f":e{i}": {"S": e.ddb_entity} for i, e in enumerate(entities)}
         return {
-            "FilterExpression": "#e = :e",
+            "FilterExpression": f"#e IN ({', '.join(names)})",
             "ExpressionAttributeNames": {"#e": EDB_ENTITY},
-            "ExpressionAttributeValues": {":e": {"S": entity.ddb_entity}},
+            "ExpressionAttributeValues": names,
         }
 
     async def _items(self, entity: Entity) -> AsyncIterator[list[dict[str, Any]]]:
@@ -219,31 +220,51 @@ class DynamoEndpoint:
         attrs = _KEY_ATTRS.get(entity.name, ("id",))
         return primary_key(entity.ddb_entity, dict(zip(attrs, key, strict=True)))
 
-    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
-        """Delete these items; deleted threads first lose their thread-scoped observational memory (as
-        ``delete_thread``; an interruption leaves the thread, so the next prune finishes it)."""
+    def cascade(self, entity: Entity) -> tuple[Entity, ...]:
+        """The entities a retention delete of ``entity`` also deletes."""
+        return cascade_of(entity)
+
+    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> Counts:
+        """Delete these items (items per entity's table); deleted threads first lose their thread-scoped
+        observational memory (as ``delete_thread``: one gsi1 query per thread; an interruption leaves the thread,
+        so the next prune finishes it)."""
+        counts = dict.fromkeys([entity.table, *(e.table for e in self.cascade(entity))], 0)
         if not keys:
-            return 0
+            return counts
         await self.conn.open()
-        if entity.name == "threads":
+        for om in self.cascade(entity):  # threads: their observational memory
             clear = self.store.stores["memory"]._om_clear  # type: ignore[attr-defined]
             lookups = thread_om_keys([str(k[0]) for k in keys])
-            for i in range(0, len(lookups), 16):  # one gsi1 query per thread, 16 at a time
-                await asyncio.gather(*(clear(k) for k in lookups[i : i + 16]))
+            for i in range(0, len(lookups), 16):  # 16 queries at a time
+                counts[om.table] += sum(await asyncio.gather(*(clear(k) for k in lookups[i : i + 16])))
         await self.conn.batch_write(deletes=[self._key(entity, k) for k in keys])
-        return len(keys)
+        counts[entity.table] = len(keys)
+        return counts
 
-    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
-        return len(await self.older_keys(entity, cutoff, column, field)(2**62))
+    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> Counts:
+        """Items older than ``cutoff``, and (threads) their observational memory records: the same one Scan
+        also passes the memory items on, counted by lookup key (what ``delete`` queries gsi1 for)."""
+        tally: Counter[str] = Counter()
+        cascade = self.cascade(entity)
+        keys = await self.older_keys(entity, cutoff, column, field, tally if cascade else None)(2**62)
+        counts = {entity.table: len(keys)}
+        for om in cascade:  # threads: their observational memory
+            counts[om.table] = sum(tally[k] for k in thread_om_keys([str(k[0]) for k in keys]))
+        return counts
 
-    def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
+    def older_keys(
+        self, entity: Entity, cutoff: datetime, column: str, field: str, om_tally: Counter[str] | None = None
+    ) -> OlderKeys:
         """Keys of items whose ``field`` is older than ``cutoff``, from ONE filtered Scan over all the batches:
         each call continues the scan where the previous one stopped (eligible keys of a page not handed out yet
         wait in a buffer), so pruning N items reads the table once, not once per batch. Deleting items the scan
-        has passed does not disturb it (``ExclusiveStartKey`` is a position, the item need not exist)."""
+        has passed does not disturb it (``ExclusiveStartKey`` is a position, the item need not exist).
+        ``om_tally``: the scan also returns observational memory items, counted there by lookup key (a Scan
+        reads every item whatever its filter: this costs no extra read, only their bytes on the wire)."""
         read = _READERS[entity.name]
+        also = cascade_of(entity) if om_tally is not None else ()
         ready: deque[tuple[Any, ...]] = deque()
-        kw: dict[str, Any] = {"TableName": self.conn.table, "ConsistentRead": True, **self._filter(entity)}
+        kw: dict[str, Any] = {"TableName": self.conn.table, "ConsistentRead": True, **self._filter(entity, *also)}
         exhausted = False
 
         async def next_batch(limit: int) -> list[tuple[Any, ...]]:
@@ -252,6 +273,9 @@ class DynamoEndpoint:
                 await self.conn.open()
                 res = await self.conn.call("scan", **kw)
                 for item in map(from_wire, res.get("Items", [])):
+                    if om_tally is not None and item.get(EDB_ENTITY) != entity.ddb_entity:
+                        om_tally[str(item.get("lookupKey"))] += 1
+                        continue
                     try:
                         record = read(item)
                     except Exception:

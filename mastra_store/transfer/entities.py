@@ -22,9 +22,11 @@ from ..domains import DOMAIN_NAMES, DomainName
 
 __all__ = (
     "ENTITIES",
+    "Counts",
     "Entity",
     "OlderKeys",
     "canonical_digest",
+    "cascade_of",
     "entities_for",
     "in_window",
     "record_digest",
@@ -34,6 +36,8 @@ __all__ = (
 #: ``await next_batch(limit)``: the next keys (at most ``limit``) of records a retention policy deletes; the
 #: endpoint keeps its place between calls (retention deletes each batch before asking for the next).
 OlderKeys: TypeAlias = Callable[[int], Awaitable[list[tuple[Any, ...]]]]
+#: Rows per table (a retention count or delete: the entity's table, then the tables its deletes cascade to).
+Counts: TypeAlias = dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,14 @@ ENTITIES: Final[tuple[Entity, ...]] = (
     # Mastra 1.x: each agent with every one of its versions (agents.py).
     Entity("agents", "agents", "mastra_agents", ("id",), ("id",), "updated_at", "updatedAt", "versioned_agent"),
 )
+
+
+def cascade_of(entity: Entity) -> tuple[Entity, ...]:
+    """What a retention delete of ``entity`` rows takes with them: a thread its thread-scoped observational
+    memory (as ``delete_thread`` does; Mastra 1.x has no retention of its own for it)."""
+    if entity.name != "threads":
+        return ()
+    return tuple(e for e in ENTITIES if e.name == "observational_memory")
 
 
 def entities_for(domains: list[str] | None) -> list[Entity]:

@@ -18,7 +18,7 @@ from .. import _json
 from ..backends.inmemory.workflows import _Row
 from ..records.observational_memory import ObservationalMemoryRecord
 from .agents import agent_pages, write_agents
-from .entities import Entity, OlderKeys, in_window
+from .entities import Counts, Entity, OlderKeys, cascade_of, in_window
 from .memory_v1 import OmCopyRecord, ThreadStateRecord, thread_om_keys
 
 if TYPE_CHECKING:
@@ -147,8 +147,18 @@ class InMemoryEndpoint:
                 out.append(key)
         return out
 
-    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
-        return len(self._older(entity, cutoff, field))
+    def cascade(self, entity: Entity) -> tuple[Entity, ...]:
+        """The tables a retention delete of ``entity`` also deletes from."""
+        return cascade_of(entity)
+
+    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> Counts:
+        """Entries older than ``cutoff``, and the observational memory records of the eligible threads."""
+        keys = self._older(entity, cutoff, field)
+        counts = {entity.table: len(keys)}
+        for om in self.cascade(entity):  # threads: their observational memory
+            lookups = thread_om_keys([str(k[0]) for k in keys])
+            counts[om.table] = len(self.store.memory._om_matching(lookups))  # type: ignore[attr-defined]
+        return counts
 
     def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
         async def next_batch(limit: int) -> list[tuple[Any, ...]]:
@@ -156,15 +166,16 @@ class InMemoryEndpoint:
 
         return next_batch
 
-    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
-        """Delete these entries; deleted threads take their thread-scoped observational memory (``delete_thread``)."""
+    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> Counts:
+        """Delete these entries (rows per table); deleted threads take their thread-scoped observational memory
+        (``delete_thread``)."""
         rows: dict[Any, Any] = getattr(self.state, _DICTS[entity.name])
-        n = 0
+        counts = dict.fromkeys([entity.table, *(e.table for e in self.cascade(entity))], 0)
         async with self.state.lock:
-            if entity.name == "threads":
-                for lookup in thread_om_keys([str(k[0]) for k in keys]):
-                    self.store.memory._om_drop(lookup)  # type: ignore[attr-defined]
+            for om in self.cascade(entity):  # threads: their observational memory
+                lookups = thread_om_keys([str(k[0]) for k in keys])
+                counts[om.table] = self.store.memory._om_drop(*lookups)  # type: ignore[attr-defined]
             for key in keys:
                 if rows.pop(key if len(key) > 1 else key[0], None) is not None:
-                    n += 1
-        return n
+                    counts[entity.table] += 1
+        return counts

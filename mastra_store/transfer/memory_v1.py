@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..backends.dynamodb import DynamoDBStore
 
 __all__ = (
+    "THREAD_OM_PREFIX",
     "OmCopyRecord",
     "ThreadStateRecord",
     "ddb_item",
@@ -55,6 +56,10 @@ class ThreadStateRecord(Record):
     value: Any = None
     created_at: UtcDateTime
     updated_at: UtcDateTime
+
+
+#: What ``lookup_key`` puts before a thread id (SQL builds the keys of a subquery's threads with it).
+THREAD_OM_PREFIX = "thread:"
 
 
 def thread_om_keys(thread_ids: list[str]) -> list[str]:

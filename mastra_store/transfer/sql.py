@@ -38,8 +38,8 @@ from ..records.observability import SpanRecord
 from ..records.scores import ScoreRowData
 from ..records.workflows import WorkflowRun
 from .agents import agent_pages, write_agents
-from .entities import Entity, OlderKeys, canonical_digest, in_window
-from .memory_v1 import ThreadStateRecord, om_row, sql_reader, thread_om_keys
+from .entities import Counts, Entity, OlderKeys, canonical_digest, cascade_of, in_window
+from .memory_v1 import THREAD_OM_PREFIX, ThreadStateRecord, om_row, sql_reader, thread_om_keys
 
 if TYPE_CHECKING:
     from ..backends.sql.database import SqlDatabase
@@ -451,34 +451,49 @@ class SqlEndpoint:
             for i in range(0, len(flat), per):
                 await conn.execute(stmt, flat[i : i + per])
 
-    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> int:
-        """Delete the rows with these keys (one transaction). Deleted threads take their thread-scoped
-        observational memory with them (as ``delete_thread`` does), in the same transaction; their messages and
-        thread state are not touched here (retention gives those policies of their own, as Mastra does)."""
-        if not keys:
-            return 0
+    def cascade(self, entity: Entity) -> tuple[Entity, ...]:
+        """The tables a retention delete of ``entity`` also deletes from (none on the beta tables: no OM)."""
+        return tuple(e for e in cascade_of(entity) if not self._other_layout(e))
+
+    async def delete(self, entity: Entity, keys: list[tuple[Any, ...]]) -> Counts:
+        """Delete the rows with these keys (one transaction): rows deleted per table. Deleted threads take their
+        thread-scoped observational memory with them (as ``delete_thread`` does), in the same transaction, one
+        statement for the batch; their messages and thread state are not touched here (retention gives those
+        policies of their own, as Mastra does)."""
         t = self.tables.by_name(entity.table)
+        counts = dict.fromkeys([entity.table, *(e.table for e in self.cascade(entity))], 0)
+        if not keys:
+            return counts
         cols = [t.c[c] for c in entity.key_columns]
         cond = sa.tuple_(*cols).in_(keys) if len(cols) > 1 else cols[0].in_([k[0] for k in keys])
         om = self.tables.observational_memory
         async with self.db.engine_transaction() as conn:
-            if entity.name == "threads" and om is not None:
-                await conn.execute(sa.delete(om).where(om.c.lookupKey.in_(thread_om_keys([k[0] for k in keys]))))
+            if om is not None and om.name in counts:
+                gone = await conn.execute(sa.delete(om).where(om.c.lookupKey.in_(thread_om_keys([k[0] for k in keys]))))
+                counts[om.name] = int(gone.rowcount or 0)
             result = await conn.execute(sa.delete(t).where(cond))
-        return int(result.rowcount or 0)
+        counts[entity.table] = int(result.rowcount or 0)
+        return counts
 
     def _older(self, t: sa.Table, cutoff: datetime, column: str) -> Any:
         col, colz = t.c[column], t.c[column + "Z"]
         return sa.or_(colz < to_utc(cutoff), sa.and_(colz.is_(None), col < naive_utc(cutoff)))
 
-    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> int:
-        """Rows whose ``column`` (its ``…Z`` shadow first) is strictly older than ``cutoff``."""
+    async def count_older(self, entity: Entity, cutoff: datetime, column: str, field: str) -> Counts:
+        """Rows whose ``column`` (its ``…Z`` shadow first) is strictly older than ``cutoff``, and the rows their
+        deletes would cascade to: one ``count(*)`` each (observational memory: of the lookup keys of the
+        eligible threads, a subquery, as ``delete`` selects them by lookup key)."""
+        counts = dict.fromkeys([entity.table, *(e.table for e in self.cascade(entity))], 0)
         if self._other_layout(entity):
-            return 0
+            return counts
         t = self.tables.by_name(entity.table)
-        return int(
-            await self.db.scalar(sa.select(sa.func.count()).select_from(t).where(self._older(t, cutoff, column))) or 0
-        )
+        older = self._older(t, cutoff, column)
+        counts[entity.table] = int(await self.db.scalar(sa.select(sa.func.count()).select_from(t).where(older)) or 0)
+        om = self.tables.observational_memory
+        if om is not None and om.name in counts:
+            keys = sa.select(sa.literal(THREAD_OM_PREFIX, sa.Text) + t.c.id).where(older).scalar_subquery()
+            counts[om.name] = int(await self.db.scalar(sa.select(sa.func.count()).where(om.c.lookupKey.in_(keys))) or 0)
+        return counts
 
     def older_keys(self, entity: Entity, cutoff: datetime, column: str, field: str) -> OlderKeys:
         """Keys of rows older than ``cutoff``, in key order, a batch per ``next(limit)``: each batch one index

@@ -111,28 +111,61 @@ async def test_prune_dry_run_then_batches_then_done(filled: BaseStore) -> None:
     assert await filled.memory.get_thread_by_id(thread_id="t-old") is not None
 
 
+async def _fill_om(store: BaseStore) -> tuple[Any, Any]:
+    """A second old thread (t-old2, resource r2); every thread gets thread-scoped observational memory (the old
+    ones two generations each: 4 records of pruned threads, 1 of t-new) and a state; resource r1 gets its own
+    record, and so does a resource spelt like a pruned thread ("resource:t-old" is not "thread:t-old")."""
+    mem = store.memory
+    await mem.save_thread(thread={"id": "t-old2", "resourceId": "r2", "title": "t", "createdAt": OLD, "updatedAt": OLD})
+    for tid, rid in (("t-old", "r1"), ("t-new", "r1"), ("t-old2", "r2")):
+        await mem.initialize_observational_memory({"threadId": tid, "resourceId": rid, "scope": "thread", "config": {}})
+        await store.thread_state.set_state(thread_id=tid, type="task", value=[tid])
+    for tid, rid in (("t-old", "r1"), ("t-old2", "r2")):
+        current = await mem.get_observational_memory(tid, rid)
+        assert current is not None
+        await mem.create_reflection_generation({"currentRecord": current, "reflection": "r", "tokenCount": 1})
+        assert len(await mem.get_observational_memory_history(tid, rid)) == 2
+    shared = await mem.initialize_observational_memory({"resourceId": "r1", "scope": "resource", "config": {}})
+    decoy = await mem.initialize_observational_memory({"resourceId": "t-old", "scope": "resource", "config": {}})
+    return shared, decoy
+
+
 async def test_pruned_threads_take_their_observational_memory_not_their_state(filled: BaseStore) -> None:
     """Mastra 1.x has no retention for observational memory (1.27.1: "no timestamp anchor", excluded), so a pruned
-    thread takes its thread-scoped records with it, as ``delete_thread`` does; the resource's record stays, and so
-    does the thread's state (Mastra gives it a ``threadState`` policy of its own)."""
+    thread takes its thread-scoped records with it, as ``delete_thread`` does, and prune counts them in a row of
+    their own (dry run: would go; real run: went, batch by batch); resource-scoped records are neither counted nor
+    deleted, and the threads' state stays (Mastra gives it a ``threadState`` policy of its own)."""
     mem = filled.memory
-    for tid in ("t-old", "t-new"):
-        await mem.initialize_observational_memory(
-            {"threadId": tid, "resourceId": "r1", "scope": "thread", "config": {}}
-        )
-        await filled.thread_state.set_state(thread_id=tid, type="task", value=[tid])
-    shared = await mem.initialize_observational_memory({"resourceId": "r1", "scope": "resource", "config": {}})
-    old = await mem.get_observational_memory("t-old", "r1")
-    assert old is not None
-    await mem.create_reflection_generation({"currentRecord": old, "reflection": "r", "tokenCount": 1})
-    assert len(await mem.get_observational_memory_history("t-old", "r1")) == 2
+    shared, decoy = await _fill_om(filled)
+    policy = {"memory": {"threads": {"maxAge": "30d", "batchSize": 1}}}
+    om_table = ("memory", "mastra_observational_memory")
 
-    (result,) = await filled.prune(retention={"memory": {"threads": {"maxAge": "30d", "batchSize": 1}}})
-    assert (result.table, result.deleted, result.done) == ("mastra_threads", 1, True)
-    assert await mem.get_observational_memory_history("t-old", "r1") == []  # every generation
+    dry = await filled.prune(retention=policy, dry_run=True)
+    assert [(r.domain, r.table, r.eligible, r.deleted, r.done) for r in dry] == [
+        ("memory", "mastra_threads", 2, 0, False),
+        (*om_table, 4, 0, False),
+    ]
+    for tid, rid in (("t-old", "r1"), ("t-old2", "r2")):  # the dry run deleted nothing
+        assert len(await mem.get_observational_memory_history(tid, rid)) == 2
+
+    first = await filled.prune(retention=policy, max_batches=1)  # one thread, and its two records
+    assert [(r.domain, r.table, r.deleted, r.done) for r in first] == [
+        ("memory", "mastra_threads", 1, False),
+        (*om_table, 2, False),
+    ]
+    rest = await filled.prune(retention=policy)
+    assert [(r.domain, r.table, r.deleted, r.done) for r in rest] == [
+        ("memory", "mastra_threads", 1, True),
+        (*om_table, 2, True),
+    ]
+    for tid, rid in (("t-old", "r1"), ("t-old2", "r2")):
+        assert await mem.get_observational_memory_history(tid, rid) == []  # every generation
     assert await mem.get_observational_memory("t-new", "r1") is not None
     assert (await mem.get_observational_memory(None, "r1")) == shared
+    assert (await mem.get_observational_memory(None, "t-old")) == decoy
     assert await filled.thread_state.get_state(thread_id="t-old", type="task") == ["t-old"]
+    again = await filled.prune(retention=policy, dry_run=True)
+    assert [(r.table, r.eligible, r.done) for r in again] == [("mastra_threads", 0, True), (om_table[1], 0, True)]
 
 
 async def test_thread_state_retention_follows_its_last_write(filled: BaseStore) -> None:
@@ -169,8 +202,9 @@ async def test_retention_from_the_constructor(tmp_path: Path) -> None:
     store = SqliteStore(id="s", path=tmp_path / "c.db", retention={"memory": {"threads": {"maxAge": "30d"}}})
     async with store:
         await _fill(store)
-        (result,) = await store.prune()
-        assert (result.domain, result.table, result.deleted, result.done) == ("memory", "mastra_threads", 1, True)
+        threads, om = await store.prune()
+        assert (threads.domain, threads.table, threads.deleted, threads.done) == ("memory", "mastra_threads", 1, True)
+        assert (om.domain, om.table, om.deleted, om.done) == ("memory", "mastra_observational_memory", 0, True)
         assert await store.memory.get_thread_by_id(thread_id="t-old") is None
     assert await InMemoryStore(id="m").prune() == []  # no policy: a no-op
 
@@ -206,19 +240,33 @@ async def test_prune_command(tmp_path: Path) -> None:
     path = tmp_path / "p.db"
     async with SqliteStore(id="s", path=path) as store:
         await _fill(store)
+        await _fill_om(store)
     url = f"sqlite:///{path}"
     dry = run_json("prune", "--older-than", "30d", "--dry-run", "--url", url)
     by_table = {r["table"]: r for r in dry["results"]}
-    assert by_table["mastra_messages"]["eligible"] == 5 and by_table["mastra_threads"]["eligible"] == 1
+    assert by_table["mastra_messages"]["eligible"] == 5 and by_table["mastra_threads"]["eligible"] == 2
+    assert by_table["mastra_observational_memory"] == {
+        "domain": "memory",
+        "table": "mastra_observational_memory",
+        "deleted": 0,
+        "done": False,
+        "eligible": 4,
+    }
+    assert [r["table"] for r in dry["results"]][2:4] == ["mastra_threads", "mastra_observational_memory"]
     assert all(r["deleted"] == 0 for r in dry["results"])
+    table = run("prune", "--older-than", "30d", "--domains", "memory", "--dry-run", "--url", url)
+    assert table.returncode == 0 and "mastra_observational_memory" in table.stdout, table.stdout
     done = run_json("prune", "--older-than", "30d", "--domains", "memory", "--batch-size", "2", "--url", url)
     assert {r["table"]: r["deleted"] for r in done["results"]} == {
         "mastra_messages": 5,
         "mastra_resources": 0,
-        "mastra_threads": 1,
+        "mastra_threads": 2,
+        "mastra_observational_memory": 4,
     }
     async with SqliteStore(id="s", path=path) as store:
         assert await _ids(store) == (["m5", "m6", "m7"], ["tr0", "tr1", "tr2", "tr3", "tr4"])
+        assert await store.memory.get_observational_memory("t-old", "r1") is None
+        assert await store.memory.get_observational_memory(None, "t-old") is not None
     bad = run("prune", "--older-than", "soon", "--url", url)
     assert bad.returncode == 2 and "--older-than" in bad.stderr
 
@@ -227,7 +275,8 @@ async def test_prune_command(tmp_path: Path) -> None:
 async def test_dynamodb_prune_reads_the_table_once(dynamodb_endpoint: str) -> None:
     """Batches continue one Scan (each batch used to scan the table again from the start: N/batch full scans).
     ~1.2 MB of messages makes the Scan two pages, so batches straddle a page boundary whose last item was
-    deleted before the next page is asked for."""
+    deleted before the next page is asked for. A dry run of threads counts their observational memory in that
+    same one pass (no query per thread)."""
     store = DynamoDBStore(id="d", config=ddb_config(dynamodb_endpoint, new_table_name()))
     await store.create_table()
     await store.init()
@@ -249,20 +298,29 @@ async def test_dynamodb_prune_reads_the_table_once(dynamodb_endpoint: str) -> No
                 for i in range(300)
             ]
         )
+        mem = store.memory
+        await mem.initialize_observational_memory({"threadId": "t", "resourceId": "r", "scope": "thread", "config": {}})
+        await mem.initialize_observational_memory({"resourceId": "r", "scope": "resource", "config": {}})
         scans: list[int] = []
+        calls: list[str] = []
         call = store.connection.call
 
         async def counted(operation: str, **kwargs: Any) -> dict[str, Any]:
             res = await call(operation, **kwargs)
+            calls.append(operation)
             if operation == "scan":
                 scans.append(int(res.get("ScannedCount", 0)))
             return res
 
         store.connection.call = counted  # type: ignore[method-assign]
+        dry = await store.prune(retention={"memory": {"threads": {"maxAge": "30d"}}}, dry_run=True)
+        assert [(r.table, r.eligible) for r in dry] == [("mastra_threads", 1), ("mastra_observational_memory", 1)]
+        assert set(calls) == {"scan"} and 2 <= len(scans) <= 3 and sum(scans) <= 303, (calls, scans)
+        scans.clear()
         policy = {"memory": {"messages": {"maxAge": "30d", "batchSize": 20}}}
         (result,) = await store.prune(retention=policy)
         assert (result.deleted, result.done) == (250, True)
-        assert 2 <= len(scans) <= 3 and sum(scans) <= 301, scans  # one pass over 301 items (+ an empty last page)
+        assert 2 <= len(scans) <= 3 and sum(scans) <= 303, scans  # one pass over 303 items (+ an empty last page)
         left = await store.memory.list_messages(thread_id="t", per_page=False)
         assert [m.id for m in left.messages] == [f"m{i:03}" for i in range(250, 300)]
     finally:

@@ -161,7 +161,7 @@ class DynamoObservationalMemory(DynamoDomain, ObservationalMemoryMethods):
 
         return await self._optimistic("OBSERVATIONAL_MEMORY_CHANGE", attempt)
 
-    async def _om_clear(self, key: str) -> None:
+    async def _om_clear(self, key: str) -> int:
         e = Expr()
         pkf, pk, _, _ = query_prefix(OM, "byLookupKey", {"lookupKey": key})
         found = await self.db.query(
@@ -172,6 +172,7 @@ class DynamoObservationalMemory(DynamoDomain, ObservationalMemoryMethods):
         )
         # Idempotent deletes: an interrupted clear converges when repeated.
         await self.db.batch_write(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in found])
+        return len(found)
 
 
 # -- thread state -----------------------------------------------------------------------------------------------

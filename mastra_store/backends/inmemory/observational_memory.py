@@ -7,6 +7,7 @@ read-modify-write is atomic under asyncio.
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -73,14 +74,22 @@ class InMemoryObservationalMemory(InMemoryDomain, ObservationalMemoryMethods):
                 self.state.om[id] = change.update.model_copy(deep=True)
             return True, copy.deepcopy(result)
 
-    async def _om_clear(self, key: str) -> None:
+    async def _om_clear(self, key: str) -> int:
         async with self.state.lock:
-            self._om_drop(key)
+            return self._om_drop(key)
 
-    def _om_drop(self, key: str) -> None:
-        for rid in [rid for rid, r in self.state.om.items() if _key(r) == key]:
+    def _om_matching(self, keys: Collection[str]) -> list[str]:
+        """Ids of the records of any of ``keys``: one pass over the records, however many keys."""
+        wanted = set(keys)
+        return [rid for rid, r in self.state.om.items() if _key(r) in wanted]
+
+    def _om_drop(self, *keys: str) -> int:
+        """Delete the records of ``keys`` (the caller holds the lock); how many."""
+        ids = self._om_matching(keys)
+        for rid in ids:
             del self.state.om[rid]
             self.state.om_reflected_at.pop(rid, None)
+        return len(ids)
 
 
 class InMemoryThreadState(InMemoryDomain, ThreadStateStorage):

@@ -236,8 +236,8 @@ class SqlObservationalMemory(ObservationalMemoryMethods):
                 await conn.execute(st["update"], _params(change.update))
         return True, result
 
-    async def _om_clear(self, key: str) -> None:
-        await self.db.execute(self._om["clear"], {"key": key})
+    async def _om_clear(self, key: str) -> int:
+        return await self.db.execute(self._om["clear"], {"key": key})
 
 
 @cache
