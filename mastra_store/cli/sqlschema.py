@@ -106,7 +106,7 @@ def inspect_schema(u: StoreUrl) -> Callable[[], Any]:
         wanted = {
             index_name(d.name, u.schema)
             for d in DEFAULT_INDEXES
-            if (pg or not d.postgres_only) and tables.layout in d.layouts and not (d.jsonb_only and text_held)
+            if d.exists(pg, tables.layout) and not (d.jsonb_only and text_held)
         }
         have_indexes: set[str] = set()
         for t in have_tables & {t.name for t in tables.metadata.sorted_tables}:

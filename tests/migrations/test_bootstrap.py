@@ -22,8 +22,11 @@ from migration_catalog import dump_schema
 
 from mastra_store import PostgresStore, SqliteStore
 from mastra_store.backends.sql.engine import make_sqlite_engine, sqlite_url
+from mastra_store.backends.sql.observability import _list_traces_statement, _trace_shape
 from mastra_store.backends.sql.schema import HEAD_REVISION, VERSION_TABLE, alembic_config, include_object
 from mastra_store.backends.sql.tables import TABLE_NAMES, build_tables, index_name
+from mastra_store.domains.observability import TraceQuery
+from mastra_store.records.observability import TracesFilter
 
 
 def _alembic(conn: sa.Connection, schema: str | None, target: str, skip: bool = False) -> None:
@@ -172,3 +175,42 @@ async def test_a_non_empty_schema_takes_the_alembic_path(
         pass
     assert await pg_conn.fetchval(f'SELECT id FROM "{schema}".mastra_resources') == "kept"
     assert await pg_conn.fetchval(f'SELECT version_num FROM "{schema}".{VERSION_TABLE}') == HEAD_REVISION
+
+
+#: Revision 0005: span indexes of the reference that SQLite's 1.x layout does not have (tables.py, issue #16).
+_SQLITE_V1_DROPPED = {
+    "mastra_ai_spans_traceid_startedat_idx",
+    "mastra_ai_spans_parentspanid_startedat_idx",
+    "mastra_ai_spans_name_idx",
+    "mastra_ai_spans_spantype_startedat_idx",
+    "mastra_ai_spans_root_spans_idx",
+}
+
+
+def _span_indexes(conn: sa.Connection) -> set[str]:
+    return {str(i["name"]) for i in sa.inspect(conn).get_indexes("mastra_ai_spans")}
+
+
+async def test_sqlite_1x_layout_drops_five_span_indexes(tmp_path: Path) -> None:
+    """A 1.x SQLite database (fresh, or upgraded from 0004) lacks the five; 0004 and the beta layout have them; the
+    root-span index then serves a ``list_traces`` page (no sort of every root)."""
+    async with SqliteStore(id="b", path=tmp_path / "v1.db") as store, store.engine.connect() as conn:
+        fresh = await conn.run_sync(_span_indexes)
+        await conn.run_sync(_alembic, None, "0004")
+        await conn.commit()
+        at_0004 = await conn.run_sync(_span_indexes)
+    async with SqliteStore(id="b", path=tmp_path / "v1.db") as store:  # auto-migrates to head
+        shape, _ = _trace_shape(TraceQuery(TracesFilter(), "startedAt", "DESC", 0, 10), False)
+        page = _list_traces_statement(store.database.tables, False, shape)
+        async with store.engine.connect() as conn:
+            upgraded = await conn.run_sync(_span_indexes)
+            assert await conn.run_sync(_drift, None) == []
+            sql = str(page.compile(dialect=conn.dialect))
+            plan = " | ".join(r[3] for r in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (10, 0)))
+    assert not fresh & _SQLITE_V1_DROPPED and not upgraded & _SQLITE_V1_DROPPED
+    assert at_0004 >= _SQLITE_V1_DROPPED
+    assert {"mastra_ai_spans_root_startedatz_idx", "mastra_ai_spans_entitytype_entityid_idx"} <= upgraded
+    assert "mastra_ai_spans_root_startedatz_idx" in plan and "parentspanid" not in plan, plan
+    beta = SqliteStore(id="b", path=tmp_path / "beta.db", mastra_version="1.0.0-beta")
+    async with beta, beta.engine.connect() as conn:
+        assert await conn.run_sync(_span_indexes) >= _SQLITE_V1_DROPPED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +171,26 @@ async def test_get_trace_light_reads_only_the_light_columns(sql_store: SqlStore)
     fields = set(type(light.spans[0]).model_fields)
     assert shown == [type(light.spans[0])(**{f: getattr(s, f) for f in fields}).to_mastra() for s in full.spans]
     assert shown[0]["error"] == {"message": "boom"} and shown[1]["isEvent"] is True and "error" not in shown[1]
+
+
+def test_sqlite_time_text_is_sqlalchemys() -> None:
+    """The span insert's own time encoder writes exactly what SQLAlchemy's SQLite ``DateTime`` writes (the other
+    tables' times, and every read and range filter, go through that one)."""
+    from sqlalchemy.dialects import sqlite
+
+    from mastra_store._time import to_utc
+    from mastra_store.backends.sql.observability import _sqlite_ts
+
+    dialect = sqlite.dialect()
+    write = dialect.type_descriptor(sa.DateTime()).bind_processor(dialect)
+    assert write is not None
+    east = timezone(timedelta(hours=5, minutes=30))
+    for value in (
+        T0,
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+        datetime(2025, 1, 15, 10, 0, 0, 123456, tzinfo=UTC),  # a record built by hand: truncated to ms
+        datetime(2025, 1, 15, 10, 0, 0, 5000, tzinfo=east),
+        datetime(2025, 1, 15, 10, 0, 0),  # naive: UTC
+    ):
+        assert _sqlite_ts(value) == write(to_utc(value).replace(tzinfo=None)), value

@@ -450,7 +450,7 @@ def default_index_definitions(
     """The default indexes (spec §1.11 plus mastra_store's additions) of ``layout`` as :class:`CreateIndexOptions`."""
     out = []
     for d in DEFAULT_INDEXES:
-        if (d.postgres_only and not pg) or layout not in d.layouts:
+        if not d.exists(pg, layout):
             continue
         out.append(
             CreateIndexOptions(

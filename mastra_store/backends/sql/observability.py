@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache, lru_cache
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, Final, Literal
 
 import sqlalchemy as sa
@@ -81,8 +81,9 @@ def _table_sql(tables: Tables) -> str:
 
 def _sqlite_ts(value: datetime) -> str:
     """The text SQLAlchemy's SQLite ``DateTime`` writes (fixed width, so text order = time order)."""
-    v = to_utc(value)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    v = value if value.tzinfo is UTC and not value.microsecond % 1000 else to_utc(value)
+    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" cut before the offset: 2.4 µs against 3.7 for the formatted fields.
+    return v.isoformat(" ", "microseconds")[:26]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +125,10 @@ def _insert_stmt(tables: Tables, pg: bool, packed: bool = False) -> _Batch:
         # One plain row statement, run as executemany (:func:`_sqlite_insert_rows`) in one transaction. The JSON
         # row source of the updates (``json_each`` + a ``json_extract`` per column) cost 86 µs of SQLite CPU per
         # span against 38 µs here (W7a batch of 100, 10 secondary indexes; 70 against 24 without them).
+        cols = [*lc.sqlite_insert, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ"]
         binds = ", ".join(f":c{i}" for i in range(len(cols)))
         sql = f"INSERT INTO {_table_sql(tables)} ({', '.join(_q(c) for c in cols)}) VALUES ({binds})"
-        return _Batch(sa.text(sql), lc.insert)
+        return _Batch(sa.text(sql), lc.sqlite_insert)
     sent = lc.pg_insert
     source, sent_exprs = _row_source(sent, pg, packed)
     by_col = dict(zip(sent, sent_exprs, strict=True))
@@ -141,26 +143,27 @@ def _insert_stmt(tables: Tables, pg: bool, packed: bool = False) -> _Batch:
     return _Batch(sa.text(sql), sent)
 
 
-@cache
-def _sqlite_insert_plan(cols: tuple[str, ...]) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[Any, ...]]:
-    """For SQLite's span insert: one getter of every column's record field (the Z shadows read the record's own
-    times) and each column's encoder (``None``: the value as it is)."""
-    fields = [_COL_FIELDS[c[:-1]] if c in ("startedAtZ", "endedAtZ") else _COL_FIELDS[c] for c in cols]
-    encoders = {"json": dumps, "ts": _sqlite_ts, "tsz": _sqlite_ts}
-    return attrgetter(*fields), tuple(encoders.get(_kind(c)) for c in cols)
-
-
-def _sqlite_insert_rows(batch: _Batch, spans: list[CreateSpanRecord], now: datetime) -> list[tuple[Any, ...]]:
-    """The rows of SQLite's span insert (:func:`_insert_stmt`), positional in its parameter order: one C-level
-    getter per span and an encoder only where a column needs one (W7a: a dict per span and a call per cell cost
-    ~15 µs per span)."""
-    get, encoders = _sqlite_insert_plan(batch.cols)
+def _sqlite_insert_rows(lc: _LayoutCols, spans: list[CreateSpanRecord], now: datetime) -> list[tuple[Any, ...]]:
+    """The rows of SQLite's span insert (:func:`_insert_stmt`), positional in its parameter order
+    (``_LayoutCols.sqlite_insert``): the values stored as they are first, taken in one C-level ``itemgetter`` call
+    over the record's ``__dict__``, then the JSON columns encoded, then the two times, each encoded once for its
+    column and its ``…Z`` shadow. W7a (batch of 100): 2.4 ms of CPU with one encoder test per cell, ~0.9 ms here."""
+    plain = itemgetter(*lc.sqlite_plain)
+    json = itemgetter(*lc.sqlite_json)
     stamp = _sqlite_ts(now)
     tail = (stamp, stamp, stamp, stamp)
-    return [
-        (*(v if f is None or v is None else f(v) for f, v in zip(encoders, get(span), strict=True)), *tail)
-        for span in spans
-    ]
+    ts = _sqlite_ts
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    for span in spans:
+        d = span.__dict__
+        started = ts(d["started_at"])
+        ended = d["ended_at"]
+        if ended is not None:
+            ended = ts(ended)
+        enc = [None if v is None else dumps(v) for v in json(d)]
+        append((*plain(d), *enc, started, ended, started, ended, *tail))
+    return rows
 
 
 @cache
@@ -257,7 +260,12 @@ _Plan = tuple[tuple[str, Kind], ...]
 class _LayoutCols:
     """The span columns one layout has, in statement order."""
 
-    insert: tuple[str, ...]  # INSERT row source (SQLite): record columns + the two Z shadows
+    insert: tuple[str, ...]  # INSERT row source (PostgreSQL's before ``pg_insert``): record columns + Z shadows
+    #: SQLite's INSERT columns: those stored as they are (``sqlite_plain`` fields), the JSON columns
+    #: (``sqlite_json`` fields), then the start/end times and their Z shadows (:func:`_sqlite_insert_rows`).
+    sqlite_insert: tuple[str, ...]
+    sqlite_plain: tuple[str, ...]
+    sqlite_json: tuple[str, ...]
     pg_insert: tuple[str, ...]  # PostgreSQL's: the plain start/end times are computed from their Z shadows
     plan: _Plan  # (record field, kind) per ``pg_insert`` position (the Z shadows read the record's own times)
     read: tuple[str, ...]  # record columns read as they are
@@ -278,8 +286,15 @@ def _layout_cols(layout: Layout) -> _LayoutCols:
         (_COL_FIELDS[c[:-1]] if c in ("startedAtZ", "endedAtZ") else _COL_FIELDS[c], _kind(c)) for c in pg_insert
     )
     read = tuple(c for c in _FIELD_COLUMNS.values() if c not in _TS_COLS and keep(c))
+    plain = tuple(c for c in insert if _kind(c) in ("text", "bool"))
+    json = tuple(c for c in insert if _kind(c) == "json")
+    times = (*_TS_COLS, *(c + "Z" for c in _TS_COLS))
+    assert set(insert) == {*plain, *json, *times}, insert
     return _LayoutCols(
         insert=insert,
+        sqlite_insert=(*plain, *json, *times),
+        sqlite_plain=tuple(_COL_FIELDS[c] for c in plain),
+        sqlite_json=tuple(_COL_FIELDS[c] for c in json),
         pg_insert=pg_insert,
         plan=plan,
         read=read,
@@ -395,7 +410,7 @@ class SqlObservability(SqlDomain, ObservabilityStorage):
             await self.db.execute(_insert_stmt(self.tables, True, packed).sql, params)
         else:
             batch = _insert_stmt(self.tables, False)
-            rows = _sqlite_insert_rows(batch, spans, now)
+            rows = _sqlite_insert_rows(self._lc, spans, now)
             if self.db.lite is not None:
                 await self.db.execute_rows(batch.sql, rows)
             else:  # in memory, or an engine passed in: SQLAlchemy binds by name

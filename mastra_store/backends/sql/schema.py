@@ -17,7 +17,7 @@
 * With ``auto_migrate=False`` nothing is changed: a database behind head raises :class:`SchemaOutOfDateError`
   naming the missing tables and the current vs head revision.
 * Which Mastra release the tables serve is the store's ``mastra_version`` (:func:`resolve_mastra_version`):
-  ``"1.x"`` (default, @mastra/pg 1.27.1, head ``0004``) or ``"1.0.0-beta"`` (1.0.0-beta.13, pinned at ``0002``).
+  ``"1.x"`` (default, @mastra/pg 1.27.1, head ``0005``) or ``"1.0.0-beta"`` (1.0.0-beta.13, pinned at ``0002``).
   A pinned store never upgrades past its head, and refuses (USER error) a database already past it.
 * On PostgreSQL the form of the two JSON columns 1.27.1 may hold as TEXT or JSONB is read once per init
   (:func:`_detect_jsonb`), as 1.27.1 checks it at run time: ``SqlDatabase.column_is_jsonb``.
@@ -69,9 +69,9 @@ VERSION_TABLE: Final = "mastra_store_alembic_version"
 _log = logging.getLogger("mastra_store.migrations")
 
 #: The newest revision in ``migrations/versions``; tests/migrations checks it against the script directory.
-HEAD_REVISION: Final = "0004"
+HEAD_REVISION: Final = "0005"
 #: The revision each layout lives at: a store pinned to the beta stops at 0002.
-LAYOUT_HEADS: Final[dict[Layout, str]] = {"beta": "0002", "v1": "0004"}
+LAYOUT_HEADS: Final[dict[Layout, str]] = {"beta": "0002", "v1": "0005"}
 #: ``mastra_version`` values → layout (plus the aliases :func:`resolve_mastra_version` accepts).
 MASTRA_VERSIONS: Final[dict[str, Layout]] = {"1.x": "v1", "1.0.0-beta": "beta"}
 _BETA = re.compile(r"^(1\.0\.0-)?beta(\.\d+)?$")
@@ -169,7 +169,8 @@ def read_versions(schema: str | None) -> sa.Select[tuple[str]]:
 
 def include_object(schema: str | None, dialect: str, skip_default_indexes: bool = False) -> Callable[..., bool]:
     """Autogenerate filter: only our tables; no PostgreSQL-only index on SQLite; no default index when skipped."""
-    pg_only = {index_name(d.name, schema) for d in DEFAULT_INDEXES if d.postgres_only}
+    # Left out on SQLite: PostgreSQL-only indexes and those SQLite has in some layouts only (no layout known here).
+    pg_only = {index_name(d.name, schema) for d in DEFAULT_INDEXES if d.postgres_only or d.sqlite_layouts is not None}
     defaults = {index_name(d.name, schema) for d in DEFAULT_INDEXES}
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
