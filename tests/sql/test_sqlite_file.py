@@ -304,15 +304,19 @@ async def test_two_stores_on_one_file_share_it_like_two_processes(tmp_path: Path
 
 
 class _CommitFails:
-    """Stands in for the writer's sqlite3 connection: its next COMMIT fails (after ``delay`` seconds)."""
+    """Stands in for the writer's sqlite3 connection: its next COMMIT (or statement starting ``fail_on``) fails,
+    after ``delay`` seconds, without running."""
 
-    def __init__(self, conn: sqlite3.Connection, delay: float = 0.0) -> None:
+    def __init__(self, conn: sqlite3.Connection, delay: float = 0.0, fail_on: str = "COMMIT") -> None:
         self._conn = conn
         self._delay = delay
+        self._fail_on = fail_on
         self.armed = True
+        self.seen: list[str] = []
 
     def execute(self, sql: str, *args: Any) -> Any:
-        if self.armed and sql == "COMMIT":
+        self.seen.append(sql)
+        if self.armed and sql.startswith(self._fail_on):
             self.armed = False
             time.sleep(self._delay)
             raise sqlite3.OperationalError("disk I/O error (simulated)")
@@ -331,15 +335,19 @@ async def test_a_failed_commit_rolls_back_even_when_the_caller_is_cancelled(lite
         inline = file._inline_w
         assert inline is not None
         file._inline_w = _CommitFails(inline)  # type: ignore[assignment]
-        for lone in (False, True):
-            with pytest.raises(sa.exc.OperationalError, match="simulated"):
-                if lone:
-                    await db.execute(sa.insert(t), _thread_row(1))
-                else:
-                    async with db.transaction() as conn:
-                        await conn.execute(sa.insert(t), _thread_row(1))
-            assert not inline.in_transaction and await _ids(lite) == ["t0"]
-            file._inline_w.armed = True  # type: ignore[attr-defined]
+        with pytest.raises(sa.exc.OperationalError, match="simulated"):
+            async with db.transaction() as conn:
+                await conn.execute(sa.insert(t), _thread_row(1))
+        assert not inline.in_transaction and await _ids(lite) == ["t0"]
+        # A lone write is one statement in SQLite's own transaction (no COMMIT statement: its commit is the
+        # statement's last step, rolled back by SQLite when it fails): a statement that fails leaves nothing.
+        file._inline_w = _CommitFails(inline, fail_on="INSERT")  # type: ignore[assignment]
+        with pytest.raises(sa.exc.OperationalError, match="simulated"):
+            await db.execute(sa.insert(t), _thread_row(1))
+        assert not inline.in_transaction and await _ids(lite) == ["t0"]
+        await db.execute(sa.insert(t), _thread_row(2))
+        assert file._inline_w.seen.count("COMMIT") == 0  # type: ignore[attr-defined]
+        assert await _ids(lite) == ["t0", "t2"]
         return
     await db.execute(sa.insert(t), _thread_row(0))  # opens the writer connection
     real = file._writer.conn
