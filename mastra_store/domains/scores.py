@@ -41,6 +41,7 @@ class ScoreQuery:
 
 
 _new_row = Constructor(ScoreRowData)
+_new_result = Constructor(SaveScoreResult)  # pydantic's model_construct: ~5-8 µs per record
 
 _STAMPS = ("createdAt", "updatedAt", "created_at", "updated_at")
 #: Layout-independent error text for a 1.x field used on a store pinned to the beta layout.
@@ -93,7 +94,7 @@ class ScoresStorage(StorageDomain):
         row = _new_row({**data, "id": payload.id or str(uuid.uuid4()), "created_at": now, "updated_at": now})
         async with self._guard(op, scorerId=payload.scorer_id, runId=payload.run_id):
             await self._insert_score(row, replace=payload.id is not None)
-        return SaveScoreResult.model_construct(score=row)
+        return _new_result({"score": row})
 
     async def get_score_by_id(self, *, id: str) -> ScoreRowData | None:
         """One score, or ``None``."""
