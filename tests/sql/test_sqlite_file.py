@@ -303,6 +303,28 @@ async def test_two_stores_on_one_file_share_it_like_two_processes(tmp_path: Path
             assert (await s.memory.list_messages(thread_id="t", per_page=1)).total == 50
 
 
+async def test_a_lone_write_returning_rows_keeps_nothing_when_reading_them_fails(
+    lite: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lone write without RETURNING commits as its statement ends (SQLite's own transaction); one with RETURNING
+    is read before its COMMIT, so a failure while reading its rows keeps nothing."""
+    db, t, file = lite.database, lite.database.tables.threads, lite.database.lite
+    assert file is not None
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("reading the rows failed (simulated)")
+
+    monkeypatch.setattr(file, "_rows", broken)
+    with pytest.raises(RuntimeError, match="simulated"):
+        await file.execute(sa.insert(t).returning(t.c.id), _thread_row(1))
+    monkeypatch.undo()
+    assert await _ids(lite) == []
+    result = await file.execute(sa.insert(t).returning(t.c.id), _thread_row(2))
+    assert [r[0] for r in result] == ["t2"]
+    assert await db.execute(sa.insert(t), _thread_row(3)) == 1
+    assert await _ids(lite) == ["t2", "t3"]
+
+
 class _CommitFails:
     """Stands in for the writer's sqlite3 connection: its next COMMIT (or statement starting ``fail_on``) fails,
     after ``delay`` seconds, without running."""

@@ -485,16 +485,19 @@ class SqliteFile(StatementCache):
         One statement runs in SQLite's own (autocommit) transaction: it takes the write lock at its start, or fails
         with ``SQLITE_BUSY`` having done nothing (busy_timeout 0), and commits at its end; an interrupt rolls it
         back whole. Two ``execute`` calls fewer than ``BEGIN IMMEDIATE`` … ``COMMIT``: ~11 600 of ~70 000
-        instructions of a W1 write's SQL. Several rows (executemany) keep the explicit transaction: atomic."""
+        instructions of a W1 write's SQL. Several rows (executemany) keep the explicit transaction (atomic), and so
+        does a statement returning rows: its rows are read before it commits, so a failure reading them keeps
+        nothing."""
         t0 = time.perf_counter()
+        explicit = many or p.returns_rows
         try:
-            conn = self._begin_inline() if many else self._inline_writer()
+            conn = self._begin_inline() if explicit else self._inline_writer()
             if conn is None:
                 return None
             try:
                 with _Budget(conn):
                     result = self._statement(conn, p, sql, args, many)
-                if many:
+                if explicit:
                     conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -503,7 +506,7 @@ class SqliteFile(StatementCache):
                 if code == sqlite3.SQLITE_INTERRUPT:
                     self._overran(p)  # rolled back whole: the writer thread runs it again
                     return None
-                if code == sqlite3.SQLITE_BUSY and not many:  # another process writes: the thread waits
+                if code == sqlite3.SQLITE_BUSY and not explicit:  # another process writes: the thread waits
                     self.fallbacks += 1
                     return None
                 raise
