@@ -19,7 +19,7 @@ UTC = dt.UTC
 def test_datetime_text_equals_sqlalchemys_for_any_value_and_order() -> None:
     reference = DATETIME().bind_processor(sqlite.dialect())
     assert reference is not None
-    fast = compiled._iso_datetime(reference)
+    fast = compiled._datetime_text(reference)
     rnd = random.Random(7)
     zones = [None, UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(-dt.timedelta(hours=11))]
     values: list[object] = [None, dt.date(2020, 2, 29), dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59)]

@@ -124,7 +124,7 @@ def _fast_sqlite_datetimes(
     compiled: Any, names: tuple[str, ...], procs: dict[str, Any], dialect: Any
 ) -> dict[str, Any]:
     """``procs`` with SQLAlchemy's SQLite DATETIME bind processor (its default storage format) replaced by
-    :func:`_iso_datetime` for plain datetimes; a W1 ``save_thread`` binds four."""
+    :func:`_datetime_text` for plain datetimes; a W1 ``save_thread`` binds four."""
     out = dict(procs)
     for name in names:
         bind = compiled.binds.get(name)
@@ -132,18 +132,18 @@ def _fast_sqlite_datetimes(
             continue
         impl = bind.type.dialect_impl(dialect)
         if isinstance(impl, SQLITE_DATETIME) and impl._storage_format == _SQLITE_DT_FORMAT:
-            out[name] = _iso_datetime(out[name])
+            out[name] = _datetime_text(out[name])
     return out
 
 
 #: The last two datetimes rendered, with their texts. On SQLite a timestamp's plain and ``…Z`` columns are bound to
-#: the same aware object (``_time.plain_column``): the second is this lookup instead of a second ``isoformat``
-#: (~10 000 instructions each: 8 % of a ``save_thread``). Two, for a row's ``createdAt, updatedAt, createdAtZ,
-#: updatedAtZ`` order. One tuple, replaced whole: safe from any thread.
+#: the same aware object (``_time.plain_column``): the second is this lookup instead of a second rendering (an
+#: aware isoformat was ~10 000 instructions: 8 % of a ``save_thread``). Two, for a row's ``createdAt, updatedAt,
+#: createdAtZ, updatedAtZ`` order. One tuple, replaced whole: safe from any thread.
 _last_rendered: tuple[Any, str, Any, str] = (object(), "", object(), "")  # never a bound value (not None)
 
 
-def _iso_datetime(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _datetime_text(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def process(value: Any) -> Any:
         global _last_rendered
         last = _last_rendered
