@@ -52,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .compiled import Prepared, StatementCache
 from .fastpath import FastResult
+from .sqlite_wal import WalSync
 
 __all__ = ("LiteConnection", "LiteRow", "SqliteFile")
 
@@ -228,6 +229,8 @@ class SqliteFile(StatementCache):
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._reader = _Thread("mastra-sqlite-reads")
         self._writer = _Thread("mastra-sqlite-writes")
+        #: Writes the WAL back in the background, so checkpoints find it synced (``sqlite_wal.py``).
+        self._wal = WalSync(path)
         #: Per compiled statement (by id, holding it, so the id stays its own): how its rows come back.
         self._shapes: dict[int, tuple[Prepared, _Shape]] = {}
         #: Whether statements may run inline at all (tests switch it off to exercise the threads).
@@ -440,15 +443,17 @@ class SqliteFile(StatementCache):
         file's write lock is free and the statement short, else in one hop to the writer thread."""
         p, sql, args, many = self._bound(stmt, params)
         try:
+            result = None
             if (not many or len(args) <= INLINE_MANY) and self._may_inline(p):
                 if self._spent > YIELD_AFTER:  # (checked here: a coroutine per call costs more than the test)
                     await self._pace()
                 result = self._write_inline(p, sql, args, many)
-                if result is not None:
-                    return result
-            return await self._writer.run(self._run_write, p, sql, args, many, True, True)
+            if result is None:
+                result = await self._writer.run(self._run_write, p, sql, args, many, True, True)
         except sqlite3.Error as exc:
             raise self._error(exc, sql, args) from exc
+        self._wal.wrote(max(result.rowcount, 1))
+        return result
 
     def _inline_writer(self) -> sqlite3.Connection | None:
         """The inline writer, outside any transaction; ``None`` when a write must go to the thread."""
@@ -571,8 +576,10 @@ class SqliteFile(StatementCache):
             await self._on_inline_writer(end, target, False)
         else:
             end(target, False)
-        if commit and target is not None:
-            self._rows_since_checkpoint += conn.rows
+        if commit:
+            self._wal.wrote(conn.rows)
+            if target is not None:
+                self._rows_since_checkpoint += conn.rows
 
     async def _write(self, stmt: sa.Executable, params: Any, *, begin: bool) -> FastResult:
         """A statement of a transaction on the writer thread's connection (``begin`` opens the transaction)."""
@@ -679,6 +686,7 @@ class SqliteFile(StatementCache):
                 inline_w.close()
         await self._reader.close()
         await self._writer.close()
+        await self._wal.close()
 
 
 class LiteConnection:
@@ -718,7 +726,9 @@ class LiteConnection:
                     raise self._file._error(exc, "BEGIN IMMEDIATE", ()) from exc
             if self.sqlite is not None:
                 return await self._file._write_on(self, stmt, params)
-            return await self._file._write(stmt, params, begin=begin)
+            result = await self._file._write(stmt, params, begin=begin)
+            self.rows += max(result.rowcount, 1)
+            return result
         except BaseException:
             self.failed = True
             raise
