@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import builtins
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import orjson
 
+from .._ids import uuid7
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, NotSupportedError, ValidationError
 from ..records._construct import construct
@@ -90,7 +90,7 @@ class VersionedAgents(StorageDomain):
         config = {f: getattr(data, f) for f in CONFIG_FIELDS if f in given and getattr(data, f) is not None}
         changed = [_CAMEL.sub(lambda m: m.group(1).upper(), f) for f in CONFIG_FIELDS if f in given]
         version = AgentVersion(
-            id=str(uuid.uuid4()),
+            id=uuid7(),
             agent_id=data.id,
             version_number=1,
             changed_fields=changed,

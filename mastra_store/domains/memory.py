@@ -6,13 +6,13 @@ Public methods validate and normalise input here, once for every backend; backen
 
 from __future__ import annotations
 
-import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
+from .._ids import uuid7
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import construct
@@ -609,7 +609,7 @@ class MemoryStorage(ObservationalMemoryMethods):
             require_text(title, field="title", error_id=bad)
         metadata = require_object(metadata, field="metadata", error_id=bad)
         opts = coerce(CloneThreadOptions, options or {}, field="options", error_id=bad)
-        target_id = new_thread_id or str(uuid.uuid4())
+        target_id = new_thread_id or uuid7()
         async with self._guard(op, sourceThreadId=source_thread_id, newThreadId=target_id):
             source = await self._get_thread(source_thread_id)
             if source is None:
@@ -642,7 +642,7 @@ class MemoryStorage(ObservationalMemoryMethods):
                 created_at=now,
                 updated_at=now,
             )
-            id_map = {i: str(uuid.uuid4()) for i in selected}
+            id_map = {i: uuid7() for i in selected}
             created = await self._copy_thread(thread, id_map)
             copies: list[MastraDBMessage] = []
             if created and with_messages and id_map:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .._ids import uuid7
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import Constructor, construct
@@ -91,7 +91,7 @@ class ScoresStorage(StorageDomain):
         # The payload is validated and its field types are ScoreRowData's: build the row without a second
         # validation pass (W8a: -40 µs per call); fields_set = what the caller supplied + id/timestamps.
         data = {k: getattr(payload, k) for k in payload.model_fields_set if k not in ("structured_output", "id")}
-        row = _new_row({**data, "id": payload.id or str(uuid.uuid4()), "created_at": now, "updated_at": now})
+        row = _new_row({**data, "id": payload.id or uuid7(), "created_at": now, "updated_at": now})
         async with self._guard(op, scorerId=payload.scorer_id, runId=payload.run_id):
             await self._insert_score(row, replace=payload.id is not None)
         return _new_result({"score": row})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -19,6 +18,7 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._ids import uuid7
 from ..errors import ErrorCategory, MastraError, PoolTimeoutError, StorageUnavailableError, ValidationError
 from .filter import FilterError, Node, parse_filter, validate_field_name
 
@@ -274,7 +274,7 @@ class VectorStore(ABC):
         namespace: str = DEFAULT_NAMESPACE,
         delete_filter: Mapping[str, Any] | None = None,
     ) -> list[str]:
-        """Insert or replace vectors (one statement per batch); returns their ids (uuid4 when not given).
+        """Insert or replace vectors (one statement per batch); returns their ids (time-ordered UUIDs when not given).
         ``delete_filter`` first deletes the matching vectors of the namespace, in the same transaction."""
         op = "UPSERT"
         bad = self._error_id(op, "INVALID_INPUT")
@@ -288,7 +288,7 @@ class VectorStore(ABC):
             raise _user_error(bad, "ids", "must have one entry per vector")
         node = self._filter(delete_filter, op, "delete_filter") if delete_filter is not None else None
         id_list = [self._id(v, op, f"ids[{i}]") for i, v in enumerate(ids)] if ids is not None else \
-            [str(uuid.uuid4()) for _ in range(len(vectors))]
+            [uuid7() for _ in range(len(vectors))]
         mds = [self._metadata(m, op, f"metadata[{i}]") for i, m in enumerate(metadata)] if metadata is not None \
             else [{} for _ in range(len(vectors))]
         try:

@@ -14,13 +14,13 @@ plus its configurations in ``mastra_agent_versions``. The beta API maps onto the
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..._ids import uuid7
 from .base import upsert_insert
 from .paging import JSON_NULLABLE, paged_select
 from .tables import Tables
@@ -126,4 +126,4 @@ def compat_list(tables: Tables, is_postgres: bool, field: str, descending: bool)
 
 
 def new_version_id() -> str:
-    return str(uuid.uuid4())
+    return uuid7()
