@@ -452,13 +452,14 @@ def default_index_definitions(
     for d in DEFAULT_INDEXES:
         if not d.exists(pg, layout):
             continue
+        columns, where = d.form(pg, layout)
         out.append(
             CreateIndexOptions(
                 name=index_name(d.name, schema) if pg else d.name,
                 table=d.table,
-                columns=list(d.columns),
+                columns=list(columns),
                 method=d.method,
-                where=d.where,
+                where=where,
             )
         )
     return out

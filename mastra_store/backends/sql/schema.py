@@ -17,7 +17,7 @@
 * With ``auto_migrate=False`` nothing is changed: a database behind head raises :class:`SchemaOutOfDateError`
   naming the missing tables and the current vs head revision.
 * Which Mastra release the tables serve is the store's ``mastra_version`` (:func:`resolve_mastra_version`):
-  ``"1.x"`` (default, @mastra/pg 1.27.1, head ``0005``) or ``"1.0.0-beta"`` (1.0.0-beta.13, pinned at ``0002``).
+  ``"1.x"`` (default, @mastra/pg 1.27.1, head ``0006``) or ``"1.0.0-beta"`` (1.0.0-beta.13, pinned at ``0002``).
   A pinned store never upgrades past its head, and refuses (USER error) a database already past it.
 * On PostgreSQL the form of the two JSON columns 1.27.1 may hold as TEXT or JSONB is read once per init
   (:func:`_detect_jsonb`), as 1.27.1 checks it at run time: ``SqlDatabase.column_is_jsonb``.
@@ -40,7 +40,7 @@ from sqlalchemy import exc as sa_exc
 
 from ...errors import ErrorCategory, MastraError, SchemaOutOfDateError, StorageUnavailableError, storage_error_id
 from .database import is_connection_error
-from .tables import DEFAULT_INDEXES, TABLE_NAMES, Layout, build_tables, index_name, layout_table_names
+from .tables import DEFAULT_INDEXES, INDEX_DIALECT, TABLE_NAMES, Layout, build_tables, index_name, layout_table_names
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -69,9 +69,9 @@ VERSION_TABLE: Final = "mastra_store_alembic_version"
 _log = logging.getLogger("mastra_store.migrations")
 
 #: The newest revision in ``migrations/versions``; tests/migrations checks it against the script directory.
-HEAD_REVISION: Final = "0005"
+HEAD_REVISION: Final = "0006"
 #: The revision each layout lives at: a store pinned to the beta stops at 0002.
-LAYOUT_HEADS: Final[dict[Layout, str]] = {"beta": "0002", "v1": "0005"}
+LAYOUT_HEADS: Final[dict[Layout, str]] = {"beta": "0002", "v1": "0006"}
 #: ``mastra_version`` values → layout (plus the aliases :func:`resolve_mastra_version` accepts).
 MASTRA_VERSIONS: Final[dict[str, Layout]] = {"1.x": "v1", "1.0.0-beta": "beta"}
 _BETA = re.compile(r"^(1\.0\.0-)?beta(\.\d+)?$")
@@ -177,6 +177,8 @@ def include_object(schema: str | None, dialect: str, skip_default_indexes: bool 
         if type_ == "table":
             return name in TABLE_NAMES
         if type_ == "index" and name is not None:
+            if not reflected and obj.info.get(INDEX_DIALECT, dialect) != dialect:
+                return False  # the other dialect's form of an index (tables.py)
             if dialect != "postgresql" and name in pg_only:
                 return False
             if skip_default_indexes and name in defaults:

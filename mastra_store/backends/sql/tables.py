@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
+
+from .index_defs import DEFAULT_INDEXES, IndexDef
+from .layouts import LAYOUTS, Layout
 
 __all__ = (
     "DEFAULT_INDEXES",
@@ -47,9 +50,6 @@ def check_identifier(value: str, kind: str) -> str:
     return value
 
 
-#: ``"v1"``: the tables of @mastra/pg 1.27.1; ``"beta"``: those of 1.0.0-beta.13.
-Layout = Literal["beta", "v1"]
-LAYOUTS: Final[tuple[Layout, ...]] = ("beta", "v1")
 
 JSONB = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
@@ -97,210 +97,6 @@ def _ts(name: str, nullable: bool = False) -> list[sa.Column[object]]:
 def _z(name: str) -> sa.Column[object]:
     return sa.Column(f"{name}Z", TSZ, nullable=True, server_default=sa.func.now())
 
-
-@dataclass(frozen=True, slots=True)
-class IndexDef:
-    """A default index: (name, table, column expressions, extra options)."""
-
-    domain: str
-    name: str
-    table: str
-    columns: tuple[str, ...]  # quoted column name, optionally followed by " DESC"
-    method: str = "btree"
-    where: str | None = None
-    reference: bool = True  # False: added by mastra_store (spec README, deviation 11)
-    postgres_only: bool = False
-    layouts: tuple[Layout, ...] = LAYOUTS  # the layouts that have this index
-    jsonb_only: bool = False  # an expression over a JSONB column: not on a TEXT-held one (beta-upgraded)
-    #: On SQLite, the layouts that have it (``None``: the same as on PostgreSQL): see :data:`_SQLITE_BETA`.
-    sqlite_layouts: tuple[Layout, ...] | None = None
-
-    def exists(self, pg: bool, layout: Layout) -> bool:
-        """Whether a database of this dialect (``pg``: PostgreSQL, else SQLite) and ``layout`` has the index."""
-        if layout not in self.layouts:
-            return False
-        if pg:
-            return True
-        return not self.postgres_only and (self.sqlite_layouts is None or layout in self.sqlite_layouts)
-
-
-#: ``sqlite_layouts`` of five span indexes of the reference: SQLite's 1.x layout has none of them (revision 0005,
-#: issue #16). No SQLite statement uses them (``getTrace`` reads the primary key, ``list_traces`` the root-span
-#: indexes on the Z columns and the entity / user ones) and each one cost every span insert. W7a, batch of 100
-#: spans: SQLite CPU ~5.1 vs ~6.4 ms with them, 65 WAL pages per commit against 99 (a third fewer checkpoints);
-#: ``list_traces`` 2x faster (3.3 vs 7.1 ms of CPU) as SQLite no longer picks ``parentSpanId``'s index and sorts.
-_SQLITE_BETA: Final[tuple[Layout, ...]] = ("beta",)
-
-
-#: Default indexes, spec §1.11, plus those mastra_store adds so that every list is served by an index.
-DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
-    IndexDef("memory", "mastra_threads_resourceid_createdat_idx", "mastra_threads", ("resourceId", "createdAt DESC")),
-    IndexDef("memory", "mastra_messages_thread_id_createdat_idx", "mastra_messages", ("thread_id", "createdAt DESC")),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_traceid_startedat_idx",
-        "mastra_ai_spans",
-        ("traceId", "startedAt DESC"),
-        sqlite_layouts=_SQLITE_BETA,
-    ),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_parentspanid_startedat_idx",
-        "mastra_ai_spans",
-        ("parentSpanId", "startedAt DESC"),
-        sqlite_layouts=_SQLITE_BETA,
-    ),
-    IndexDef("observability", "mastra_ai_spans_name_idx", "mastra_ai_spans", ("name",), sqlite_layouts=_SQLITE_BETA),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_spantype_startedat_idx",
-        "mastra_ai_spans",
-        ("spanType", "startedAt DESC"),
-        sqlite_layouts=_SQLITE_BETA,
-    ),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_root_spans_idx",
-        "mastra_ai_spans",
-        ("startedAt DESC",),
-        where='"parentSpanId" IS NULL',
-        sqlite_layouts=_SQLITE_BETA,
-    ),
-    IndexDef("observability", "mastra_ai_spans_entitytype_entityid_idx", "mastra_ai_spans", ("entityType", "entityId")),
-    IndexDef(
-        "observability", "mastra_ai_spans_entitytype_entityname_idx", "mastra_ai_spans", ("entityType", "entityName")
-    ),
-    IndexDef("observability", "mastra_ai_spans_orgid_userid_idx", "mastra_ai_spans", ("organizationId", "userId")),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_metadata_gin_idx",
-        "mastra_ai_spans",
-        ("metadata",),
-        method="gin",
-        postgres_only=True,
-    ),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_tags_gin_idx",
-        "mastra_ai_spans",
-        ("tags",),
-        method="gin",
-        postgres_only=True,
-    ),
-    IndexDef(
-        "scores",
-        "mastra_scores_trace_id_span_id_created_at_idx",
-        "mastra_scorers",
-        ("traceId", "spanId", "createdAt DESC"),
-    ),
-    # --- mastra_store additions: the reference seq-scans these lists (shared/bench/floor.md §6).
-    IndexDef(
-        "scores", "mastra_scorers_runid_createdat_idx", "mastra_scorers", ("runId", "createdAt DESC"), reference=False
-    ),
-    IndexDef(
-        "scores",
-        "mastra_scorers_scorerid_createdat_idx",
-        "mastra_scorers",
-        ("scorerId", "createdAt DESC"),
-        reference=False,
-    ),
-    IndexDef(
-        "scores",
-        "mastra_scorers_entityid_entitytype_createdat_idx",
-        "mastra_scorers",
-        ("entityId", "entityType", "createdAt DESC"),
-        reference=False,
-    ),
-    IndexDef(
-        "workflows",
-        "mastra_workflow_snapshot_createdat_idx",
-        "mastra_workflow_snapshot",
-        ("createdAt DESC",),
-        reference=False,
-    ),
-    IndexDef(
-        "workflows", "mastra_workflow_snapshot_run_id_idx", "mastra_workflow_snapshot", ("run_id",), reference=False
-    ),
-    IndexDef(
-        "workflows",
-        "mastra_workflow_snapshot_resourceid_createdat_idx",
-        "mastra_workflow_snapshot",
-        ("resourceId", "createdAt DESC"),
-        reference=False,
-    ),
-    IndexDef(
-        "memory",
-        "mastra_threads_resourceid_updatedat_idx",
-        "mastra_threads",
-        ("resourceId", "updatedAt DESC"),
-        reference=False,
-    ),
-    IndexDef("agents", "mastra_agents_createdat_idx", "mastra_agents", ("createdAt DESC",), reference=False),
-    # --- revision 0002
-    IndexDef("agents", "mastra_agents_updatedat_idx", "mastra_agents", ("updatedAt DESC",), reference=False),
-    IndexDef(
-        "workflows",
-        "mastra_workflow_snapshot_workflow_name_createdat_idx",
-        "mastra_workflow_snapshot",
-        ("workflow_name", "createdAt DESC"),
-        reference=False,
-        layouts=("beta",),  # 1.x has the same index as mastra_workflow_snapshot_name_createdat_idx
-    ),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_root_startedatz_idx",
-        "mastra_ai_spans",
-        ("startedAtZ DESC",),
-        where='"parentSpanId" IS NULL',
-        reference=False,
-    ),
-    IndexDef(
-        "observability",
-        "mastra_ai_spans_root_endedatz_idx",
-        "mastra_ai_spans",
-        ("endedAtZ DESC",),
-        where='"parentSpanId" IS NULL',
-        reference=False,
-    ),
-    # --- revision 0003: @mastra/pg 1.27.1
-    IndexDef(
-        "workflows",
-        "mastra_workflow_snapshot_name_createdat_idx",
-        "mastra_workflow_snapshot",
-        ("workflow_name", "createdAt DESC"),
-        layouts=("v1",),
-    ),
-    IndexDef(
-        "workflows",
-        "mastra_workflow_snapshot_name_status_createdat_idx",
-        "mastra_workflow_snapshot",
-        ("workflow_name", "(snapshot ->> 'status')", "createdAt DESC"),
-        postgres_only=True,
-        layouts=("v1",),
-        jsonb_only=True,
-    ),
-    IndexDef(
-        "workflows",
-        "mastra_workflow_snapshot_threadid_idx",
-        "mastra_workflow_snapshot",
-        (
-            '(COALESCE(jsonb_path_query_first(snapshot, \'$.context.* ? (@.status == "suspended")'
-            ".suspendPayload.__streamState.messageList.memoryInfo.threadId') #>> '{}', "
-            "snapshot #>> '{context,input,messageListState,memoryInfo,threadId}'))",
-        ),
-        postgres_only=True,
-        layouts=("v1",),
-        jsonb_only=True,
-    ),
-    IndexDef(
-        "agents",
-        "mastra_agent_versions_agentid_versionnumber_idx",
-        "mastra_agent_versions",
-        ("agentId", "versionNumber DESC"),
-        reference=False,
-        layouts=("v1",),
-    ),
-)
 
 #: The tables of each domain (``mastra_agent_versions`` exists in the v1 layout only; ``Tables.domain_tables``).
 DOMAIN_TABLES: Final[dict[str, tuple[str, ...]]] = {
@@ -421,10 +217,28 @@ class Tables:
         return [self.by_name(n) for n in DOMAIN_TABLES[domain] if n in self.names]
 
 
-def _index(tables: dict[str, sa.Table], d: IndexDef, schema: str | None, layout: Layout) -> sa.Index:
-    t = tables[d.table]
+#: ``Index.info`` key naming the one dialect an index object is for (an index whose SQLite form differs is two
+#: objects of one name; ``schema.include_object`` compares each dialect's own).
+INDEX_DIALECT: Final = "mastra_dialect"
+
+
+def _indexes(tables: dict[str, sa.Table], d: IndexDef, schema: str | None, layout: Layout) -> list[sa.Index]:
+    """``d`` as index objects: one, or (its SQLite form differs) PostgreSQL's and SQLite's."""
+    if layout == "v1" and d.sqlite_differs:
+        sqlite_cols, sqlite_where = d.form(False, layout)
+        return [
+            _index(tables[d.table], d, schema, d.columns, d.where, "postgresql"),
+            _index(tables[d.table], d, schema, sqlite_cols, sqlite_where, "sqlite"),
+        ]
+    only = None if d.exists(False, layout) else "postgresql"
+    return [_index(tables[d.table], d, schema, d.columns, d.where, only)]
+
+
+def _index(
+    t: sa.Table, d: IndexDef, schema: str | None, columns: tuple[str, ...], where: str | None, dialect: str | None
+) -> sa.Index:
     cols: list[Any] = []
-    for spec in d.columns:
+    for spec in columns:
         if spec.startswith("("):  # an expression, as the reference spells it
             cols.append(sa.text(spec))
             continue
@@ -434,12 +248,12 @@ def _index(tables: dict[str, sa.Table], d: IndexDef, schema: str | None, layout:
     kw: dict[str, Any] = {}
     if d.method != "btree":
         kw["postgresql_using"] = d.method
-    if d.where:
-        kw["postgresql_where"] = sa.text(d.where)
-        kw["sqlite_where"] = sa.text(d.where)
-    idx = sa.Index(index_name(d.name, schema), *cols, **kw)
-    if not d.exists(False, layout):
-        idx.ddl_if(dialect="postgresql")
+    if where:
+        kw["postgresql_where"] = sa.text(where)
+        kw["sqlite_where"] = sa.text(where)
+    idx = sa.Index(index_name(d.name, schema), *cols, info={INDEX_DIALECT: dialect} if dialect else {}, **kw)
+    if dialect is not None:
+        idx.ddl_if(dialect=dialect)
     return idx
 
 
@@ -791,7 +605,8 @@ def build_tables(schema: str | None = None, with_indexes: bool = True, layout: L
     if with_indexes:
         for d in DEFAULT_INDEXES:
             if layout in d.layouts:
-                t[d.table].append_constraint(_index(t, d, schema, layout))
+                for idx in _indexes(t, d, schema, layout):
+                    t[d.table].append_constraint(idx)
     return Tables(
         schema=schema,
         metadata=md,
