@@ -12,7 +12,8 @@ only read by trace id. Measured, 1 000 score inserts into 3 000 (pages written t
 insert): 9.47 / 47 before, 8.05 / 41 ascending, 6.8 / 36-37 with the predicate too.
 
 PostgreSQL keeps the reference's form: nothing to do there. Skipped with ``skip_default_indexes``. Downgrade
-makes them again as 0001 did. An index its owner dropped stays dropped (except in offline ``--sql`` scripts, which cannot look). Frozen: nothing here imports the live models.
+makes them again as 0001 did. An index its owner dropped stays dropped (except in offline ``--sql`` scripts,
+which cannot look). Frozen: nothing here imports the live models.
 """
 
 from __future__ import annotations
