@@ -1,4 +1,4 @@
-"""Revision 0006 (SQLite's 1.x layout): the thread and score indexes ascending, the trace index partial.
+"""Revision 0006 (SQLite's 1.x layout): thread, score and snapshot indexes ascending, the trace index partial.
 
 A fresh database and one upgraded from 0005 have the same form; downgrade restores 0001's; the beta layout and
 PostgreSQL keep the reference's; an index its owner dropped stays dropped; each score list still reads its index.
@@ -27,6 +27,9 @@ CHANGED = {
     "mastra_scorers_runid_createdat_idx": "createdAt",
     "mastra_scorers_scorerid_createdat_idx": "createdAt",
     "mastra_scorers_entityid_entitytype_createdat_idx": "createdAt",
+    "mastra_workflow_snapshot_createdat_idx": "createdAt",
+    "mastra_workflow_snapshot_resourceid_createdat_idx": "createdAt",
+    "mastra_workflow_snapshot_name_createdat_idx": "createdAt",
 }
 TRACE = "mastra_scores_trace_id_span_id_created_at_idx"
 
@@ -35,7 +38,7 @@ def _forms(path: Path) -> dict[str, tuple[bool, bool]]:
     """name -> (its timestamp column descending, partial) for the six indexes present."""
     with sqlite3.connect(path) as c:
         out = {}
-        for table in ("mastra_threads", "mastra_scorers"):
+        for table in ("mastra_threads", "mastra_scorers", "mastra_workflow_snapshot"):
             for _, name, _, _, partial in c.execute(f"PRAGMA index_list({table})"):
                 if name in CHANGED:
                     xinfo = {row[2]: row[3] for row in c.execute(f"PRAGMA index_xinfo({name})")}
@@ -66,7 +69,8 @@ async def test_fresh_and_upgraded_sqlite_have_the_ascending_form_and_downgrade_r
     beta = tmp_path / "beta.db"
     async with SqliteStore(id="b", path=beta, mastra_version="1.0.0-beta"):
         pass
-    assert _forms(beta) == DESCENDING
+    # (the beta's snapshot name index is another one: mastra_workflow_snapshot_workflow_name_createdat_idx)
+    assert _forms(beta) == {n: f for n, f in DESCENDING.items() if n != "mastra_workflow_snapshot_name_createdat_idx"}
 
 
 def test_postgresql_and_the_index_listing_keep_each_dialects_form() -> None:

@@ -60,12 +60,14 @@ class IndexDef:
 #: ``list_traces`` 2x faster (3.3 vs 7.1 ms of CPU) as SQLite no longer picks ``parentSpanId``'s index and sorts.
 _SQLITE_BETA: Final[tuple[Layout, ...]] = ("beta",)
 
-#: ``sqlite_ascending``: indexes of tables written a row at a time in timestamp order (threads, scores), kept
+#: ``sqlite_ascending``: indexes of tables written a row at a time in timestamp order (threads, scores, workflow
+#: snapshots), kept
 #: ascending on SQLite's 1.x layout (revision 0006). A B-tree is read both ways at the same cost, but with a
 #: descending timestamp each new (newest) row lands at the left end of its key group, where a full page is split
 #: by a general rebalance; ascending, it lands at the right end. Measured (1 000 score inserts into 3 000, their
 #: five indexes; WAL frames are pages written per commit): 9.47 -> 8.05 frames and 47 -> 41 µs an insert; the
 #: trace index's ``sqlite_where`` (scores without a trace, most of them, are not in it): 6.8 frames, 36-37 µs.
+#: A snapshot insert (W6a): 9.64 -> 9.19 frames.
 #: Query plans are unchanged (each list reads its index backwards).
 _SQLITE_ASCENDING: Final = True
 
@@ -170,6 +172,7 @@ DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
         "mastra_workflow_snapshot",
         ("createdAt DESC",),
         reference=False,
+        sqlite_ascending=_SQLITE_ASCENDING,
     ),
     IndexDef(
         "workflows", "mastra_workflow_snapshot_run_id_idx", "mastra_workflow_snapshot", ("run_id",), reference=False
@@ -180,6 +183,7 @@ DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
         "mastra_workflow_snapshot",
         ("resourceId", "createdAt DESC"),
         reference=False,
+        sqlite_ascending=_SQLITE_ASCENDING,
     ),
     IndexDef(
         "memory",
@@ -223,6 +227,7 @@ DEFAULT_INDEXES: Final[tuple[IndexDef, ...]] = (
         "mastra_workflow_snapshot",
         ("workflow_name", "createdAt DESC"),
         layouts=("v1",),
+        sqlite_ascending=_SQLITE_ASCENDING,
     ),
     IndexDef(
         "workflows",
