@@ -7,10 +7,10 @@ Create Date: 2026-12-04
 Threads, scores and workflow snapshots are written a row at a time in timestamp order. With a descending
 timestamp each new row lands at the left end of its key group, where a full page is split by a general
 rebalance; ascending, it lands at the right end, and SQLite reads the index backwards for a newest-first list
-at the same cost (the plans are unchanged). ``mastra_scores_trace_id_span_id_created_at_idx`` also leaves out scores without a trace: it is
-only read by trace id. Measured, 1 000 score inserts into 3 000 (pages written to the WAL per commit, µs an
-insert): 9.47 / 47 before, 8.05 / 41 ascending, 6.8 / 36-37 with the predicate too; a snapshot insert
-9.64 -> 9.19 pages.
+at the same cost (the plans are unchanged). ``mastra_scores_trace_id_span_id_created_at_idx`` also leaves out
+scores without a trace: it is only read by trace id. Measured, 1 000 score inserts into 3 000 (pages written to
+the WAL per commit, µs an insert): 9.47 / 47 before, 8.05 / 41 ascending, 6.8 / 36-37 with the predicate too;
+a snapshot insert: 9.64 -> 9.19 pages.
 
 PostgreSQL keeps the reference's form: nothing to do there. Skipped with ``skip_default_indexes``. Downgrade
 makes them again as 0001 did. An index its owner dropped stays dropped (except in offline ``--sql`` scripts,
