@@ -72,7 +72,9 @@ class WalSync:
         """Wait for a sync still running, then stop the thread."""
         executor, self._executor = self._executor, None
         job, self._job = self._job, None
-        if job is not None:
-            await asyncio.shield(job)
-        if executor is not None:
-            executor.shutdown(wait=False)
+        try:
+            if job is not None:
+                await asyncio.shield(job)
+        finally:
+            if executor is not None:  # (a cancelled close too: the thread ends after the sync it runs)
+                executor.shutdown(wait=False)
