@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,11 @@ from mastra_store.backends.sql.sqlite_file import SqliteFile
 
 T0 = datetime(2025, 2, 1, 8, 0, 0, 250000, tzinfo=UTC)
 
+@pytest.fixture
+def lite(lite_both: SqliteStore) -> SqliteStore:
+    """Every test here runs inline and in the threads (``conftest.lite_both``)."""
+    return lite_both
 
-@pytest.fixture(params=["inline", "threads"])
-async def lite(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """An initialised SqliteStore on a file of its own, inline on or off."""
-    store = SqliteStore(id="lite", path=tmp_path / "lite.db")
-    await store.init()
-    assert store.database.lite is not None
-    store.database.lite.inline = request.param == "inline"
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 def _writer_conn(file: SqliteFile) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,17 +20,11 @@ from mastra_store.testing.suite.test_memory import msg
 T0 = datetime(2025, 2, 1, tzinfo=UTC)
 THREAD = {"id": "t", "resourceId": "r", "title": "x", "metadata": {}, "createdAt": T0, "updatedAt": T0}
 
+@pytest.fixture
+def lite(lite_both: SqliteStore) -> SqliteStore:
+    """Every test here runs inline and in the threads (``conftest.lite_both``)."""
+    return lite_both
 
-@pytest.fixture(params=["inline", "threads"])
-async def lite(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(id="wal", path=tmp_path / "wal.db")
-    await store.init()
-    assert store.database.lite is not None
-    store.database.lite.inline = request.param == "inline"
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 def _wal(store: SqliteStore) -> WalSync:
@@ -64,7 +57,7 @@ async def test_a_sync_follows_every_sync_rows_rows_of_lone_writes_and_transactio
     assert len(synced) == 1 and wal.syncs == 1
     name, path = synced[0]
     assert name.startswith("mastra-sqlite-wal-sync")  # not the loop's thread, not the writer's
-    assert path == await asyncio.to_thread(os.path.realpath, _wal(lite)._path) and path.endswith("wal.db-wal")
+    assert path == await asyncio.to_thread(os.path.realpath, _wal(lite)._path) and path.endswith("lite.db-wal")
     # Rows of a batch (executemany) and of a transaction count as rows, not as one write.
     await lite.memory.save_messages(messages=[msg(f"m{i}", "t0") for i in range(SYNC_ROWS)])
     await _wait_idle(wal)
