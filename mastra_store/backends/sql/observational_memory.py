@@ -6,7 +6,9 @@ reflection or a zero optional count reads as absent; ``bufferedObservations`` li
 ``activeObservationsPendingUpdate`` column; ``lastBufferedAtTime`` is read from the plain column, which is the one
 1.27.1 keeps current) and written so that it reads them back the same. Every change is one transaction around
 the row: ``SELECT … FOR UPDATE`` on PostgreSQL (1.27.1's own single-statement updates queue behind it), SQLite's
-write lock (``BEGIN IMMEDIATE``) there. Statements are built once per table set and dialect.
+write lock (``BEGIN IMMEDIATE``) there. A reflection reads the newest generation of its key after taking that
+lock, in a statement of its own (a fresh snapshot on PostgreSQL), so of two reflections from one record the
+second sees the first's generation. Statements are built once per table set and dialect.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 from ... import _json
 from ..._time import from_db, naive_utc, to_utc
 from ...domains._om_rules import lookup_key
-from ...domains.observational_memory import ObservationalMemoryMethods, OmStep, T
+from ...domains.observational_memory import ObservationalMemoryMethods, OmApply, T
 from ...domains.thread_state import ThreadStateStorage
 from ...records.observational_memory import ObservationalMemoryRecord
 from .base import SqlDomain, upsert_insert
@@ -105,6 +107,7 @@ def _statements(tables: Tables, pg: bool) -> dict[str, Any]:
         .where(t.c.id == sa.bindparam("b_id"))
         .values({c.name: _bind(t, c.name) for c in t.c if c.name not in _FIXED}),
         "latest": sa.select(*_read(t)).where(t.c.lookupKey == key).order_by(*order).limit(1),
+        "newest": sa.select(sa.func.max(t.c.generationCount)).where(t.c.lookupKey == key),
         "history": history.order_by(*order).limit(sa.bindparam("lim")).offset(sa.bindparam("off")),
         "clear": t.delete().where(t.c.lookupKey == key),
     }
@@ -218,16 +221,18 @@ class SqlObservationalMemory(ObservationalMemoryMethods):
         }
         return [_record(r._mapping) for r in await self.db.all(self._om["history"], params)]
 
-    async def _om_insert(self, record: ObservationalMemoryRecord, reflected_at: datetime | None) -> bool:
-        return await self.db.execute(self._om["insert"], _params(record, reflected_at)) == 1
+    async def _om_insert(self, record: ObservationalMemoryRecord) -> bool:
+        return await self.db.execute(self._om["insert"], _params(record)) == 1
 
-    async def _om_modify(self, id: str, step: OmStep[T]) -> tuple[bool, T | None]:
+    async def _om_modify(self, id: str, step: OmApply[T], key: str | None = None) -> tuple[bool, T | None]:
         st = self._om
         async with self.db.transaction() as conn:
             row = (await conn.execute(st["lock"], {"id": id})).first()
             if row is None:
                 return False, None
-            change, result = step(_record(row._mapping))  # raising rolls back: nothing written
+            # Read after the lock: a generation made by a reflection we waited for is counted.
+            newest = None if key is None else (await conn.execute(st["newest"], {"key": key})).scalar()
+            change, result = step(_record(row._mapping), newest)  # raising rolls back: nothing written
             if change.insert is not None:
                 inserted = await conn.execute(st["insert"], _params(change.insert, change.insert.created_at))
                 if inserted.rowcount != 1:

@@ -1,6 +1,7 @@
 """Observational memory under concurrency, on every backend: 20 concurrent callers per method that can race on
 one record. No flag is won twice, no buffered chunk is lost or activated twice, no token is counted twice,
-a buffered reflection becomes exactly one generation, no config key is lost.
+a buffered reflection becomes exactly one generation, racing reflections from one record make one generation
+(never two of one number), no config key is lost.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from mastra_store.domains.memory import MemoryStorage
-from mastra_store.errors import MastraError
+from mastra_store.errors import ErrorCategory, MastraError
 from mastra_store.records.observational_memory import ObservationalMemoryRecord
 from mastra_store.testing.suite.test_observational_memory import chunk, current, init, mem  # noqa: F401 (fixture)
 
@@ -144,3 +145,46 @@ async def test_config_merges_keep_every_key(mem: MemoryStorage) -> None:  # noqa
     )
     observation = (await current(mem)).config["observation"]
     assert all(observation[f"k{i}"] == i for i in range(N)) and observation["messageTokens"] == 1000
+
+
+def refused(results: list[Any], *statuses: str) -> list[MastraError]:
+    """The USER errors among ``results`` whose id ends with one of ``statuses``."""
+    return [
+        r
+        for r in results
+        if isinstance(r, MastraError) and r.category == ErrorCategory.USER and r.id.endswith(statuses)
+    ]
+
+
+async def test_racing_reflections_make_one_generation(mem: MemoryStorage) -> None:  # noqa: F811
+    """N ``create_reflection_generation`` calls from one current record: one makes generation 1, the others get
+    USER ``…_STALE_RECORD`` (1.27.1 inserts N records numbered 1 and relies on ``isReflecting`` alone)."""
+    rec = await init(mem)
+    results = await together(
+        *(
+            mem.create_reflection_generation({"currentRecord": rec, "reflection": f"R{i}", "tokenCount": 1})
+            for i in range(N)
+        )
+    )
+    won = [r for r in results if isinstance(r, ObservationalMemoryRecord)]
+    assert (len(won), len(refused(results, "_STALE_RECORD"))) == (1, N - 1), results[:3]
+    assert [h.generation_count for h in await mem.get_observational_memory_history("t1", "r1")] == [1, 0]
+    assert (await current(mem)).id == won[0].id
+
+
+async def test_reflections_racing_a_buffered_swap_make_one_generation(mem: MemoryStorage) -> None:  # noqa: F811
+    """Synchronous reflections and swaps of the buffered reflection, all from one record: one generation 1."""
+    rec = await init(mem)
+    await mem.update_buffered_reflection(
+        {"id": rec.id, "reflection": "B", "tokenCount": 1, "inputTokenCount": 1, "reflectedObservationLineCount": 0}
+    )
+    calls = [
+        mem.create_reflection_generation({"currentRecord": rec, "reflection": f"R{i}", "tokenCount": 1})
+        if i % 2
+        else mem.swap_buffered_reflection_to_active({"currentRecord": rec, "tokenCount": 1})
+        for i in range(N)
+    ]
+    results = await together(*calls)
+    won = [r for r in results if isinstance(r, ObservationalMemoryRecord)]
+    assert (len(won), len(refused(results, "_STALE_RECORD", "_NO_CONTENT"))) == (1, N - 1), results[:3]
+    assert [h.generation_count for h in await mem.get_observational_memory_history("t1", "r1")] == [1, 0]
