@@ -442,10 +442,11 @@ class ObservationalMemoryMethods(StorageDomain):
         state and/or a new generation, whose ``lastReflectionAt`` is its creation where there is such a column)
         and return ``(True, result)``. No concurrent change to the record may happen between the read and the
         write, and no other generation of ``key`` may be written from it meanwhile; if ``step`` raises nothing is
-        written.
+        written. A generation written here must never outlive a concurrent ``_om_clear`` that deleted its record.
         """
         raise NotImplementedError
 
     async def _om_clear(self, key: str) -> int:
-        """Delete every record of ``key``; the number deleted (retention reports it)."""
+        """Delete every record of ``key``, including generations written meanwhile from a record deleted here
+        (see ``_om_modify``); the number deleted (retention reports it)."""
         raise NotImplementedError

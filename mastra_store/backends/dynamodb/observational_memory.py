@@ -14,8 +14,9 @@ atomic by an optimistic ``revision`` attribute: read the item, apply the step, w
 read (a PutItem), re-read and re-apply on conflict. A reflection writes its new generation in one
 TransactWriteItems with the current record, which it marks ``_mastraNextGeneration = <number>`` (revision bumped,
 conditioned on the revision read): of two reflections from one record the second fails its condition, re-reads
-and finds the mark. One item per record: a record over 400 KB is
-refused (USER ``…_ITEM_TOO_LARGE`` naming its largest attribute), nothing written.
+and finds the mark; none commits once its record is deleted, and a clear queries again until it finds nothing.
+One item per record: a record over 400 KB is refused (USER ``…_ITEM_TOO_LARGE`` naming its largest attribute),
+nothing written.
 """
 
 from __future__ import annotations
@@ -196,15 +197,22 @@ class DynamoObservationalMemory(DynamoDomain, ObservationalMemoryMethods):
     async def _om_clear(self, key: str) -> int:
         e = Expr()
         pkf, pk, _, _ = query_prefix(OM, "byLookupKey", {"lookupKey": key})
-        found = await self.db.query(
-            IndexName="gsi1",
-            KeyConditionExpression=f"{e.n(pkf)} = {e.v(pk)}",
-            ProjectionExpression=f"{e.n('pk')}, {e.n('sk')}",
+        kw = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": f"{e.n(pkf)} = {e.v(pk)}",
+            "ProjectionExpression": f"{e.n('pk')}, {e.n('sk')}",
             **e.kwargs(),
-        )
-        # Idempotent deletes: an interrupted clear converges when repeated.
-        await self.db.batch_write(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in found])
-        return len(found)
+        }
+        total = 0
+        while True:
+            found = await self.db.query(**kw)
+            if not found:
+                return total
+            # Idempotent deletes: an interrupted clear converges when repeated. Then query again: a reflection
+            # that committed between the query and the deletes (its record still there) wrote a generation
+            # this round did not see; one that commits later finds its record gone.
+            await self.db.batch_write(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in found])
+            total += len(found)
 
 
 # -- thread state -----------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ reflection or a zero optional count reads as absent; ``bufferedObservations`` li
 the row: ``SELECT … FOR UPDATE`` on PostgreSQL (1.27.1's own single-statement updates queue behind it), SQLite's
 write lock (``BEGIN IMMEDIATE``) there. A reflection reads the newest generation of its key after taking that
 lock, in a statement of its own (a fresh snapshot on PostgreSQL), so of two reflections from one record the
-second sees the first's generation. Statements are built once per table set and dialect.
+second sees the first's generation. Deletes of a key's records repeat until they delete nothing
+(``delete_until_gone``). Statements are built once per table set and dialect.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ... import _json
 from ..._time import from_db, naive_utc, to_utc
@@ -31,7 +33,7 @@ from .database import SqlDatabase
 from .paging import JSON_NULLABLE
 from .tables import TS, TSZ, Tables
 
-__all__ = ("SqlObservationalMemory", "SqlThreadState", "om_thread_deletes")
+__all__ = ("SqlObservationalMemory", "SqlThreadState", "delete_thread_om", "delete_until_gone")
 
 #: record field -> column (the plain ones; timestamps, lookupKey and lastReflectionAt are handled apart).
 _COLUMNS: dict[str, str] = {
@@ -124,11 +126,27 @@ def _thread_deletes(tables: Tables) -> tuple[sa.Delete, ...]:
     )
 
 
-def om_thread_deletes(tables: Tables, thread_id: str) -> list[tuple[sa.Delete, dict[str, str]]]:
+async def delete_until_gone(conn: AsyncConnection, stmt: sa.Delete, params: Mapping[str, Any] | None = None) -> int:
+    """Run a DELETE of observational-memory records until it deletes nothing; how many it deleted in all.
+
+    On PostgreSQL a DELETE that waits for a reflection holding its current record's lock (``_om_modify``) then
+    deletes that record, but not the generation the reflection inserted, which its snapshot cannot see: that one
+    outlived ``delete_thread`` (237 of 300 raced swaps, tests/chaos/test_pg_races.py). The next DELETE sees it; a
+    reflection that locks its record after a DELETE finds it gone."""
+    total = 0
+    while deleted := (await conn.execute(stmt, params)).rowcount:
+        total += deleted
+    return total
+
+
+async def delete_thread_om(conn: AsyncConnection, tables: Tables, thread_id: str) -> None:
     """What ``delete_thread`` also deletes, in its transaction: the thread's ``thread:<id>`` observational memory and
     its thread state (nothing on the 1.0.0-beta layout, which has neither table)."""
-    params = {"key": lookup_key(thread_id, ""), "tid": thread_id}
-    return [(stmt, params) for stmt in _thread_deletes(tables)]
+    deletes = _thread_deletes(tables)
+    if deletes:
+        om, state = deletes
+        await delete_until_gone(conn, om, {"key": lookup_key(thread_id, "")})
+        await conn.execute(state, {"tid": thread_id})
 
 
 def _falsy_none(value: Any) -> Any:
@@ -242,7 +260,8 @@ class SqlObservationalMemory(ObservationalMemoryMethods):
         return True, result
 
     async def _om_clear(self, key: str) -> int:
-        return await self.db.execute(self._om["clear"], {"key": key})
+        async with self.db.transaction() as conn:
+            return await delete_until_gone(conn, self._om["clear"], {"key": key})
 
 
 @cache
