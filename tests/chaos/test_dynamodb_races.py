@@ -19,6 +19,8 @@ import pytest
 
 from mastra_store import MastraError
 from mastra_store.backends.dynamodb import DynamoDBStore
+from mastra_store.backends.dynamodb.client import Expr
+from mastra_store.backends.dynamodb.keys import primary_key
 from mastra_store.backends.dynamodb.lifecycle import CLONING
 from mastra_store.records.observational_memory import ObservationalMemoryRecord
 from tests.chaos.races import REFLECTION_REFUSALS
@@ -290,6 +292,31 @@ async def test_every_interleaving_of_two_reflections_makes_one_generation(
             assert sorted(made) == [False, True], where
             history = await mem.get_observational_memory_history(tid, "r", None)
             assert [h.generation_count for h in history] == [1, 0], where
+
+
+async def test_a_change_never_writes_back_a_record_deleted_meanwhile(store: DynamoDBStore) -> None:
+    """A flag set held between its read and its write while the record is cleared: the write fails and the call
+    reports the record missing, also for an item without a ``revision`` (one this port did not write), whose
+    write used to be conditioned on the revision's absence only and brought the record back."""
+    mem = store.memory
+    gates = _Gates(store)
+    for revision in (True, False):
+        tid = f"rev{revision}"
+        rec = await mem.initialize_observational_memory(
+            {"threadId": tid, "resourceId": "r", "scope": "thread", "config": {}}
+        )
+        if not revision:
+            e = Expr()
+            await store.connection.update(
+                primary_key("observational_memory", {"id": rec.id}), e, f"REMOVE {e.n('revision')}"
+            )
+        flagging = gates.start(mem.set_observing_flag(rec.id, True), 2)  # held after its GetItem
+        await gates.settled(flagging)
+        await mem.clear_observational_memory(tid, "r")
+        with pytest.raises(MastraError) as err:
+            await gates.finish(flagging)
+        assert err.value.category == "USER" and err.value.id.endswith("_NOT_FOUND"), err.value
+        assert await mem.get_observational_memory_history(tid, "r", None) == [], f"revision: {revision}"
 
 
 class _Interrupter:
