@@ -1,10 +1,15 @@
 """Observational memory: the 17 methods @mastra/core 1.71.0 adds to ``MemoryStorage`` (mixed into it).
 
-Semantics follow @mastra/pg 1.27.1 method by method (see ``_om_rules.py``), with one strengthening: every
+Semantics follow @mastra/pg 1.27.1 method by method (see ``_om_rules.py``), with two strengthenings. Every
 change is one atomic read-modify-write of the record (``_om_modify``), so observers racing on the same record
 never both win a flag (the ``set_*_flag`` methods return whether *this* call changed it), never lose a buffered
 chunk, never activate one twice and never double-count tokens. 1.27.1 itself reads then writes in two steps in
-``swapBufferedToActive``, ``swapBufferedReflectionToActive`` and ``updateObservationalMemoryConfig``.
+``swapBufferedToActive``, ``swapBufferedReflectionToActive`` and ``updateObservationalMemoryConfig``. And a
+reflection (``create_reflection_generation``, ``swap_buffered_reflection_to_active``) starts generation N + 1 only
+from a record that still exists (else USER ``…_NOT_FOUND``) while no generation ≥ N + 1 of its thread/resource
+exists (else USER ``…_STALE_RECORD``), checked in the same atomic step as the insert: racing reflections never
+share a number, and none revives memory that ``delete_thread``/``clear_observational_memory`` removed. 1.27.1
+inserts unconditionally and relies on the ``isReflecting`` flag.
 
 Public methods validate their input (a USER :class:`~mastra_store.errors.MastraError` naming the field, nothing
 written); an unknown record id is a USER error ``…_NOT_FOUND``. Backends implement the ``_om_*`` primitives and
@@ -19,7 +24,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from .._time import now as utc_now
-from ..errors import ErrorCategory, NotSupportedError, ValidationError
+from ..errors import ErrorCategory, MastraError, NotSupportedError, ValidationError
 from ..records.observational_memory import (
     INT32_MAX,
     CreateObservationalMemoryInput,
@@ -49,11 +54,14 @@ from ._om_rules import (
 from ._validate import coerce, require_int, require_str
 from .base import StorageDomain
 
-__all__ = ("ObservationalMemoryMethods", "OmChange")
+__all__ = ("ObservationalMemoryMethods", "OmApply", "OmChange", "OmStep")
 
 T = TypeVar("T")
-#: ``_om_modify``'s callback: the stored record in, (what to write, what to return) out.
+#: A change: the stored record in, (what to write, what to return) out.
 OmStep = Callable[[ObservationalMemoryRecord], tuple[OmChange, T]]
+#: ``_om_modify``'s callback: the stored record and the newest generation number of the key asked for (``None``
+#: when none was asked for) in, (what to write, what to return) out.
+OmApply = Callable[[ObservationalMemoryRecord, int | None], tuple[OmChange, T]]
 
 
 class ObservationalMemoryMethods(StorageDomain):
@@ -120,7 +128,7 @@ class ObservationalMemoryMethods(StorageDomain):
         )
         async with self._guard(op, threadId=inp.thread_id, resourceId=inp.resource_id):
             self._om_supported(op)
-            await self._om_insert(record, None)
+            await self._om_insert(record)
         return record
 
     async def insert_observational_memory_record(self, record: ObservationalMemoryRecord | dict[str, Any]) -> None:
@@ -133,7 +141,7 @@ class ObservationalMemoryMethods(StorageDomain):
         self._om_ids(r.thread_id, r.resource_id, bad, "record.")
         async with self._guard(op, id=r.id, threadId=r.thread_id, resourceId=r.resource_id):
             self._om_supported(op)
-            created = await self._om_insert(r, None)
+            created = await self._om_insert(r)
         if not created:
             raise self._user_error(op, "ALREADY_EXISTS", f"Observational memory record {r.id} already exists", id=r.id)
 
@@ -141,17 +149,16 @@ class ObservationalMemoryMethods(StorageDomain):
         self, input: CreateReflectionGenerationInput | dict[str, Any]
     ) -> ObservationalMemoryRecord:
         """Start the next generation from ``input.current_record``: the reflection becomes the active
-        observations, ``generation_count`` + 1, counters/flags/buffers reset; the old record stays as history."""
+        observations, ``generation_count`` + 1, counters/flags/buffers reset; the old record stays as history.
+        Of racing calls from one record one succeeds, the others get USER ``…_STALE_RECORD`` (as does a record
+        that a newer generation superseded); a record no longer stored is USER ``…_NOT_FOUND``."""
         op = "CREATE_REFLECTION_GENERATION"
         bad = self._error_id(op, "INVALID_ARGS")
         inp = coerce(CreateReflectionGenerationInput, input, field="input", error_id=bad)
         cur = inp.current_record
         self._check_generation(cur, bad)
         record = reflection_generation(cur, inp.reflection, inp.token_count, utc_now())
-        async with self._guard(op, currentRecordId=cur.id):
-            self._om_supported(op)
-            await self._om_insert(record, record.created_at)
-        return record
+        return await self._om_change(op, cur.id, lambda _: (OmChange(insert=record), record), next_of=cur)
 
     # -- observations ----------------------------------------------------------------------------------
     async def update_active_observations(self, input: UpdateActiveObservationsInput | dict[str, Any]) -> None:
@@ -242,7 +249,8 @@ class ObservationalMemoryMethods(StorageDomain):
     ) -> ObservationalMemoryRecord:
         """Turn the buffered reflection into the next generation (reflection + the active lines added since it
         started) and clear it from the current record, in one step: of racing callers one wins, the others get
-        the USER error ``…_NO_CONTENT`` (as does a record with nothing buffered)."""
+        the USER error ``…_NO_CONTENT`` (as does a record with nothing buffered), or ``…_STALE_RECORD`` when a
+        newer generation exists (as in ``create_reflection_generation``)."""
         op = "SWAP_BUFFERED_REFLECTION_TO_ACTIVE"
         bad = self._error_id(op, "INVALID_ARGS")
         inp = coerce(SwapBufferedReflectionToActiveInput, input, field="input", error_id=bad)
@@ -265,7 +273,7 @@ class ObservationalMemoryMethods(StorageDomain):
             )
             return OmChange(update=cleared, insert=generation), generation
 
-        return await self._om_change(op, cur.id, step)
+        return await self._om_change(op, cur.id, step, next_of=cur)
 
     # -- flags and counters ----------------------------------------------------------------------------
     async def set_reflecting_flag(self, id: str, is_reflecting: bool) -> bool:
@@ -379,18 +387,39 @@ class ObservationalMemoryMethods(StorageDomain):
 
         return await self._om_change(op, id, step)
 
-    async def _om_change(self, op: str, id: str, step: OmStep[T]) -> T:
-        def stored(r: ObservationalMemoryRecord) -> tuple[OmChange, T]:
+    async def _om_change(
+        self, op: str, id: str, step: OmStep[T], *, next_of: ObservationalMemoryRecord | None = None
+    ) -> T:
+        """Apply ``step`` to record ``id`` atomically. ``next_of``: the step may start the generation after this
+        (the caller's current) record, which must then be stored under its key and the newest generation there."""
+        key = lookup_key(next_of.thread_id, next_of.resource_id) if next_of is not None else None
+
+        def stored(r: ObservationalMemoryRecord, newest: int | None) -> tuple[OmChange, T]:
+            if key is not None and lookup_key(r.thread_id, r.resource_id) != key:
+                raise self._not_found(op, id)  # that id belongs to another thread/resource
             change, result = step(r)
             update, insert = change.update, change.insert
+            if insert is not None and newest is not None and newest >= insert.generation_count:
+                raise self._user_error(
+                    op,
+                    "STALE_RECORD",
+                    f"Observational memory record {id} is not the newest generation of {key}: generation {newest} "
+                    "exists (read the current record again)",
+                    id=id,
+                    generation=insert.generation_count,
+                    newest=newest,
+                )
             return OmChange(update and stored_form(update), insert and stored_form(insert)), result
 
         async with self._guard(op, id=id):
             self._om_supported(op)
-            found, result = await self._om_modify(id, stored)
+            found, result = await self._om_modify(id, stored, key)
         if not found:
-            raise self._user_error(op, "NOT_FOUND", f"Observational memory record not found: {id}", id=id)
+            raise self._not_found(op, id)
         return result  # type: ignore[return-value]
+
+    def _not_found(self, op: str, id: str) -> MastraError:
+        return self._user_error(op, "NOT_FOUND", f"Observational memory record not found: {id}", id=id)
 
     # -- backend primitives (the backends that support observational memory override all of them) --------
     async def _om_latest(self, key: str) -> ObservationalMemoryRecord | None:
@@ -403,18 +432,21 @@ class ObservationalMemoryMethods(StorageDomain):
         """Records of ``key`` created in [start, end], ``generation_count`` descending, paged."""
         raise NotImplementedError
 
-    async def _om_insert(self, record: ObservationalMemoryRecord, reflected_at: datetime | None) -> bool:
-        """Insert under ``lookup_key(record)``; ``False`` (nothing written) when the id exists. ``reflected_at``
-        fills 1.27.1's ``lastReflectionAt`` column (a reflection generation), where there is one."""
+    async def _om_insert(self, record: ObservationalMemoryRecord) -> bool:
+        """Insert under ``lookup_key(record)``; ``False`` (nothing written) when the id exists."""
         raise NotImplementedError
 
-    async def _om_modify(self, id: str, step: OmStep[T]) -> tuple[bool, T | None]:
-        """Atomically: read record ``id`` (``(False, None)`` when missing), call ``step`` on it, write what it
-        returns (the row's new state and/or a new generation) and return ``(True, result)``. No concurrent
-        change to the record may happen between the read and the write; if ``step`` raises nothing is written.
+    async def _om_modify(self, id: str, step: OmApply[T], key: str | None = None) -> tuple[bool, T | None]:
+        """Atomically: read record ``id`` (``(False, None)`` when missing) and, when ``key`` is given, the highest
+        ``generation_count`` stored under ``key``; call ``step`` on both, write what it returns (the row's new
+        state and/or a new generation, whose ``lastReflectionAt`` is its creation where there is such a column)
+        and return ``(True, result)``. No concurrent change to the record may happen between the read and the
+        write, and no other generation of ``key`` may be written from it meanwhile; if ``step`` raises nothing is
+        written. A generation written here must never outlive a concurrent ``_om_clear`` that deleted its record.
         """
         raise NotImplementedError
 
     async def _om_clear(self, key: str) -> int:
-        """Delete every record of ``key``; the number deleted (retention reports it)."""
+        """Delete every record of ``key``, including generations written meanwhile from a record deleted here
+        (see ``_om_modify``); the number deleted (retention reports it)."""
         raise NotImplementedError

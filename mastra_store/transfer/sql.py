@@ -30,6 +30,7 @@ from ..backends.sql import observability as sql_obs
 from ..backends.sql import scores as sql_scores
 from ..backends.sql import workflows as sql_workflows
 from ..backends.sql.base import upsert_insert
+from ..backends.sql.observational_memory import delete_until_gone
 from ..backends.sql.packed import pack_params, packed_sql
 from ..backends.sql.tables import JsonText
 from ..records.agents import StorageAgent
@@ -469,8 +470,8 @@ class SqlEndpoint:
         om = self.tables.observational_memory
         async with self.db.engine_transaction() as conn:
             if om is not None and om.name in counts:
-                gone = await conn.execute(sa.delete(om).where(om.c.lookupKey.in_(thread_om_keys([k[0] for k in keys]))))
-                counts[om.name] = int(gone.rowcount or 0)
+                stmt = sa.delete(om).where(om.c.lookupKey.in_(thread_om_keys([k[0] for k in keys])))
+                counts[om.name] = await delete_until_gone(conn, stmt)  # also what a racing reflection adds
             result = await conn.execute(sa.delete(t).where(cond))
         counts[entity.table] = int(result.rowcount or 0)
         return counts

@@ -1,5 +1,6 @@
-"""DynamoDB races: delete_thread against save_messages (0 orphans), clone_thread interrupted at random moments
-(a retry converges), concurrent update_messages (0 lost updates).
+"""DynamoDB races: delete_thread against save_messages (0 orphans) and against reflections of the thread's
+observational memory (nothing left), two reflections from one record (one generation), clone_thread interrupted
+at random moments (a retry converges), concurrent update_messages (0 lost updates).
 
 Bounded for CI; ``MASTRA_STORE_CHAOS_LONG=1`` runs the full counts (1 000 races, every call-level
 interleaving, a 1 000-message clone interrupted at 20 random calls, 250 concurrent updates).
@@ -18,7 +19,11 @@ import pytest
 
 from mastra_store import MastraError
 from mastra_store.backends.dynamodb import DynamoDBStore
+from mastra_store.backends.dynamodb.client import Expr
+from mastra_store.backends.dynamodb.keys import primary_key
 from mastra_store.backends.dynamodb.lifecycle import CLONING
+from mastra_store.records.observational_memory import ObservationalMemoryRecord
+from tests.chaos.races import REFLECTION_REFUSALS
 from tests.dynamodb.server import ddb_config, new_table_name
 
 pytestmark = pytest.mark.dynamodb
@@ -194,6 +199,124 @@ async def test_every_interleaving_of_delete_and_save_leaves_no_orphans(store: Dy
                 assert await mem.get_thread_by_id(thread_id=tid) is None, where
     print(f"interleavings={n} batch={batch} {outcomes}")
     assert outcomes["acknowledged"] and outcomes["refused"]
+
+
+async def _om_with_buffered_reflection(store: DynamoDBStore, tid: str) -> ObservationalMemoryRecord:
+    mem = store.memory
+    await mem.save_thread(thread=thread(tid))
+    rec = await mem.initialize_observational_memory(
+        {"threadId": tid, "resourceId": "r", "scope": "thread", "config": {}}
+    )
+    await mem.update_buffered_reflection(
+        {"id": rec.id, "reflection": "B", "tokenCount": 1, "inputTokenCount": 1, "reflectedObservationLineCount": 0}
+    )
+    return rec
+
+
+def _reflect(store: DynamoDBStore, kind: str, rec: ObservationalMemoryRecord) -> Coroutine[Any, Any, bool]:
+    """A reflection from ``rec`` (``swap``: its buffered one, ``create``: a synchronous one): ``True`` if it made
+    its generation, ``False`` if refused (its record gone, or another reflection first)."""
+    mem = store.memory
+
+    async def run() -> bool:
+        try:
+            if kind == "swap":
+                await mem.swap_buffered_reflection_to_active({"currentRecord": rec, "tokenCount": 1})
+            else:
+                await mem.create_reflection_generation({"currentRecord": rec, "reflection": "C", "tokenCount": 1})
+        except MastraError as exc:
+            assert exc.category == "USER" and exc.id.endswith(REFLECTION_REFUSALS), exc
+            return False
+        return True
+
+    return run()
+
+
+async def _held_pair(
+    gates: _Gates, first: Coroutine[Any, Any, Any], at_first: int, second: Coroutine[Any, Any, Any], at_second: int
+) -> tuple[Any, Any]:
+    """Hold ``first`` before its ``at_first``-th call and ``second`` before its ``at_second``-th, then release
+    ``first``, then ``second``; their results."""
+    a, b = gates.start(first, at_first), gates.start(second, at_second)
+    await gates.settled(a)
+    await gates.settled(b)
+    return await gates.finish(a), await gates.finish(b)
+
+
+@pytest.mark.parametrize("kind", ["create", "swap"])
+async def test_every_interleaving_of_delete_and_reflection_leaves_nothing(store: DynamoDBStore, kind: str) -> None:
+    """Hold a reflection before its k-th call and delete_thread before its j-th, release one, then the other:
+    in every call-level interleaving the thread's observational memory is gone afterwards. (The delete used to
+    query the records once: a generation written after that query outlived the thread.)"""
+    mem = store.memory
+    gates = _Gates(store)
+    outcomes = {"made": 0, "refused": 0}
+    reflect_points = [1, 2, 3, NEVER]
+    delete_points = [*range(1, 9), NEVER] if LONG else [1, 3, 4, 5, 6, NEVER]
+    n = 0
+    for reflect_at in reflect_points:
+        for delete_at in delete_points:
+            for reflection_first in (True, False):
+                n += 1
+                tid = f"{kind}{n}"
+                rec = await _om_with_buffered_reflection(store, tid)
+                deleting = mem.delete_thread(thread_id=tid)
+                if reflection_first:
+                    made, _ = await _held_pair(gates, _reflect(store, kind, rec), reflect_at, deleting, delete_at)
+                else:
+                    _, made = await _held_pair(gates, deleting, delete_at, _reflect(store, kind, rec), reflect_at)
+                outcomes["made" if made else "refused"] += 1
+                where = f"{kind} held at {reflect_at}, delete at {delete_at}, reflection first: {reflection_first}"
+                assert await mem.get_observational_memory_history(tid, "r", None) == [], where
+    print(f"interleavings={n} {kind} {outcomes}")
+    assert outcomes["made"] and outcomes["refused"]
+
+
+@pytest.mark.parametrize("kinds", [("create", "create"), ("swap", "create"), ("create", "swap")])
+async def test_every_interleaving_of_two_reflections_makes_one_generation(
+    store: DynamoDBStore, kinds: tuple[str, str]
+) -> None:
+    """Two reflections from one record, each held before each of its calls: exactly one makes generation 1."""
+    mem = store.memory
+    gates = _Gates(store)
+    n = 0
+    for first_at in (1, 2, 3, NEVER):
+        for second_at in (1, 2, 3, NEVER):
+            n += 1
+            tid = f"two{n}"
+            rec = await _om_with_buffered_reflection(store, tid)
+            made = await _held_pair(
+                gates, _reflect(store, kinds[0], rec), first_at, _reflect(store, kinds[1], rec), second_at
+            )
+            where = f"{kinds} held at {first_at} and {second_at}"
+            assert sorted(made) == [False, True], where
+            history = await mem.get_observational_memory_history(tid, "r", None)
+            assert [h.generation_count for h in history] == [1, 0], where
+
+
+async def test_a_change_never_writes_back_a_record_deleted_meanwhile(store: DynamoDBStore) -> None:
+    """A flag set held between its read and its write while the record is cleared: the write fails and the call
+    reports the record missing, also for an item without a ``revision`` (one this port did not write), whose
+    write used to be conditioned on the revision's absence only and brought the record back."""
+    mem = store.memory
+    gates = _Gates(store)
+    for revision in (True, False):
+        tid = f"rev{revision}"
+        rec = await mem.initialize_observational_memory(
+            {"threadId": tid, "resourceId": "r", "scope": "thread", "config": {}}
+        )
+        if not revision:
+            e = Expr()
+            await store.connection.update(
+                primary_key("observational_memory", {"id": rec.id}), e, f"REMOVE {e.n('revision')}"
+            )
+        flagging = gates.start(mem.set_observing_flag(rec.id, True), 2)  # held after its GetItem
+        await gates.settled(flagging)
+        await mem.clear_observational_memory(tid, "r")
+        with pytest.raises(MastraError) as err:
+            await gates.finish(flagging)
+        assert err.value.category == "USER" and err.value.id.endswith("_NOT_FOUND"), err.value
+        assert await mem.get_observational_memory_history(tid, "r", None) == [], f"revision: {revision}"
 
 
 class _Interrupter:

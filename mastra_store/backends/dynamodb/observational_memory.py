@@ -11,9 +11,12 @@ entities (ElectroDB grammar, see ACCESS_PATTERNS.md)::
 The active record is the first of a descending gsi1 query (ties on the sort key read and ordered by id), the
 history a descending query read only as far as ``offset + limit``. Every change is one read-modify-write made
 atomic by an optimistic ``revision`` attribute: read the item, apply the step, write conditioned on the revision
-read (a PutItem; a TransactWriteItems only when the step also starts a new generation), re-read and re-apply on
-conflict. One item per record: a record over 400 KB is refused (USER ``…_ITEM_TOO_LARGE`` naming its largest
-attribute), nothing written.
+read (a PutItem), re-read and re-apply on conflict. A reflection writes its new generation in one
+TransactWriteItems with the current record, which it marks ``_mastraNextGeneration = <number>`` (revision bumped,
+conditioned on the revision read): of two reflections from one record the second fails its condition, re-reads
+and finds the mark; none commits once its record is deleted, and a clear queries again until it finds nothing.
+One item per record: a record over 400 KB is refused (USER ``…_ITEM_TOO_LARGE`` naming its largest attribute),
+nothing written.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from datetime import datetime
 from typing import Any
 
 from ...domains._om_rules import lookup_key
-from ...domains.observational_memory import ObservationalMemoryMethods, OmStep, T
+from ...domains.observational_memory import ObservationalMemoryMethods, OmApply, T
 from ...domains.thread_state import ThreadStateStorage
 from ...records.observational_memory import ObservationalMemoryRecord
 from .base import DynamoDomain
-from .client import ConditionFailed, DynamoDBConnection, Expr, put_action
+from .client import ConditionFailed, DynamoDBConnection, Expr, put_action, update_action
 from .codec import decode_json_any, encode_json, iso
 from .keys import primary_key, query_prefix
 
@@ -36,6 +39,8 @@ OM = "observational_memory"
 STATE = "thread_state"
 #: Bumped by every change; writes are conditioned on the value read.
 REVISION = "revision"
+#: On a record a reflection started the next generation from: that generation's number (kept by later changes).
+NEXT_GENERATION = "_mastraNextGeneration"
 #: Record fields stored as JSON text (as the other entities' JSON fields).
 _JSON_FIELDS = frozenset({"buffered_message_ids", "observed_message_ids", "config", "metadata"})
 _FIELDS = {name: (info.alias or name) for name, info in ObservationalMemoryRecord.model_fields.items()}
@@ -112,6 +117,21 @@ class DynamoObservationalMemory(DynamoDomain, ObservationalMemoryMethods):
         items = await self._first_in_order({**kw, **e.kwargs()}, need, skf)
         return sorted((om_from_item(i) for i in self._only(OM, items)), key=_order, reverse=True)
 
+    async def _om_newest(self, key: str) -> int | None:
+        """The highest generation number stored under ``key`` (one item of gsi1, the number only)."""
+        e = Expr()
+        pkf, pk, skf, prefix = query_prefix(OM, "byLookupKey", {"lookupKey": key})
+        found = await self.db.query(
+            limit=1,
+            IndexName="gsi1",
+            KeyConditionExpression=f"{e.n(pkf)} = {e.v(pk)} AND begins_with({e.n(skf)}, {e.v(prefix)})",
+            ScanIndexForward=False,
+            Limit=1,
+            ProjectionExpression=e.n("generationCount"),
+            **e.kwargs(),
+        )
+        return int(found[0]["generationCount"]) if found else None
+
     async def _om_latest(self, key: str) -> ObservationalMemoryRecord | None:
         found = await self._om_query(key, 1)
         return found[0] if found else None
@@ -124,8 +144,8 @@ class DynamoObservationalMemory(DynamoDomain, ObservationalMemoryMethods):
         found = await self._om_query(key, None if limit is None else offset + limit, start, end)
         return found[offset:] if limit is None else found[offset : offset + limit]
 
-    async def _om_insert(self, record: ObservationalMemoryRecord, reflected_at: datetime | None) -> bool:
-        item = self._om_item(record, 0, {"lastReflectionAt": iso(reflected_at)} if reflected_at else None)
+    async def _om_insert(self, record: ObservationalMemoryRecord) -> bool:
+        item = self._om_item(record, 0)
         e = Expr()
         try:
             await self.db.put(item, condition=f"attribute_not_exists({e.n('pk')})", expr=e)
@@ -133,30 +153,43 @@ class DynamoObservationalMemory(DynamoDomain, ObservationalMemoryMethods):
             return False
         return True
 
-    async def _om_modify(self, id: str, step: OmStep[T]) -> tuple[bool, T | None]:
-        key = _om_key(id)
+    async def _om_modify(self, id: str, step: OmApply[T], key: str | None = None) -> tuple[bool, T | None]:
+        record_key = _om_key(id)
 
         async def attempt() -> tuple[bool, T | None]:
-            stored = await self.db.get(key)
+            # The newest generation before the record, so the record read is at least as recent: a swap that lost
+            # to another sees its buffered reflection cleared (…_NO_CONTENT, as on SQL), not just a newer number.
+            queried = await self._om_newest(key) if key is not None else None
+            stored = await self.db.get(record_key)
             if stored is None or not self._only(OM, [stored]):
                 return False, None
-            change, result = step(om_from_item(stored))
-            puts: list[tuple[dict[str, Any], str, Expr]] = []
-            if change.update is not None:
-                revision = stored.get(REVISION)
-                e = Expr()
-                item = self._om_item(change.update, (revision or 0) + 1, stored)
-                puts.append((item, e.equals_or_absent(REVISION, revision), e))
-            if change.insert is not None:
-                e = Expr()
-                item = self._om_item(change.insert, 0, {"lastReflectionAt": iso(change.insert.created_at)})
-                puts.append((item, f"attribute_not_exists({e.n('pk')})", e))
-            if len(puts) > 1:
-                # A new generation and the change to the current one (a swapped reflection): both or neither.
-                await self.db.transact([put_action(*p) for p in puts])
-            elif puts:
-                item, condition, e = puts[0]
-                await self.db.put(item, condition=condition, expr=e)
+            newest = None
+            if key is not None:
+                # The mark covers a generation gsi1 (eventually consistent) may not show yet.
+                marked = int(stored[NEXT_GENERATION]) if NEXT_GENERATION in stored else None
+                newest = max((n for n in (queried, marked) if n is not None), default=None)
+            change, result = step(om_from_item(stored), newest)
+            if change.update is None and change.insert is None:
+                return True, result
+            revision = stored.get(REVISION)
+            bumped = (revision or 0) + 1
+            e = Expr()
+            # attribute_exists: a record deleted meanwhile is never written back (also one without a revision).
+            current = f"attribute_exists({e.n('pk')}) AND {e.equals_or_absent(REVISION, revision)}"
+            updated = self._om_item(change.update, bumped, stored) if change.update is not None else None
+            if change.insert is None:
+                assert updated is not None
+                await self.db.put(updated, condition=current, expr=e)
+                return True, result
+            number = change.insert.generation_count
+            if updated is not None:
+                mark = put_action({**updated, NEXT_GENERATION: number}, current, e)
+            else:
+                mark = update_action(record_key, e, e.update({NEXT_GENERATION: number, REVISION: bumped}), current)
+            ne = Expr()
+            new = self._om_item(change.insert, 0, {"lastReflectionAt": iso(change.insert.created_at)})
+            # The generation and the mark on its record: both or neither.
+            await self.db.transact([mark, put_action(new, f"attribute_not_exists({ne.n('pk')})", ne)])
             return True, result
 
         return await self._optimistic("OBSERVATIONAL_MEMORY_CHANGE", attempt)
@@ -164,15 +197,22 @@ class DynamoObservationalMemory(DynamoDomain, ObservationalMemoryMethods):
     async def _om_clear(self, key: str) -> int:
         e = Expr()
         pkf, pk, _, _ = query_prefix(OM, "byLookupKey", {"lookupKey": key})
-        found = await self.db.query(
-            IndexName="gsi1",
-            KeyConditionExpression=f"{e.n(pkf)} = {e.v(pk)}",
-            ProjectionExpression=f"{e.n('pk')}, {e.n('sk')}",
+        kw = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": f"{e.n(pkf)} = {e.v(pk)}",
+            "ProjectionExpression": f"{e.n('pk')}, {e.n('sk')}",
             **e.kwargs(),
-        )
-        # Idempotent deletes: an interrupted clear converges when repeated.
-        await self.db.batch_write(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in found])
-        return len(found)
+        }
+        total = 0
+        while True:
+            found = await self.db.query(**kw)
+            if not found:
+                return total
+            # Idempotent deletes: an interrupted clear converges when repeated. Then query again: a reflection
+            # that committed between the query and the deletes (its record still there) wrote a generation
+            # this round did not see; one that commits later finds its record gone.
+            await self.db.batch_write(deletes=[{"pk": i["pk"], "sk": i["sk"]} for i in found])
+            total += len(found)
 
 
 # -- thread state -----------------------------------------------------------------------------------------------

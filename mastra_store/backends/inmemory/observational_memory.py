@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ...domains._om_rules import lookup_key
-from ...domains.observational_memory import ObservationalMemoryMethods, OmStep, T
+from ...domains.observational_memory import ObservationalMemoryMethods, OmApply, T
 from ...domains.thread_state import ThreadStateStorage
 from ...records.observational_memory import ObservationalMemoryRecord
 from .state import InMemoryDomain
@@ -50,21 +50,22 @@ class InMemoryObservationalMemory(InMemoryDomain, ObservationalMemoryMethods):
         rows = rows[offset:] if limit is None else rows[offset : offset + limit]
         return [r.model_copy(deep=True) for r in rows]
 
-    async def _om_insert(self, record: ObservationalMemoryRecord, reflected_at: datetime | None) -> bool:
+    async def _om_insert(self, record: ObservationalMemoryRecord) -> bool:
         async with self.state.lock:
             if record.id in self.state.om:
                 return False
             self.state.om[record.id] = record.model_copy(deep=True)
-            if reflected_at is not None:
-                self.state.om_reflected_at[record.id] = reflected_at
             return True
 
-    async def _om_modify(self, id: str, step: OmStep[T]) -> tuple[bool, T | None]:
+    async def _om_modify(self, id: str, step: OmApply[T], key: str | None = None) -> tuple[bool, T | None]:
         async with self.state.lock:
             stored = self.state.om.get(id)
             if stored is None:
                 return False, None
-            change, result = step(stored.model_copy(deep=True))
+            newest = None
+            if key is not None:
+                newest = max((r.generation_count for r in self.state.om.values() if _key(r) == key), default=None)
+            change, result = step(stored.model_copy(deep=True), newest)
             if change.insert is not None:
                 if change.insert.id in self.state.om:
                     raise RuntimeError(f"observational memory record {change.insert.id} exists")

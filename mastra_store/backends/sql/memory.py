@@ -33,7 +33,7 @@ from .memory_statements import (
     flatten_params,
 )
 from .memory_v1 import SqlMemoryV1
-from .observational_memory import SqlObservationalMemory, om_thread_deletes
+from .observational_memory import SqlObservationalMemory, delete_thread_om
 from .packed import pack_params
 
 __all__ = ("SqlMemory",)
@@ -207,8 +207,7 @@ class SqlMemory(SqlMemoryV1, SqlObservationalMemory, SqlDomain, MemoryStorage):
             # Messages first left the rows of a save that committed in between as orphans.
             await conn.execute(s.delete_thread, {"id": thread_id})
             await conn.execute(s.delete_thread_messages, {"id": thread_id})
-            for stmt, params in om_thread_deletes(self.tables, thread_id):  # its observational memory and state
-                await conn.execute(stmt, params)
+            await delete_thread_om(conn, self.tables, thread_id)  # its observational memory and state
 
     # -- messages --------------------------------------------------------------------------------------
     async def _list_messages(self, q: MessageQuery) -> tuple[list[MastraDBMessage], int, list[MastraDBMessage]]:

@@ -6,7 +6,10 @@ reflection or a zero optional count reads as absent; ``bufferedObservations`` li
 ``activeObservationsPendingUpdate`` column; ``lastBufferedAtTime`` is read from the plain column, which is the one
 1.27.1 keeps current) and written so that it reads them back the same. Every change is one transaction around
 the row: ``SELECT … FOR UPDATE`` on PostgreSQL (1.27.1's own single-statement updates queue behind it), SQLite's
-write lock (``BEGIN IMMEDIATE``) there. Statements are built once per table set and dialect.
+write lock (``BEGIN IMMEDIATE``) there. A reflection reads the newest generation of its key after taking that
+lock, in a statement of its own (a fresh snapshot on PostgreSQL), so of two reflections from one record the
+second sees the first's generation. Deletes of a key's records repeat until they delete nothing
+(``delete_until_gone``). Statements are built once per table set and dialect.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ... import _json
 from ..._time import from_db, naive_utc, to_utc
 from ...domains._om_rules import lookup_key
-from ...domains.observational_memory import ObservationalMemoryMethods, OmStep, T
+from ...domains.observational_memory import ObservationalMemoryMethods, OmApply, T
 from ...domains.thread_state import ThreadStateStorage
 from ...records.observational_memory import ObservationalMemoryRecord
 from .base import SqlDomain, upsert_insert
@@ -29,7 +33,7 @@ from .database import SqlDatabase
 from .paging import JSON_NULLABLE
 from .tables import TS, TSZ, Tables
 
-__all__ = ("SqlObservationalMemory", "SqlThreadState", "om_thread_deletes")
+__all__ = ("SqlObservationalMemory", "SqlThreadState", "delete_thread_om", "delete_until_gone")
 
 #: record field -> column (the plain ones; timestamps, lookupKey and lastReflectionAt are handled apart).
 _COLUMNS: dict[str, str] = {
@@ -105,6 +109,7 @@ def _statements(tables: Tables, pg: bool) -> dict[str, Any]:
         .where(t.c.id == sa.bindparam("b_id"))
         .values({c.name: _bind(t, c.name) for c in t.c if c.name not in _FIXED}),
         "latest": sa.select(*_read(t)).where(t.c.lookupKey == key).order_by(*order).limit(1),
+        "newest": sa.select(sa.func.max(t.c.generationCount)).where(t.c.lookupKey == key),
         "history": history.order_by(*order).limit(sa.bindparam("lim")).offset(sa.bindparam("off")),
         "clear": t.delete().where(t.c.lookupKey == key),
     }
@@ -121,11 +126,27 @@ def _thread_deletes(tables: Tables) -> tuple[sa.Delete, ...]:
     )
 
 
-def om_thread_deletes(tables: Tables, thread_id: str) -> list[tuple[sa.Delete, dict[str, str]]]:
+async def delete_until_gone(conn: AsyncConnection, stmt: sa.Delete, params: Mapping[str, Any] | None = None) -> int:
+    """Run a DELETE of observational-memory records until it deletes nothing; how many it deleted in all.
+
+    On PostgreSQL a DELETE that waits for a reflection holding its current record's lock (``_om_modify``) then
+    deletes that record, but not the generation the reflection inserted, which its snapshot cannot see: that one
+    outlived ``delete_thread`` (237 of 300 raced swaps, tests/chaos/test_pg_races.py). The next DELETE sees it; a
+    reflection that locks its record after a DELETE finds it gone."""
+    total = 0
+    while deleted := (await conn.execute(stmt, params)).rowcount:
+        total += deleted
+    return total
+
+
+async def delete_thread_om(conn: AsyncConnection, tables: Tables, thread_id: str) -> None:
     """What ``delete_thread`` also deletes, in its transaction: the thread's ``thread:<id>`` observational memory and
     its thread state (nothing on the 1.0.0-beta layout, which has neither table)."""
-    params = {"key": lookup_key(thread_id, ""), "tid": thread_id}
-    return [(stmt, params) for stmt in _thread_deletes(tables)]
+    deletes = _thread_deletes(tables)
+    if deletes:
+        om, state = deletes
+        await delete_until_gone(conn, om, {"key": lookup_key(thread_id, "")})
+        await conn.execute(state, {"tid": thread_id})
 
 
 def _falsy_none(value: Any) -> Any:
@@ -218,16 +239,18 @@ class SqlObservationalMemory(ObservationalMemoryMethods):
         }
         return [_record(r._mapping) for r in await self.db.all(self._om["history"], params)]
 
-    async def _om_insert(self, record: ObservationalMemoryRecord, reflected_at: datetime | None) -> bool:
-        return await self.db.execute(self._om["insert"], _params(record, reflected_at)) == 1
+    async def _om_insert(self, record: ObservationalMemoryRecord) -> bool:
+        return await self.db.execute(self._om["insert"], _params(record)) == 1
 
-    async def _om_modify(self, id: str, step: OmStep[T]) -> tuple[bool, T | None]:
+    async def _om_modify(self, id: str, step: OmApply[T], key: str | None = None) -> tuple[bool, T | None]:
         st = self._om
         async with self.db.transaction() as conn:
             row = (await conn.execute(st["lock"], {"id": id})).first()
             if row is None:
                 return False, None
-            change, result = step(_record(row._mapping))  # raising rolls back: nothing written
+            # Read after the lock: a generation made by a reflection we waited for is counted.
+            newest = None if key is None else (await conn.execute(st["newest"], {"key": key})).scalar()
+            change, result = step(_record(row._mapping), newest)  # raising rolls back: nothing written
             if change.insert is not None:
                 inserted = await conn.execute(st["insert"], _params(change.insert, change.insert.created_at))
                 if inserted.rowcount != 1:
@@ -237,7 +260,8 @@ class SqlObservationalMemory(ObservationalMemoryMethods):
         return True, result
 
     async def _om_clear(self, key: str) -> int:
-        return await self.db.execute(self._om["clear"], {"key": key})
+        async with self.db.transaction() as conn:
+            return await delete_until_gone(conn, self._om["clear"], {"key": key})
 
 
 @cache

@@ -243,6 +243,34 @@ async def test_history_limit_offset_and_dates(mem: MemoryStorage) -> None:
     )
 
 
+async def test_a_generation_starts_only_from_the_newest_record(mem: MemoryStorage) -> None:
+    """A reflection (synchronous or buffered) starts generation N + 1 only while its current record is the newest
+    generation of its thread/resource: from an outdated one it is USER ``…_STALE_RECORD``, from a deleted one
+    ``…_NOT_FOUND``, nothing written (1.27.1 would insert a second generation of the same number)."""
+    rec = await init(mem)
+    await mem.update_buffered_reflection(
+        {"id": rec.id, "reflection": "B", "tokenCount": 1, "inputTokenCount": 1, "reflectedObservationLineCount": 0}
+    )
+    gen1 = await mem.create_reflection_generation({"currentRecord": rec, "reflection": "R1", "tokenCount": 1})
+    with pytest.raises(MastraError) as exc:
+        await mem.create_reflection_generation({"currentRecord": rec, "reflection": "again", "tokenCount": 1})
+    assert_user_error(exc, status="_STALE_RECORD")
+    assert (exc.value.details["id"], exc.value.details["generation"], exc.value.details["newest"]) == (rec.id, 1, 1)
+    with pytest.raises(MastraError) as exc:  # rec still holds its buffered reflection, but gen1 supersedes it
+        await mem.swap_buffered_reflection_to_active({"currentRecord": rec, "tokenCount": 1})
+    assert_user_error(exc, status="_STALE_RECORD")
+    assert (await mem.get_observational_memory_history("t1", "r1"))[1].buffered_reflection == "B"  # untouched
+    gen2 = await mem.create_reflection_generation({"currentRecord": gen1, "reflection": "R2", "tokenCount": 1})
+    assert [h.id for h in await mem.get_observational_memory_history("t1", "r1")] == [gen2.id, gen1.id, rec.id]
+
+    await mem.clear_observational_memory("t1", "r1")
+    with pytest.raises(MastraError) as exc:  # cleared (or its thread deleted) meanwhile: no generation revives it
+        await mem.create_reflection_generation({"currentRecord": gen2, "reflection": "R3", "tokenCount": 1})
+    assert_user_error(exc, status="_NOT_FOUND")
+    assert exc.value.details["id"] == gen2.id
+    assert await mem.get_observational_memory_history("t1", "r1") == []
+
+
 async def test_thread_and_resource_scopes_are_separate(mem: MemoryStorage) -> None:
     res = await init(mem, None, "r1")
     thr = await init(mem, "t1", "r1")

@@ -1,6 +1,7 @@
 """Observational memory under concurrency, on every backend: 20 concurrent callers per method that can race on
 one record. No flag is won twice, no buffered chunk is lost or activated twice, no token is counted twice,
-a buffered reflection becomes exactly one generation, no config key is lost.
+a buffered reflection becomes exactly one generation, racing reflections from one record make one generation
+(never two of one number), no config key is lost, and reflections racing ``delete_thread`` leave nothing behind.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from mastra_store.domains.memory import MemoryStorage
-from mastra_store.errors import MastraError
+from mastra_store.errors import ErrorCategory, MastraError
 from mastra_store.records.observational_memory import ObservationalMemoryRecord
 from mastra_store.testing.suite.test_observational_memory import chunk, current, init, mem  # noqa: F401 (fixture)
 
@@ -144,3 +145,81 @@ async def test_config_merges_keep_every_key(mem: MemoryStorage) -> None:  # noqa
     )
     observation = (await current(mem)).config["observation"]
     assert all(observation[f"k{i}"] == i for i in range(N)) and observation["messageTokens"] == 1000
+
+
+def refused(results: list[Any], *statuses: str) -> list[MastraError]:
+    """The USER errors among ``results`` whose id ends with one of ``statuses``."""
+    return [
+        r
+        for r in results
+        if isinstance(r, MastraError) and r.category == ErrorCategory.USER and r.id.endswith(statuses)
+    ]
+
+
+async def test_racing_reflections_make_one_generation(mem: MemoryStorage) -> None:  # noqa: F811
+    """N ``create_reflection_generation`` calls from one current record: one makes generation 1, the others get
+    USER ``…_STALE_RECORD`` (1.27.1 inserts N records numbered 1 and relies on ``isReflecting`` alone)."""
+    rec = await init(mem)
+    results = await together(
+        *(
+            mem.create_reflection_generation({"currentRecord": rec, "reflection": f"R{i}", "tokenCount": 1})
+            for i in range(N)
+        )
+    )
+    won = [r for r in results if isinstance(r, ObservationalMemoryRecord)]
+    assert (len(won), len(refused(results, "_STALE_RECORD"))) == (1, N - 1), results[:3]
+    assert [h.generation_count for h in await mem.get_observational_memory_history("t1", "r1")] == [1, 0]
+    assert (await current(mem)).id == won[0].id
+
+
+async def test_reflections_racing_a_buffered_swap_make_one_generation(mem: MemoryStorage) -> None:  # noqa: F811
+    """Synchronous reflections and swaps of the buffered reflection, all from one record: one generation 1."""
+    rec = await init(mem)
+    await mem.update_buffered_reflection(
+        {"id": rec.id, "reflection": "B", "tokenCount": 1, "inputTokenCount": 1, "reflectedObservationLineCount": 0}
+    )
+    calls = [
+        mem.create_reflection_generation({"currentRecord": rec, "reflection": f"R{i}", "tokenCount": 1})
+        if i % 2
+        else mem.swap_buffered_reflection_to_active({"currentRecord": rec, "tokenCount": 1})
+        for i in range(N)
+    ]
+    results = await together(*calls)
+    won = [r for r in results if isinstance(r, ObservationalMemoryRecord)]
+    assert (len(won), len(refused(results, "_STALE_RECORD", "_NO_CONTENT"))) == (1, N - 1), results[:3]
+    assert [h.generation_count for h in await mem.get_observational_memory_history("t1", "r1")] == [1, 0]
+
+
+async def test_reflections_racing_delete_thread_leave_nothing(mem: MemoryStorage) -> None:  # noqa: F811
+    """Per thread: ``delete_thread`` racing a swap of the buffered reflection and a synchronous reflection from
+    the same record. A reflection either made its generation before the delete (which then removes it) or is
+    refused (its record is gone: ``…_NOT_FOUND``; the other reflection won: ``…_STALE_RECORD``); afterwards the
+    thread has no observational memory in any order."""
+    tids = [f"t{i}" for i in range(N)]
+    records = []
+    for tid in tids:
+        await mem.save_thread(thread={"id": tid, "resourceId": "r1", "title": tid, "createdAt": T0, "updatedAt": T0})
+        rec = await init(mem, tid)
+        await mem.update_buffered_reflection(
+            {"id": rec.id, "reflection": "B", "tokenCount": 1, "inputTokenCount": 1, "reflectedObservationLineCount": 0}
+        )
+        records.append(rec)
+
+    async def after(delay_ms: int, call: Any) -> Any:
+        await asyncio.sleep(delay_ms / 1000)
+        return await call
+
+    calls: list[Any] = []
+    for n, (tid, rec) in enumerate(zip(tids, records, strict=True)):
+        group = [
+            mem.delete_thread(thread_id=tid),
+            mem.swap_buffered_reflection_to_active({"currentRecord": rec, "tokenCount": 1}),
+            mem.create_reflection_generation({"currentRecord": rec, "reflection": "C", "tokenCount": 1}),
+        ]
+        # Every order starts first, and the later calls land at different points of the first one.
+        calls.extend(after(k * (n % 5) * 2, c) for k, c in enumerate(group[n % 3 :] + group[: n % 3]))
+    results = await together(*calls)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused(errors, "_NOT_FOUND", "_STALE_RECORD")) == len(errors), errors[:3]
+    left = {tid: await mem.get_observational_memory_history(tid, "r1", None) for tid in tids}
+    assert {tid: len(h) for tid, h in left.items() if h} == {}
