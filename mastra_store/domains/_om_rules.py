@@ -8,11 +8,11 @@ same. Nothing here does I/O.
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .._ids import uuid7
 from .._time import js_iso
 from ..errors import ValidationError
 from ..records.observational_memory import (
@@ -97,7 +97,7 @@ def deep_merge(target: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]
 def new_chunk(chunk: Any, now: datetime) -> BufferedObservationChunk:
     """The stored form of a ``BufferedObservationChunkInput`` (id ``ombuf-<uuid>``, counts rounded)."""
     return BufferedObservationChunk(
-        id=f"ombuf-{uuid.uuid4()}",
+        id=f"ombuf-{uuid7()}",
         cycle_id=chunk.cycle_id,
         observations=chunk.observations,
         token_count=js_round(chunk.token_count),
@@ -209,7 +209,7 @@ def reflection_generation(
     """``createReflectionGeneration``'s new record: generation + 1, the reflection as active observations,
     counters and flags reset, buffers empty; scope, ids, cursor, total, config, metadata and timezone carried."""
     return ObservationalMemoryRecord(
-        id=str(uuid.uuid4()),
+        id=uuid7(),
         scope=current.scope,
         thread_id=current.thread_id,
         resource_id=current.resource_id,

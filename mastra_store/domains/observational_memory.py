@@ -18,11 +18,11 @@ set ``supports_observational_memory``; without them every method raises :class:`
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from .._ids import uuid7
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, NotSupportedError, ValidationError
 from ..records.observational_memory import (
@@ -117,7 +117,7 @@ class ObservationalMemoryMethods(StorageDomain):
             raise ValidationError(id=bad, field="input.thread_id", reason="a thread-scoped record needs a thread id")
         now = utc_now()
         record = ObservationalMemoryRecord(
-            id=str(uuid.uuid4()),
+            id=uuid7(),
             scope=inp.scope,
             thread_id=inp.thread_id,
             resource_id=inp.resource_id,
