@@ -18,6 +18,7 @@ from ..records._policy import (
     MAX_ID_BYTES,
     STRICT,
     check_json,
+    check_json_encoded,
     check_record,
     check_records,
     check_text,
@@ -134,6 +135,14 @@ def require_object(
     if not isinstance(value, dict):
         raise ValidationError(id=error_id, field=field, reason=f"expected an object, got {type(value).__name__}")
     return check_json(value, field=field, error_id=error_id, mode=mode, base=base)
+
+
+def require_object_encoded(value: Any, *, field: str, error_id: str, mode: int = STRICT) -> tuple[Any, bytes | None]:
+    """:func:`require_object` of a required object, and its JSON when the fast check encoded it already
+    (``check_json_encoded``)."""
+    if not isinstance(value, dict):
+        raise ValidationError(id=error_id, field=field, reason=f"expected an object, got {type(value).__name__}")
+    return check_json_encoded(value, field=field, error_id=error_id, mode=mode)
 
 
 def require_str_list(value: Any, *, field: str, error_id: str) -> list[str]:

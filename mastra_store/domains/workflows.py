@@ -16,7 +16,7 @@ from ..records._construct import construct
 from ..records._policy import STRIPPED
 from ..records.workflows import WorkflowRun, WorkflowRuns, WorkflowStateUpdate
 from ..types import MAX_SAFE_INTEGER, normalize_per_page
-from ._validate import coerce, require_int, require_json, require_object, require_str
+from ._validate import coerce, require_int, require_json, require_object, require_object_encoded, require_str
 from .base import DomainName, StorageDomain
 
 __all__ = ("RunQuery", "SnapshotMutation", "WorkflowsStorage", "clean_snapshot", "snapshot_has_thread")
@@ -89,26 +89,27 @@ def clean_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
     return snapshot if _clean_encoding(snapshot) is not None else _stripped(snapshot)
 
 
-def clean_snapshot_text(snapshot: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def clean_snapshot_text(snapshot: dict[str, Any], encoded: bytes | None = None) -> tuple[dict[str, Any], str]:
     """:func:`clean_snapshot` and the result's JSON text: the fast check's encoding is the text a backend stores,
     so a ``persist_workflow_snapshot`` encodes its snapshot once for both (a 5 KB snapshot: ~50 000 instructions,
-    15 % of a SQLite W6a call)."""
-    data = _clean_encoding(snapshot)
+    15 % of a SQLite W6a call). ``encoded``: the snapshot's JSON the input check made already (then not again)."""
+    data = _clean_encoding(snapshot, encoded)
     if data is not None:
         return snapshot, data.decode()
     result = _stripped(snapshot)
     return result, _json.dumps(result)
 
 
-def _clean_encoding(snapshot: dict[str, Any]) -> bytes | None:
+def _clean_encoding(snapshot: dict[str, Any], data: bytes | None = None) -> bytes | None:
     """The snapshot's JSON when it has nothing to strip, else ``None``. Fast check first (W6a: walking a 5 KB
     snapshot cost ~180 µs, encoding it ~5 µs): orjson refuses lone surrogates, and it writes U+0000 (in keys or
     values) as the escape ``\\u0000``. Without either the walk would return an equal copy. A literal
     backslash-u0000 in the text is encoded as ``\\\\u0000``, which also matches: that rare case just takes the walk."""
-    try:
-        data = _json.dumps_bytes(snapshot)
-    except (TypeError, ValueError):  # orjson.JSONEncodeError subclasses both
-        return None
+    if data is None:  # (else the snapshot's JSON, made by the input check)
+        try:
+            data = _json.dumps_bytes(snapshot)
+        except (TypeError, ValueError):  # orjson.JSONEncodeError subclasses both
+            return None
     return data if data.find(b"\\u0000") < 0 else None  # (``find``: ``in`` first tries the needle as an integer)
 
 
@@ -154,14 +155,14 @@ class WorkflowsStorage(StorageDomain):
         require_str(workflow_name, field="workflow_name", error_id=bad)
         require_str(run_id, field="run_id", error_id=bad)
         # Snapshots strip U+0000 and lone surrogates (spec §2.2); every other policy rule applies.
-        snapshot = require_object(snapshot, field="snapshot", error_id=bad, mode=STRIPPED, optional=False)
+        snapshot, encoded = require_object_encoded(snapshot, field="snapshot", error_id=bad, mode=STRIPPED)
         if resource_id is not None:
             require_str(resource_id, field="resource_id", error_id=bad)
         now = utc_now()
         created = self._date(created_at, "created_at", bad) or now
         updated = self._date(updated_at, "updated_at", bad) or now
         async with self._guard(op, workflowName=workflow_name, runId=run_id):
-            clean, text = clean_snapshot_text(snapshot)
+            clean, text = clean_snapshot_text(snapshot, encoded)
             await self._persist(workflow_name, run_id, clean, resource_id, created, updated, text=text)
 
     async def load_workflow_snapshot(self, *, workflow_name: str, run_id: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mastra_store import _json
 from mastra_store.errors import ValidationError
 from mastra_store.records._policy import (
     MAX_JSON_DEPTH,
@@ -18,6 +20,7 @@ from mastra_store.records._policy import (
     _plainly_fine,
     _walk,
     check_json,
+    check_json_encoded,
     check_records,
     json_problem,
 )
@@ -80,3 +83,37 @@ def test_batch_fast_path_and_record_path_agree() -> None:
     with pytest.raises(ValidationError) as info:
         check_records(bad, field="messages", error_id="X")
     assert info.value.field == "messages[1].content.parts[0].n"
+
+
+def test_check_json_encoded_gives_the_stored_bytes_only_when_the_fast_check_passed() -> None:
+    """The bytes it hands over are exactly what ``_json.dumps_bytes`` makes (what a backend stores); any document
+    the fast check does not settle (a null, NaN, a datetime, U+0000 in strict mode) gets ``None`` and the walk's
+    verdict, as ``check_json``."""
+    rng = random.Random(7)
+
+    def doc(depth: int) -> Any:
+        kind = rng.randrange(6 if depth < 4 else 3)
+        if kind == 0:
+            return rng.choice(["", "a", "é\u2603", "q\"\\", "x" * 40])
+        if kind == 1:
+            return rng.choice([0, -1, 2**53 - 1, 1.5, -2.25e-7, True, False])
+        if kind == 2:
+            return rng.random()
+        if kind == 3:
+            return [doc(depth + 1) for _ in range(rng.randrange(4))]
+        return {f"k{i}\u00e9": doc(depth + 1) for i in range(rng.randrange(4))}
+
+    for _ in range(500):
+        value = {"root": doc(0)}
+        checked, encoded = check_json_encoded(value, field="f", error_id="E")
+        assert checked is value and encoded == _json.dumps_bytes(value)
+    stamp = datetime(2025, 1, 2, tzinfo=UTC)
+    for odd in ({"a": None}, {"a": [1, None]}, {"t": stamp}, {"n": 2**53}):
+        checked, encoded = check_json_encoded(odd, field="f", error_id="E")
+        assert encoded is None and checked == check_json(odd, field="f", error_id="E")
+    for bad in ({"a": float("nan")}, {"a": "\x00"}):
+        with pytest.raises(ValidationError) as err:
+            check_json_encoded(bad, field="f", error_id="E")
+        assert err.value.details["field"] == "f.a"
+    # Snapshots keep U+0000 through the check (they strip it later): the bytes still come, escaped.
+    assert check_json_encoded({"a": "\x00"}, field="f", error_id="E", mode=STRIPPED)[1] == b'{"a":"\\u0000"}'
