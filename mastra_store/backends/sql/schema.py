@@ -40,7 +40,7 @@ from sqlalchemy import exc as sa_exc
 
 from ...errors import ErrorCategory, MastraError, SchemaOutOfDateError, StorageUnavailableError, storage_error_id
 from .database import is_connection_error
-from .tables import DEFAULT_INDEXES, INDEX_DIALECT, TABLE_NAMES, Layout, build_tables, index_name, layout_table_names
+from .tables import DEFAULT_INDEXES, TABLE_NAMES, Layout, build_tables, index_name, layout_table_names
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -177,8 +177,6 @@ def include_object(schema: str | None, dialect: str, skip_default_indexes: bool 
         if type_ == "table":
             return name in TABLE_NAMES
         if type_ == "index" and name is not None:
-            if not reflected and obj.info.get(INDEX_DIALECT, dialect) != dialect:
-                return False  # the other dialect's form of an index (tables.py)
             if dialect != "postgresql" and name in pg_only:
                 return False
             if skip_default_indexes and name in defaults:

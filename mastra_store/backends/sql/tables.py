@@ -217,28 +217,22 @@ class Tables:
         return [self.by_name(n) for n in DOMAIN_TABLES[domain] if n in self.names]
 
 
-#: ``Index.info`` key naming the one dialect an index object is for (an index whose SQLite form differs is two
-#: objects of one name; ``schema.include_object`` compares each dialect's own).
-INDEX_DIALECT: Final = "mastra_dialect"
+#: ``Index.info`` flag of an index SQLite keeps ascending (``IndexDef.sqlite_ascending``): one index object serves
+#: both dialects (Alembic compares a table's indexes by name), and SQLite's ``CREATE INDEX`` drops its ``DESC``.
+SQLITE_ASCENDING: Final = "mastra_sqlite_ascending"
 
 
-def _indexes(tables: dict[str, sa.Table], d: IndexDef, schema: str | None, layout: Layout) -> list[sa.Index]:
-    """``d`` as index objects: one, or (its SQLite form differs) PostgreSQL's and SQLite's."""
-    if layout == "v1" and d.sqlite_differs:
-        sqlite_cols, sqlite_where = d.form(False, layout)
-        return [
-            _index(tables[d.table], d, schema, d.columns, d.where, "postgresql"),
-            _index(tables[d.table], d, schema, sqlite_cols, sqlite_where, "sqlite"),
-        ]
-    only = None if d.exists(False, layout) else "postgresql"
-    return [_index(tables[d.table], d, schema, d.columns, d.where, only)]
+@compiles(sa.schema.CreateIndex, "sqlite")
+def _create_index_sqlite(create: sa.schema.CreateIndex, compiler: Any, **kw: Any) -> str:
+    text: str = compiler.visit_create_index(create, **kw)
+    # Only flagged indexes, whose expressions are plain columns: " DESC" appears in nothing else of their DDL.
+    return text.replace(" DESC", "") if create.element.info.get(SQLITE_ASCENDING) else text
 
 
-def _index(
-    t: sa.Table, d: IndexDef, schema: str | None, columns: tuple[str, ...], where: str | None, dialect: str | None
-) -> sa.Index:
+def _index(tables: dict[str, sa.Table], d: IndexDef, schema: str | None, layout: Layout) -> sa.Index:
+    t = tables[d.table]
     cols: list[Any] = []
-    for spec in columns:
+    for spec in d.columns:
         if spec.startswith("("):  # an expression, as the reference spells it
             cols.append(sa.text(spec))
             continue
@@ -248,12 +242,15 @@ def _index(
     kw: dict[str, Any] = {}
     if d.method != "btree":
         kw["postgresql_using"] = d.method
-    if where:
-        kw["postgresql_where"] = sa.text(where)
-        kw["sqlite_where"] = sa.text(where)
-    idx = sa.Index(index_name(d.name, schema), *cols, info={INDEX_DIALECT: dialect} if dialect else {}, **kw)
-    if dialect is not None:
-        idx.ddl_if(dialect=dialect)
+    if d.where:
+        kw["postgresql_where"] = sa.text(d.where)
+    _, sqlite_where = d.form(False, layout)
+    if sqlite_where:
+        kw["sqlite_where"] = sa.text(sqlite_where)
+    ascending = layout == "v1" and d.sqlite_ascending
+    idx = sa.Index(index_name(d.name, schema), *cols, info={SQLITE_ASCENDING: True} if ascending else {}, **kw)
+    if not d.exists(False, layout):
+        idx.ddl_if(dialect="postgresql")
     return idx
 
 
@@ -605,8 +602,7 @@ def build_tables(schema: str | None = None, with_indexes: bool = True, layout: L
     if with_indexes:
         for d in DEFAULT_INDEXES:
             if layout in d.layouts:
-                for idx in _indexes(t, d, schema, layout):
-                    t[d.table].append_constraint(idx)
+                t[d.table].append_constraint(_index(t, d, schema, layout))
     return Tables(
         schema=schema,
         metadata=md,
