@@ -7,7 +7,7 @@ Token counts are whole numbers on the way out; inputs may be fractional (Mastra 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, StrictFloat, StrictInt
 
@@ -53,6 +53,8 @@ class BufferedObservationChunk(Record):
     """
 
     model_config = ConfigDict(extra="allow")
+    #: Stored inside the ``bufferedObservationChunks`` list: its JSON fields sit two levels deep in that document.
+    __policy_depth__: ClassVar[int] = 2
 
     id: str
     cycle_id: str
@@ -147,6 +149,8 @@ class UpdateActiveObservationsInput(Record):
 
 
 class BufferedObservationChunkInput(Record):
+    __policy_depth__: ClassVar[int] = 2  # becomes a stored chunk (BufferedObservationChunk)
+
     cycle_id: str
     observations: str
     token_count: TokenInput
