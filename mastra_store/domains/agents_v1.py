@@ -22,6 +22,7 @@ import orjson
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, NotSupportedError, ValidationError
 from ..records._construct import construct
+from ..records._policy import INT32_MAX
 from ..records.agents_v1 import (
     AGENT_STATUSES,
     CONFIG_FIELDS,
@@ -247,7 +248,8 @@ class VersionedAgents(StorageDomain):
         self._v1_check(op)
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(agent_id, field="agent_id", error_id=bad)
-        require_int(version_number, field="version_number", error_id=bad)
+        # versionNumber is a PostgreSQL integer: a larger number is refused everywhere, not a driver error there.
+        require_int(version_number, field="version_number", error_id=bad, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
         async with self._guard(op, agentId=agent_id, versionNumber=version_number):
             return await self._v1_version_by_number(agent_id, version_number)
 

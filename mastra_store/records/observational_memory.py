@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, StrictFloat, StrictInt
 
 from ..types import Record, UtcDateTime
-from ._policy import JsonText
+from ._policy import INT32_MAX, JsonText
 
 __all__ = (
     "INT32_MAX",
@@ -34,8 +34,7 @@ __all__ = (
     "UpdateObservationalMemoryConfigInput",
 )
 
-#: 1.27.1 stores every count in a PostgreSQL ``integer`` column.
-INT32_MAX = 2**31 - 1
+#: 1.27.1 stores every count in a PostgreSQL ``integer`` column (INT32_MAX).
 
 ObservationalMemoryScope = Literal["thread", "resource"]
 ObservationalMemoryOriginType = Literal["initial", "reflection"]
