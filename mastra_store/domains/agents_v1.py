@@ -36,7 +36,7 @@ from ..records.agents_v1 import (
     ResolvedAgentsPage,
 )
 from ..types import calculate_pagination, generic_has_more, normalize_per_page, parse_order_by
-from ._validate import coerce, require_int, require_str, require_str_list
+from ._validate import coerce, require_int, require_object, require_str, require_str_list
 from .base import StorageDomain
 
 __all__ = ("AgentListQuery", "VersionedAgents", "decode_instructions", "version_problem")
@@ -200,8 +200,8 @@ class VersionedAgents(StorageDomain):
             raise ValidationError(id=bad, field="visibility", reason="must be 'private' or 'public'")
         if status is not None and status not in AGENT_STATUSES:
             raise ValidationError(id=bad, field="status", reason="must be 'draft', 'published' or 'archived'")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+        # A filter is JSON the policy could store (PostgreSQL compares it as jsonb): refused everywhere, not there.
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         ids = None if entity_ids is None else require_str_list(entity_ids, field="entity_ids", error_id=bad)
         limit = normalize_per_page(per_page, 100)
         offset, page_out = calculate_pagination(page, per_page, limit)

@@ -273,6 +273,8 @@ async def test_list_filters_order_and_pages(agents: AgentsStorage) -> None:
         ({"status": "live"}, "status"),
         ({"visibility": "all"}, "visibility"),
         ({"metadata": ["x"]}, "metadata"),
+        ({"metadata": {"\u0000": None}}, "metadata"),  # PostgreSQL's jsonb cannot hold it: refused everywhere
+        ({"metadata": {"k": float("nan")}}, "metadata.k"),
         ({"entity_ids": "a1"}, "entity_ids"),
         ({"entity_ids": ["a1", 2]}, "entity_ids[1]"),
     ],
