@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from mastra_store import InMemoryStore, MastraStorage, PostgresStore, SqliteStore
 from mastra_store.store import BaseStore
 from mastra_store.testing import BETA, StoreFactory, StoreSpec
+from tests.pgschemas import new_schema_name, sweep_stale_schemas
 
 PG_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -79,6 +79,16 @@ def _pg_reachable() -> str | None:
     return None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Drop the test schemas killed runs left (tests/pgschemas.py): once per run, in xdist's controller."""
+    if hasattr(session.config, "workerinput"):
+        return
+    try:
+        _run_sync(sweep_stale_schemas(PG_URL.replace("postgresql+asyncpg://", "postgresql://")))
+    except Exception:  # no server: the tests that need one report it (pg_url)
+        return
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """The PostgreSQL URL; skips (fails under CI) when the server cannot be reached."""
@@ -109,7 +119,7 @@ def pg_schema_factory(pg_url: str) -> Iterator[Callable[[], str]]:
     made: list[str] = []
 
     def make() -> str:
-        name = f"t_{uuid.uuid4().hex[:12]}"
+        name = new_schema_name()  # the minute it was made in: a killed run's is swept by a later one
         made.append(name)
         return name
 

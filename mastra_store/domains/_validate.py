@@ -151,11 +151,15 @@ def require_str_list(value: Any, *, field: str, error_id: str) -> list[str]:
     return [require_str(v, field=f"{field}[{i}]", error_id=error_id) for i, v in enumerate(value)]
 
 
-def require_int(value: Any, *, field: str, error_id: str, minimum: int | None = None) -> int:
+def require_int(
+    value: Any, *, field: str, error_id: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(id=error_id, field=field, reason=f"expected an integer, got {type(value).__name__}")
     if minimum is not None and value < minimum:
         raise ValidationError(id=error_id, field=field, reason=f"must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise ValidationError(id=error_id, field=field, reason=f"must be <= {maximum}")
     if value > INT64_MAX or value < -INT64_MAX - 1:
         raise ValidationError(id=error_id, field=field, reason="integers must fit in 64 bits (signed)")
     return value

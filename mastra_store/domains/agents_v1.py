@@ -22,6 +22,7 @@ from .._ids import uuid7
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, NotSupportedError, ValidationError
 from ..records._construct import construct
+from ..records._policy import INT32_MAX
 from ..records.agents_v1 import (
     AGENT_STATUSES,
     CONFIG_FIELDS,
@@ -35,7 +36,7 @@ from ..records.agents_v1 import (
     ResolvedAgentsPage,
 )
 from ..types import calculate_pagination, generic_has_more, normalize_per_page, parse_order_by
-from ._validate import coerce, require_int, require_str, require_str_list
+from ._validate import coerce, require_int, require_object, require_str, require_str_list
 from .base import StorageDomain
 
 __all__ = ("AgentListQuery", "VersionedAgents", "decode_instructions", "version_problem")
@@ -199,8 +200,8 @@ class VersionedAgents(StorageDomain):
             raise ValidationError(id=bad, field="visibility", reason="must be 'private' or 'public'")
         if status is not None and status not in AGENT_STATUSES:
             raise ValidationError(id=bad, field="status", reason="must be 'draft', 'published' or 'archived'")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(id=bad, field="metadata", reason="expected an object")
+        # A filter is JSON the policy could store (PostgreSQL compares it as jsonb): refused everywhere, not there.
+        metadata = require_object(metadata, field="metadata", error_id=bad)
         ids = None if entity_ids is None else require_str_list(entity_ids, field="entity_ids", error_id=bad)
         limit = normalize_per_page(per_page, 100)
         offset, page_out = calculate_pagination(page, per_page, limit)
@@ -247,7 +248,8 @@ class VersionedAgents(StorageDomain):
         self._v1_check(op)
         bad = self._error_id(op, "INVALID_ARGS")
         require_str(agent_id, field="agent_id", error_id=bad)
-        require_int(version_number, field="version_number", error_id=bad)
+        # versionNumber is a PostgreSQL integer: a larger number is refused everywhere, not a driver error there.
+        require_int(version_number, field="version_number", error_id=bad, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
         async with self._guard(op, agentId=agent_id, versionNumber=version_number):
             return await self._v1_version_by_number(agent_id, version_number)
 

@@ -39,6 +39,7 @@ from .. import _json
 from ..errors import ValidationError
 
 __all__ = (
+    "INT32_MAX",
     "INT64_MAX",
     "INT64_MIN",
     "MAX_ID_BYTES",
@@ -67,6 +68,8 @@ MAX_LABEL_BYTES: Final = 1024
 #: A payload stored inside another document (message parts inside the content object, a step result inside a
 #: snapshot's ``context``) counts the enclosing levels.
 MAX_JSON_DEPTH: Final = 254
+#: PostgreSQL ``integer`` columns (1.27.1's counts, version numbers).
+INT32_MAX: Final = 2**31 - 1
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..types import PerPage, Record, UtcDateTime
+from ._policy import INT32_MAX
 
 __all__ = (
     "AGENT_STATUSES",
@@ -103,7 +104,7 @@ class AgentRecord(Record):
 class AgentVersionInput(AgentSnapshot):
     id: str = Field(min_length=1)
     agent_id: str = Field(min_length=1)
-    version_number: int = Field(ge=1, strict=True)
+    version_number: int = Field(ge=1, le=INT32_MAX, strict=True)  # a PostgreSQL integer column
     changed_fields: list[str] | None = None
     change_message: str | None = None
 

@@ -7,12 +7,12 @@ Token counts are whole numbers on the way out; inputs may be fractional (Mastra 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, StrictFloat, StrictInt
 
 from ..types import Record, UtcDateTime
-from ._policy import JsonText
+from ._policy import INT32_MAX, JsonText
 
 __all__ = (
     "INT32_MAX",
@@ -34,8 +34,7 @@ __all__ = (
     "UpdateObservationalMemoryConfigInput",
 )
 
-#: 1.27.1 stores every count in a PostgreSQL ``integer`` column.
-INT32_MAX = 2**31 - 1
+#: 1.27.1 stores every count in a PostgreSQL ``integer`` column (INT32_MAX).
 
 ObservationalMemoryScope = Literal["thread", "resource"]
 ObservationalMemoryOriginType = Literal["initial", "reflection"]
@@ -53,6 +52,8 @@ class BufferedObservationChunk(Record):
     """
 
     model_config = ConfigDict(extra="allow")
+    #: Stored inside the ``bufferedObservationChunks`` list: its JSON fields sit two levels deep in that document.
+    __policy_depth__: ClassVar[int] = 2
 
     id: str
     cycle_id: str
@@ -147,6 +148,8 @@ class UpdateActiveObservationsInput(Record):
 
 
 class BufferedObservationChunkInput(Record):
+    __policy_depth__: ClassVar[int] = 2  # becomes a stored chunk (BufferedObservationChunk)
+
     cycle_id: str
     observations: str
     token_count: TokenInput

@@ -2,9 +2,9 @@
 
 The suite clears every domain before each test, so it must not run on a user's tables:
 
-* PostgreSQL: a private schema per layout (1.x, beta) per session, ``mck_<random>``, dropped at the end (a
-  ``schema=`` in the URL is ignored; the name is short because index names start with it and PostgreSQL cuts
-  identifiers at 63 bytes);
+* PostgreSQL: a private schema per layout (1.x, beta) per session, ``mck_<minute><random>``, dropped at the end
+  (a ``schema=`` in the URL is ignored; the name is short because index names start with it and PostgreSQL cuts
+  identifiers at 63 bytes; the minute it was made in tells a schema a killed session left, see ``_names``);
 * DynamoDB: a private table ``<table>-conformance-<random>`` created for the session and deleted at the end;
 * SQLite: a fresh file in the test's temporary directory (the URL's path is not opened);
 * ``memory://``: a new in-memory store.
@@ -19,6 +19,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..urls import StoreUrl, open_store, parse_store_url
+from ._names import stamped_name
 
 if TYPE_CHECKING:
     from ..store import BaseStore
@@ -39,6 +40,7 @@ class UrlStores:
     def __init__(self, url: str) -> None:
         self.url: StoreUrl = parse_store_url(url)
         self._tag = uuid.uuid4().hex[:10]
+        self._schema = stamped_name("mck_")
         self._schemas: set[str] = set()
         self._table: str | None = None
         self._table_ready = False
@@ -48,7 +50,7 @@ class UrlStores:
         kind = self.url.kind
         version = {"mastra_version": spec.mastra_version} if spec.mastra_version else {}
         if kind == "postgres":
-            schema = f"mck_{self._tag}" + ("b" if spec.mastra_version else "")
+            schema = self._schema + ("b" if spec.mastra_version else "")
             self._schemas.add(schema)
             options = {**self.url.options, "schema_name": schema}
             return open_store(StoreUrl("postgres", self.url.url, options), id="conformance", **version)

@@ -17,91 +17,45 @@ after an accepted call, so refusals, most of the examples, cost one call per bac
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 import warnings
-from collections.abc import Callable, Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mastra_store import InMemoryStore, MastraError, MastraStorage, PostgresStore, SqliteStore
-from mastra_store.backends.dynamodb import DynamoDBStore
-from mastra_store.records._policy import MAX_ID_BYTES, MAX_JSON_DEPTH
 from mastra_store.store import BaseStore
-from tests.dynamodb.server import ddb_config
+from tests.chaos.fuzz_v1 import FAMILIES_V1, V1
+from tests.chaos.fuzzing import (
+    T0,
+    Family,
+    Fuzzer,
+    Loop,
+    Registry,
+    dates,
+    ids,
+    ints,
+    json_objects,
+    json_values,
+    open_stores,
+    texts,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.dynamodb]
 
 LONG = os.environ.get("MASTRA_STORE_CHAOS_LONG", "") not in ("", "0")
 #: Examples per public method (47 now): 5 (~235 in all) by default, 40 (~1 900) in the long profile.
 EXAMPLES = 40 if LONG else 5
-T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
-T = TypeVar("T")
-
-
-# -- the stores, on a loop of their own ------------------------------------------------------------------------
-class Loop:
-    """An event loop in a helper thread: Hypothesis drives a plain function, the stores live on this loop."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture(scope="module")
 def fuzz_stores(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Loop, dict[str, BaseStore]]]:
-    pg_url = request.getfixturevalue("pg_url")
-    schema = request.getfixturevalue("pg_shared_schema")
-    endpoint = request.getfixturevalue("dynamodb_endpoint")
-    table = request.getfixturevalue("dynamodb_shared_table")
-    tmp: Path = tmp_path_factory.mktemp("fuzz")
-    loop = Loop()
-
-    async def build() -> dict[str, BaseStore]:
-        stores: dict[str, BaseStore] = {
-            "inmemory": InMemoryStore(id="mem"),
-            "sqlite": SqliteStore(id="sqlite", path=tmp / "fuzz.db"),
-            "postgres": PostgresStore(id="pg", connection_string=pg_url, schema_name=schema),
-            "dynamodb": DynamoDBStore(id="ddb", config=ddb_config(endpoint, table)),
-            "composite": MastraStorage(
-                id="composite",
-                default=SqliteStore(id="sqlite2", path=tmp / "composite.db"),
-                domains={"memory": InMemoryStore(id="m1"), "agents": InMemoryStore(id="m2")},
-            ),
-        }
-        for s in stores.values():
-            await s.init()
-        return stores
-
-    stores = loop.run(build())
-    try:
-        yield loop, stores
-    finally:
-
-        async def close() -> None:
-            for s in stores.values():
-                await s.close()
-
-        loop.run(close())
-        loop.close()
+    yield from open_stores(request, tmp_path_factory.mktemp("fuzz"))
 
 
 async def seed_memory(store: BaseStore) -> None:
@@ -191,98 +145,16 @@ async def agents_state(store: BaseStore) -> Any:
 
 #: Per domain: how its seed rows are written, and how what it holds is read back through the public API (the
 #: rows the seed and the generated calls touch). A call of one domain only ever touches that domain.
-DOMAINS: dict[str, tuple[Callable[[BaseStore], Coroutine[Any, Any, None]], Callable[[BaseStore], Any]]] = {
-    "memory": (seed_memory, memory_state),
-    "workflows": (seed_workflows, workflows_state),
-    "observability": (seed_observability, observability_state),
-    "scores": (seed_scores, scores_state),
-    "agents": (seed_agents, agents_state),
+FAMILIES: dict[str, Family] = {
+    "memory": Family("memory", seed_memory, memory_state),
+    "workflows": Family("workflows", seed_workflows, workflows_state),
+    "observability": Family("observability", seed_observability, observability_state),
+    "scores": Family("scores", seed_scores, scores_state),
+    "agents": Family("agents", seed_agents, agents_state),
 }
 
 
-async def reset(store: BaseStore, domain: str) -> Any:
-    """Clear one domain, write its seed rows, and return what it then holds."""
-    await store.stores[domain].dangerously_clear_all()  # type: ignore[index]
-    seed, read = DOMAINS[domain]
-    await seed(store)
-    return await read(store)
-
-
-# -- values ------------------------------------------------------------------------------------------------------
-NASTY_TEXT = ["a\x00b", "\x00", "\ud800", "x\udfffy", "é" * (MAX_ID_BYTES // 2 + 1), "x" * (MAX_ID_BYTES + 1), "", " "]
-GOOD_IDS = ["t1", "t2", "m1", "m2", "m3", "r1", "r2", "w", "r", "s", "a1", "tr", "sp", "run", "sc", "new"]
-
-
-class Opaque:
-    """An object no JSON encoder knows."""
-
-
-def ids() -> st.SearchStrategy[Any]:
-    # Lower-case only: DynamoDB keys are case-insensitive (README "Limits"), a documented difference.
-    return st.one_of(
-        st.sampled_from(GOOD_IDS),
-        st.sampled_from(GOOD_IDS),
-        st.sampled_from(NASTY_TEXT),
-        st.text(alphabet="ab-_0é\x00\ud800", max_size=6),
-        st.sampled_from([None, 7, ["t1"]]),
-    )
-
-
-def texts() -> st.SearchStrategy[Any]:
-    return st.one_of(st.text(max_size=12), st.sampled_from(NASTY_TEXT), st.just(None))
-
-
-leaves: st.SearchStrategy[Any] = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**53), max_value=2**53),
-    st.sampled_from([2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2**64, 2**70]),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=10),
-    st.sampled_from(NASTY_TEXT),
-    st.sampled_from(
-        [datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), b"bytes", {"a", "b"}, Opaque(), Decimal("1.5"), ("t", 1)]
-    ),
-)
-keys = st.one_of(st.text(max_size=6), st.sampled_from(["k\x00", "\udc00", "ok"]), st.integers(0, 3))
-
-
-def deep(levels: int) -> Any:
-    v: Any = "leaf"
-    for _ in range(levels):
-        v = [v]
-    return v
-
-
-json_values = st.recursive(
-    leaves, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(keys, kids, max_size=3), max_leaves=8
-)
-json_objects = st.one_of(
-    st.dictionaries(keys, json_values, max_size=4),
-    st.dictionaries(st.text(max_size=5), st.integers(0, 9) | st.text(max_size=5), max_size=3),  # mostly valid
-    st.builds(lambda d: {"deep": deep(d)}, st.sampled_from([MAX_JSON_DEPTH - 2, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 3])),
-    st.sampled_from([None, "not an object", [1, 2]]),
-)
-dates = st.one_of(
-    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)),
-    st.sampled_from(
-        [
-            "2025-01-01T00:00:00Z",
-            "0999-05-06T07:08:09.010Z",
-            "9999-12-31T23:00:00-05:00",
-            "0001-01-01T00:00:00+01:00",
-            "not a date",
-            10**20,
-            -(10**17),
-            float("nan"),
-            1_700_000_000_000,
-            None,
-        ]
-    ),
-)
-ints = st.one_of(st.integers(-3, 50), st.sampled_from([2**31, 2**63, 2**64, -(2**63) - 1, True, "1", None]))
-
-
+# -- values (the shared ones are in fuzzing.py) ------------------------------------------------------------
 def content() -> st.SearchStrategy[Any]:
     part = st.fixed_dictionaries({"type": st.just("text"), "text": texts()}, optional={"extra": json_values})
     return st.one_of(
@@ -381,20 +253,12 @@ def returning(value: Any) -> Returning:
 
 
 # -- calls: (domain, method, kwargs) ---------------------------------------------------------------------------
-Call = tuple[str, str, dict[str, Any]]
+#: (domain, method) -> the strategy of its calls (the beta's domains; fuzz_v1.py has the 1.x ones).
+BETA = Registry()
+call = BETA.call
+FUZZED = BETA.calls
 
-
-#: (domain, method) -> the strategy of its calls, for every generator below.
-FUZZED: dict[tuple[str, str], st.SearchStrategy[Call]] = {}
-
-
-def call(domain: str, method: str, **kwargs: st.SearchStrategy[Any]) -> st.SearchStrategy[Call]:
-    strategy = st.fixed_dictionaries(kwargs).map(lambda kw: (domain, method, kw))
-    FUZZED[(domain, method)] = strategy
-    return strategy
-
-
-CALLS: list[st.SearchStrategy[Call]] = [
+CALLS = [
     # memory
     call("memory", "get_thread_by_id", thread_id=ids()),
     call("memory", "save_thread", thread=thread()),
@@ -596,91 +460,12 @@ def public_methods(domain: Any) -> set[str]:
 
 
 # -- the property ------------------------------------------------------------------------------------------------
-Verdict = tuple[str, Any]
-#: Methods that only read (their refusals need no state check; accepting them dirties nothing).
-READS = ("get_", "list_", "load_")
-
-
-async def verdict_of(store: BaseStore, c: Call) -> Verdict:
-    domain, method, kwargs = c
-    fn: Callable[..., Coroutine[Any, Any, Any]] = getattr(store.stores[domain], method)  # type: ignore[literal-required]
-    try:
-        await fn(**kwargs)
-    except MastraError as err:
-        if err.category != "USER":
-            return ("NOT USER", f"{err.category} {err.id}: {err} (cause {err.__cause__!r})")
-        return ("USER", err.details.get("field"))
-    except Exception as exc:
-        return ("NOT MASTRA", f"{type(exc).__name__}: {exc}")
-    return ("ok", None)
-
-
-class Fuzzer:
-    def __init__(self, loop: Loop, stores: dict[str, BaseStore]) -> None:
-        self.loop = loop
-        self.stores = stores
-        self.dirty = set(DOMAINS)  # the domains to re-seed before the next example
-        self.seeded: dict[tuple[str, str], Any] = {}  # (backend, domain) -> what it holds after seeding
-        self.examples = 0
-        self.refused = 0
-        self.methods: set[str] = set()
-
-    def reset(self) -> None:
-        async def go() -> None:
-            keys = [(n, d) for n in self.stores for d in sorted(self.dirty)]
-
-            # Domains of one store one after the other (a composite's may share a backend), stores concurrently.
-            async def one(name: str) -> list[Any]:
-                return [await reset(self.stores[name], d) for d in sorted(self.dirty)]
-
-            found = await asyncio.gather(*(one(n) for n in self.stores))
-            self.seeded.update(zip(keys, (v for per_store in found for v in per_store), strict=True))
-
-        self.loop.run(go())
-        self.dirty = set()
-
-    def check(self, c: Call) -> None:
-        domain = c[0]
-        if self.dirty:
-            self.reset()
-        self.examples += 1
-        self.methods.add(f"{c[0]}.{c[1]}")
-
-        async def go() -> dict[str, Verdict]:
-            # Concurrently: the five stores share nothing (own files, schema, table, dicts).
-            names = list(self.stores)
-            found = await asyncio.gather(*(verdict_of(self.stores[n], c) for n in names))
-            return dict(zip(names, found, strict=True))
-
-        verdicts = self.loop.run(go())
-        assert all(v[0] in ("ok", "USER") for v in verdicts.values()), (c, verdicts)
-        assert len(set(verdicts.values())) == 1, (c, verdicts)
-        if next(iter(verdicts.values()))[0] == "ok":
-            if not c[1].startswith(READS):
-                self.dirty.add(domain)  # a write: re-seed that domain before the next example
-            return
-        self.refused += 1
-        if c[1].startswith(READS):
-            return
-
-        read = DOMAINS[domain][1]
-
-        async def after() -> dict[str, Any]:
-            names = list(self.stores)
-            found = await asyncio.gather(*(read(self.stores[n]) for n in names))
-            return dict(zip(names, found, strict=True))
-
-        now = self.loop.run(after())
-        for name in self.stores:
-            assert now[name] == self.seeded[(name, domain)], (name, c, "a refused call changed the store")
-
-
 @pytest.fixture(scope="module")
 def fuzzer(fuzz_stores: tuple[Loop, dict[str, BaseStore]]) -> Iterator[Fuzzer]:
-    f = Fuzzer(*fuzz_stores)
+    f = Fuzzer(*fuzz_stores, families=FAMILIES)
     yield f
     # What the run covered (shown with -s / -rP): examples, how many were refused, which methods.
-    print(f"fuzz: {f.examples} examples, {f.refused} refused, {len(f.methods)} methods: {sorted(f.methods)}")
+    print(f.report())
 
 
 @settings(
@@ -697,8 +482,45 @@ def test_one_verdict_for_every_input_on_every_backend(fuzzer: Fuzzer, method: st
     fuzzer.check(data.draw(FUZZED[(domain, name)], label=method))
 
 
-#: The public methods when this test was written: each must have a generator above. Methods added since are
-#: reported (a warning) until they get one, so that adding a method never breaks the suite by itself.
+#: The public methods when this test was written: each must have a generator (here or in fuzz_v1.py). Methods
+#: added since are reported (a warning) until they get one, so that adding a method never breaks the suite by itself.
+OM_METHODS = {
+    "clear_observational_memory",
+    "create_reflection_generation",
+    "get_observational_memory",
+    "get_observational_memory_history",
+    "initialize_observational_memory",
+    "insert_observational_memory_record",
+    "set_buffering_observation_flag",
+    "set_buffering_reflection_flag",
+    "set_observing_flag",
+    "set_pending_message_tokens",
+    "set_reflecting_flag",
+    "swap_buffered_reflection_to_active",
+    "swap_buffered_to_active",
+    "update_active_observations",
+    "update_buffered_observations",
+    "update_buffered_reflection",
+    "update_observational_memory_config",
+}
+AGENTS_V1_METHODS = {
+    "count_versions",
+    "create",
+    "create_version",
+    "delete",
+    "delete_version",
+    "delete_versions_by_parent_id",
+    "get_by_id",
+    "get_by_id_resolved",
+    "get_latest_version",
+    "get_version",
+    "get_version_by_number",
+    "get_versions",
+    "list",
+    "list_resolved",
+    "list_versions",
+    "update",
+}
 BASELINE: dict[str, set[str]] = {
     "memory": {
         "clone_thread",
@@ -721,6 +543,7 @@ BASELINE: dict[str, set[str]] = {
         "update_messages",
         "update_resource",
         "update_thread",
+        *OM_METHODS,
     },
     "workflows": {
         "delete_workflow_run_by_id",
@@ -750,18 +573,21 @@ BASELINE: dict[str, set[str]] = {
         "list_traces",
         "update_span",
     },
-    "agents": {"create_agent", "delete_agent", "get_agent_by_id", "list_agents", "update_agent"},
+    "agents": {"create_agent", "delete_agent", "get_agent_by_id", "list_agents", "update_agent", *AGENTS_V1_METHODS},
+    "thread_state": {"delete_state", "delete_thread_states", "get_state", "set_state"},
 }
 
 
 def test_every_public_method_is_fuzzed() -> None:
     from mastra_store.backends.inmemory import InMemoryStore as Store
 
+    # (store domain, method) of every generator: the beta's here, the 1.x families' in fuzz_v1.py
+    covered = set(FUZZED) | {(FAMILIES_V1[family].domain, m) for family, m in V1.calls}
+    assert len(covered) == len(FUZZED) + len(V1.calls)  # no method fuzzed twice under two names
     for name, domain in Store().stores.items():
         methods = public_methods(domain)
-        BASELINE.setdefault(name, set())  # a domain added since (thread_state): warned about below
+        BASELINE.setdefault(name, set())  # a domain added since: warned about below
         assert BASELINE[name] <= methods, f"{name}: {sorted(BASELINE[name] - methods)} no longer exist"
-        assert {m for m in BASELINE[name] if (name, m) not in FUZZED} == set(), name
-        assert len(FUZZED) >= sum(map(len, BASELINE.values()))
-        if new := sorted(m for m in methods - BASELINE[name] if (name, m) not in FUZZED):
+        assert {m for m in BASELINE[name] if (name, m) not in covered} == set(), name
+        if new := sorted(m for m in methods - BASELINE[name] if (name, m) not in covered):
             warnings.warn(f"not fuzzed yet (tests/chaos/test_fuzz.py): {name}.{', '.join(new)}", stacklevel=1)

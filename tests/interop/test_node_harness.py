@@ -11,11 +11,12 @@ import asyncio
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.pgschemas import new_schema_name
 
 from .harness import node_available, run_mastra
 
@@ -67,7 +68,7 @@ def pg_schema() -> Iterator[tuple[str, str]]:
     """A fresh, empty schema in database ``test``; dropped afterwards. Yields ``(dsn, schema)``."""
     if not node_available():
         _unavailable("node >= 20 is not on PATH; the interop harness needs it")
-    schema = f"interop_{uuid.uuid4().hex[:12]}"
+    schema = new_schema_name()
     errors: list[str] = []
     for dsn in PG_DSNS:
         try:

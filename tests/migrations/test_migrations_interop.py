@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -13,6 +12,7 @@ import pytest
 from migration_catalog import dump_schema, mismatches, plain_url
 
 from mastra_store import PostgresStore
+from tests.pgschemas import new_schema_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from interop.harness import node_available, run_mastra
@@ -24,7 +24,7 @@ async def test_beta_mastra_init_after_ours_adds_nothing(pg_url: str, pg_conn: as
     if not node_available():
         pytest.skip("node >= 20 not available")
     # @mastra/pg looks its key names up untruncated: keep "<schema>_<name>" within PostgreSQL's 63 bytes.
-    schema = f"ti_{uuid.uuid4().hex[:8]}"
+    schema = new_schema_name()
     try:
         async with PostgresStore(id="s", connection_string=pg_url, schema_name=schema, mastra_version="1.0.0-beta"):
             pass

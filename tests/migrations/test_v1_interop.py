@@ -16,7 +16,6 @@ import json
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from migration_catalog import REFERENCE_V1, REFERENCE_V1_UPGRADED, V1_TABLES, du
 from mastra_store import PostgresStore
 from mastra_store.backends.sql.schema import VERSION_TABLE
 from mastra_store.backends.sql.tables import DEFAULT_INDEXES, index_name
+from tests.pgschemas import new_schema_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from interop.harness import NODE_SRC_DIR, ensure_node_modules, node_available, run_mastra
@@ -58,7 +58,7 @@ async def schemas(pg_conn: asyncpg.Connection) -> AsyncIterator[list[str]]:
     """Short schema names: @mastra/pg looks its key names up untruncated (``<schema>_<name>`` within 63 bytes)."""
     if not node_available():
         pytest.skip("node >= 20 not available")
-    names = [f"v1_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    names = [new_schema_name() for _ in range(2)]
     try:
         yield names
     finally:

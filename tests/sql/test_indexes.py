@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from mastra_store import InMemoryStore, MastraError, PostgresStore, SqliteStore, ValidationError
 from mastra_store.backends.sql.store import SqlStore
 from mastra_store.backends.sql.tables import TABLE_NAMES
+from tests.pgschemas import new_schema_name
 
 NOW = datetime(2025, 1, 15, tzinfo=UTC)
 
@@ -372,7 +373,7 @@ async def test_inmemory_store_has_no_index_management() -> None:
 async def test_a_schema_name_whose_index_names_would_collide_is_refused_up_front(pg_url: str) -> None:
     """``<schema>_<index>`` is cut at 63 bytes: from 29 characters on two default indexes share a name. That is a
     USER error naming ``schema_name`` before anything is written (it was a duplicate-name failure inside init())."""
-    longest = "s" * 28
+    longest = new_schema_name("s" * 14)  # 28 characters
     with pytest.raises(MastraError) as err:
         PostgresStore(id="long", connection_string=pg_url, schema_name=longest + "x")
     assert err.value.category == "USER" and err.value.details.get("field") == "schema_name"

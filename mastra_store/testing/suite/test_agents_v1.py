@@ -186,6 +186,20 @@ async def test_create_version_conflicts_are_user_errors_and_write_nothing(agents
     assert_user_error(bad_get, "version_number")
 
 
+async def test_version_numbers_beyond_postgres_integer_are_refused(agents: AgentsStorage) -> None:
+    """``versionNumber`` is a PostgreSQL ``integer``: a larger number is a USER error on every backend."""
+    await agents.create(agent=agent())
+    with pytest.raises(MastraError) as bad:
+        await agents.create_version(version=version("v-big", 2**31))
+    assert_user_error(bad, "version.versionNumber")
+    with pytest.raises(MastraError) as bad_get:
+        await agents.get_version_by_number("a1", 2**31)
+    assert_user_error(bad_get, "version_number")
+    biggest = await agents.create_version(version=version("v-max", 2**31 - 1))
+    assert await agents.get_version_by_number("a1", 2**31 - 1) == biggest
+    assert await agents.get_latest_version("a1") == biggest and await agents.count_versions("a1") == 2
+
+
 async def test_list_versions_orders_and_pages(agents: AgentsStorage) -> None:
     await agents.create(agent=agent())
     for n in range(2, 26):
@@ -259,6 +273,8 @@ async def test_list_filters_order_and_pages(agents: AgentsStorage) -> None:
         ({"status": "live"}, "status"),
         ({"visibility": "all"}, "visibility"),
         ({"metadata": ["x"]}, "metadata"),
+        ({"metadata": {"\u0000": None}}, "metadata"),  # PostgreSQL's jsonb cannot hold it: refused everywhere
+        ({"metadata": {"k": float("nan")}}, "metadata.k"),
         ({"entity_ids": "a1"}, "entity_ids"),
         ({"entity_ids": ["a1", 2]}, "entity_ids[1]"),
     ],

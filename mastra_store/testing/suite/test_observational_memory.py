@@ -15,6 +15,7 @@ import pytest
 
 from mastra_store.domains.memory import MemoryStorage
 from mastra_store.errors import ErrorCategory, MastraError, NotSupportedError
+from mastra_store.records._policy import MAX_JSON_DEPTH
 from mastra_store.records.observational_memory import ObservationalMemoryRecord
 from mastra_store.store import BaseStore
 
@@ -477,6 +478,13 @@ async def test_swap_reflection_of_unknown_record(mem: MemoryStorage) -> None:
     assert_user_error(exc, status="_NOT_FOUND")
 
 
+def _nested(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 def _bad_cases(rid: str, rec: ObservationalMemoryRecord) -> list[tuple[str, tuple[Any, ...], str]]:
     good_chunk = chunk("c")
     swap = {"id": rid, "activationRatio": 1, "messageTokensThreshold": 1, "currentPendingTokens": 1}
@@ -517,6 +525,24 @@ def _bad_cases(rid: str, rec: ObservationalMemoryRecord) -> list[tuple[str, tupl
             "update_buffered_observations",
             ({"id": rid, "chunk": {**good_chunk, "cycleId": None}},),
             "input.chunk.cycleId",
+        ),
+        (  # a chunk sits two levels deep in the stored bufferedObservationChunks (the list, the chunk)
+            "update_buffered_observations",
+            ({"id": rid, "chunk": {**good_chunk, "extractedValues": {"v": _nested(MAX_JSON_DEPTH - 2)}}},),
+            "input.chunk.extractedValues",
+        ),
+        (
+            "insert_observational_memory_record",
+            (
+                {
+                    **rec.to_mastra(),
+                    "id": "new",
+                    "bufferedObservationChunks": [
+                        {**good_chunk, "id": "ombuf-1", "extractionFailures": [{"e": _nested(MAX_JSON_DEPTH - 3)}]}
+                    ],
+                },
+            ),
+            "record.bufferedObservationChunks[0]",
         ),
         ("swap_buffered_to_active", ({**swap, "activationRatio": 1.5},), "input.activationRatio"),
         ("swap_buffered_to_active", ({**swap, "currentPendingTokens": float("inf")},), "input.currentPendingTokens"),
@@ -560,6 +586,15 @@ async def test_bad_input_names_the_field_and_writes_nothing(mem: MemoryStorage) 
         named = str(exc.value.details.get("field"))
         assert named == field or named.startswith(field + "."), (method, field, exc.value.details)
     assert await mem.get_observational_memory_history("t1", "r1") == [before]
+
+
+async def test_chunk_json_at_the_depth_limit_is_stored(mem: MemoryStorage) -> None:
+    """The deepest extracted values a stored chunk can hold (the list and the chunk around them count)."""
+    rec = await init(mem)
+    values = {"v": _nested(MAX_JSON_DEPTH - 3)}
+    await mem.update_buffered_observations({"id": rec.id, "chunk": chunk("c1", extractedValues=values)})
+    chunks = (await current(mem)).buffered_observation_chunks or []
+    assert [c.extracted_values for c in chunks] == [values]
 
 
 async def test_counts_that_would_overflow_are_refused(mem: MemoryStorage) -> None:
