@@ -219,12 +219,13 @@ _SOURCE: contextvars.ContextVar[Source | None] = contextvars.ContextVar("fuzz_so
 
 @contextlib.contextmanager
 def deterministic() -> Iterator[None]:
-    """Route the library's clock (every ``_time.now`` binding) and the domains' ``uuid.uuid4`` through the
-    :class:`Source` of the task that calls them (outside one: the real ones). Only the domain layer's uuids: the
-    DynamoDB client's request tokens must stay unique."""
-    from mastra_store import _time
+    """Route the library's clock (every ``_time.now`` binding) and the domains' ids (``uuid.uuid4``,
+    ``_ids.uuid7``) through the :class:`Source` of the task that calls them (outside one: the real ones). Only the
+    domain layer's ids: the DynamoDB client's request tokens must stay unique."""
+    from mastra_store import _ids, _time
 
     real_now = _time.now
+    real_uuid7 = _ids.uuid7
 
     def fake_now() -> datetime:
         src = _SOURCE.get()
@@ -233,6 +234,10 @@ def deterministic() -> Iterator[None]:
     def fake_uuid4() -> uuid.UUID:
         src = _SOURCE.get()
         return src.uuid4() if src is not None else uuid.uuid4()
+
+    def fake_uuid7() -> str:
+        src = _SOURCE.get()
+        return str(src.uuid4()) if src is not None else real_uuid7()
 
     shim = types.SimpleNamespace(**{k: getattr(uuid, k) for k in dir(uuid) if not k.startswith("__")})
     shim.uuid4 = fake_uuid4
@@ -247,6 +252,9 @@ def deterministic() -> Iterator[None]:
             elif value is uuid and name.startswith("mastra_store.domains."):
                 patched.append((module, attr, value))
                 setattr(module, attr, shim)
+            elif value is real_uuid7 and name.startswith("mastra_store.domains."):
+                patched.append((module, attr, value))
+                setattr(module, attr, fake_uuid7)
     try:
         yield
     finally:
