@@ -484,20 +484,20 @@ metadata_filters = st.one_of(
 #: Pages the size of the seeded rows (two agents, two versions), so that paging does something.
 pages = mostly(st.integers(0, 2), ints)
 per_pages = mostly(st.one_of(st.integers(0, 3), st.just(False), st.none()), ints)
+
+
+def order_bys(fields: list[str], directions: list[str], *odd: Any) -> st.SearchStrategy[Any]:
+    """``order_by`` values: none, ``{field?, direction?}`` from these, and the ``odd`` ones as they are."""
+    some = st.fixed_dictionaries(
+        {}, optional={"field": st.sampled_from(fields), "direction": st.sampled_from(directions)}
+    )
+    return st.one_of(st.none(), some, *(st.just(o) for o in odd))
+
+
 paging: dict[str, st.SearchStrategy[Any]] = {
     "page": pages,
     "per_page": per_pages,
-    "order_by": st.one_of(
-        st.none(),
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "field": st.sampled_from(["createdAt", "updatedAt", "name"]),
-                "direction": st.sampled_from(["ASC", "DESC", "up"]),
-            },
-        ),
-        st.just("createdAt"),
-    ),
+    "order_by": order_bys(["createdAt", "updatedAt", "name"], ["ASC", "DESC", "up"], "createdAt"),
 }
 list_filters: dict[str, st.SearchStrategy[Any]] = {
     "author_id": mostly(st.sampled_from(["u1", "u2", ""]), nasty_ids),
@@ -569,16 +569,7 @@ agents_calls = [
             optional={
                 "page": pages,
                 "per_page": per_pages,
-                "order_by": st.one_of(
-                    st.none(),
-                    st.fixed_dictionaries(
-                        {},
-                        optional={
-                            "field": st.sampled_from(["versionNumber", "createdAt", "x"]),
-                            "direction": st.sampled_from(["ASC", "DESC"]),
-                        },
-                    ),
-                ),
+                "order_by": order_bys(["versionNumber", "createdAt", "x"], ["ASC", "DESC"]),
             },
         ),
     ),
