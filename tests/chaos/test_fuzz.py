@@ -8,7 +8,9 @@ the same seeded rows. Then:
 
 * every backend gives the same verdict: accepted, or a ``USER`` MastraError naming the same field (or none);
   any other exception, or any other category, fails the example;
-* after a refused call, every backend still holds exactly the seeded rows (read back through the public API).
+* after a refused call, every backend still holds exactly the seeded rows (read back through the public API);
+* an accepted call returns the same result on every backend, and leaves every backend holding the same rows
+  (timestamps and generated ids included: each store's clock and the domains' uuids are deterministic here).
 
 Bounded and deterministic: ``derandomize=True`` (the same examples on every run), no example database, a fixed
 number of examples (``MASTRA_STORE_CHAOS_LONG=1``: many more). The stores are reset (cleared and re-seeded) only
