@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from .._ids import uuid7
+from .._time import js_iso
 from .._time import now as utc_now
 from ..errors import ErrorCategory, MastraError, ValidationError
 from ..records._construct import construct
@@ -630,7 +631,8 @@ class MemoryStorage(ObservationalMemoryMethods):
                 selected = selected[-opts.message_limit :]
             now = utc_now()
             owner = resource_id or source.resource_id
-            clone_meta: dict[str, Any] = {"sourceThreadId": source_thread_id, "clonedAt": now}
+            # JSON inside the metadata: the JS ISO string every backend stores and reads back (Mastra's form)
+            clone_meta: dict[str, Any] = {"sourceThreadId": source_thread_id, "clonedAt": js_iso(now)}
             if selected:
                 clone_meta["lastMessageId"] = selected[-1]
             thread = StorageThread(

@@ -263,15 +263,16 @@ def deterministic() -> Iterator[None]:
 
 
 # -- comparing results -------------------------------------------------------------------------------------------
-def plain(value: Any) -> Any:
-    """A result as Mastra's JSON would carry it (records via ``to_mastra()``), for comparison."""
+def plain(value: Any, ignore: frozenset[str] = frozenset()) -> Any:
+    """A result as Mastra's JSON would carry it (records via ``to_mastra()``), for comparison; keys in ``ignore``
+    left out at any depth."""
     if isinstance(value, BaseModel):
         to_mastra = getattr(value, "to_mastra", None)
-        return plain(to_mastra() if to_mastra else value.model_dump(by_alias=True, mode="json"))
+        return plain(to_mastra() if to_mastra else value.model_dump(by_alias=True, mode="json"), ignore)
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v, ignore) for k, v in value.items() if k not in ignore}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [plain(v, ignore) for v in value]
     return value
 
 
@@ -346,6 +347,8 @@ class Family:
     compare: bool = False
     #: Methods whose list result has no specified order: compared sorted by ``id``.
     unordered: frozenset[str] = frozenset()
+    #: Keys (at any depth) not compared across stores: values a store may draw itself.
+    ignore: frozenset[str] = frozenset()
 
 
 async def outcome(store: BaseStore, domain: str, c: Call) -> tuple[Verdict, Any]:
@@ -424,7 +427,7 @@ class Fuzzer:
         for n in families:
             if (next(iter(self.stores)), n) not in self.seeded:
                 self._agree(n, "after seeding")
-                if self.families[n].compare:  # deterministic seeds (the beta families' carry real timestamps)
+                if self.families[n].compare and not self.families[n].ignore:  # seeds written alike every time
                     self.seeded.update({(name, n): self.held[(name, n)] for name in self.stores})
 
     def _read(self, family: str) -> dict[str, Any]:
@@ -435,7 +438,8 @@ class Fuzzer:
 
     def _agree(self, family: str, when: str) -> None:
         if self.families[family].compare:
-            rows = {n: plain(self.held[(n, family)]) for n in self.stores}
+            ignore = self.families[family].ignore
+            rows = {n: plain(self.held[(n, family)], ignore) for n in self.stores}
             assert (d := disagreement(rows)) is None, f"{family} rows differ {when}: {d}"
 
     def check(self, c: Call) -> None:
@@ -464,7 +468,7 @@ class Fuzzer:
         if next(iter(verdicts.values()))[0] == "ok":
             self.why[(c[1], "ACCEPTED")] += 1
             if fam.compare:
-                results = {n: self._sorted(fam, c[1], plain(r)) for n, (_, r) in found.items()}
+                results = {n: self._sorted(fam, c[1], plain(r, fam.ignore)) for n, (_, r) in found.items()}
                 assert (d := disagreement(results)) is None, (c, f"results differ: {d}")
             if read_only:
                 return

@@ -6,6 +6,7 @@ Only the public API is used, so the same cases run on in-memory, SQLite, Postgre
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -581,6 +582,12 @@ async def test_clone_thread(mem: MemoryStorage) -> None:
     stored = await mem.get_thread_by_id(thread_id=new.id)
     assert stored is not None and stored.metadata is not None
     assert stored.metadata["clone"]["lastMessageId"] == "m5"
+    # clonedAt is JSON inside the metadata: the JS ISO string (as Mastra's JSON holds it), returned and read
+    # back alike on every backend, in-memory included (it kept a datetime, to_mastra() gave 6 digits)
+    cloned_at = clone_meta["clonedAt"]
+    assert isinstance(cloned_at, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", cloned_at)
+    assert stored.metadata["clone"]["clonedAt"] == cloned_at
+    assert stored.to_mastra()["metadata"] == new.to_mastra()["metadata"]
     assert await all_ids(mem, "t1") == mids  # the source is untouched
 
     with pytest.raises(MastraError) as err:
