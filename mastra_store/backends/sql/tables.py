@@ -50,7 +50,6 @@ def check_identifier(value: str, kind: str) -> str:
     return value
 
 
-
 JSONB = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
