@@ -39,11 +39,6 @@ class IndexDef:
         cols = tuple(c.removesuffix(" DESC") for c in self.columns) if self.sqlite_ascending else self.columns
         return cols, self.sqlite_where or self.where
 
-    @property
-    def sqlite_differs(self) -> bool:
-        """Whether SQLite's 1.x layout has another form of it than PostgreSQL."""
-        return self.sqlite_ascending or self.sqlite_where is not None
-
     def exists(self, pg: bool, layout: Layout) -> bool:
         """Whether a database of this dialect (``pg``: PostgreSQL, else SQLite) and ``layout`` has the index."""
         if layout not in self.layouts:
